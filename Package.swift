@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers, bottom-up (see README "Architecture"):
+//   CCurl, CCryptoShim  -> C shims over the system libcurl and libcrypto
+//   S3HTTP              -> the libcurl event loop: one multi handle on one thread
+//   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
+//   S3                  -> configuration, request building, XML, errors, the client
+//   s3-demo             -> the README's demonstration executable
+let package = Package(
+    name: "swift-s3",
+    products: [
+        .library(name: "S3", targets: ["S3"]),
+        .library(name: "S3Signing", targets: ["S3Signing"]),
+        .library(name: "S3HTTP", targets: ["S3HTTP"]),
+        .executable(name: "s3-demo", targets: ["s3-demo"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CCurl",
+            path: "Sources/CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "CCryptoShim",
+            path: "Sources/CCryptoShim",
+            linkerSettings: [.linkedLibrary("crypto")]
+        ),
+        .target(
+            name: "S3HTTP",
+            dependencies: ["CCurl"],
+            path: "Sources/S3HTTP"
+        ),
+        .target(
+            name: "S3Signing",
+            dependencies: ["CCryptoShim"],
+            path: "Sources/S3Signing"
+        ),
+        .target(
+            name: "S3",
+            dependencies: ["S3HTTP", "S3Signing"],
+            path: "Sources/S3"
+        ),
+        .executableTarget(
+            name: "s3-demo",
+            dependencies: ["S3"],
+            path: "Sources/s3-demo"
+        ),
+        .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
+        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP"], path: "Tests/S3HTTPTests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,34 @@
+// SHA-256, HMAC-SHA256 and MD5 over OpenSSL libcrypto's EVP interface.
+// Digests are fetched once per process; each thread reuses one EVP_MD_CTX, so a call
+// allocates nothing after the first on a thread.
+#ifndef S3_CCRYPTO_SHIM_H
+#define S3_CCRYPTO_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One-shot SHA-256 of `len` bytes into `out` (32 bytes). Returns 1 on success.
+int s3_sha256(const void *data, size_t len, uint8_t *out);
+
+/// One-shot HMAC-SHA256 (RFC 2104) into `out` (32 bytes). Returns 1 on success.
+int s3_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t *out);
+
+/// One-shot MD5 of `len` bytes into `out` (16 bytes). Returns 1 on success.
+int s3_md5(const void *data, size_t len, uint8_t *out);
+
+/// An incremental digest; `kind` 0 is SHA-256, 1 is MD5. NULL on failure.
+typedef struct s3_digest s3_digest;
+s3_digest *s3_digest_new(int kind);
+int s3_digest_update(s3_digest *d, const void *data, size_t len);
+/// Writes the digest (32 or 16 bytes) and resets the state for reuse.
+int s3_digest_final(s3_digest *d, uint8_t *out);
+void s3_digest_free(s3_digest *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

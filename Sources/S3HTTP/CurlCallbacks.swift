@@ -1,0 +1,66 @@
+import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// libcurl's callbacks, as plain C functions. Each receives its Transfer through the userdata
+// pointer (unretained: the loop's table keeps the Transfer alive while its handle is in the
+// multi). They run on the loop thread only.
+
+@inline(__always)
+private func transfer(_ p: UnsafeMutableRawPointer?) -> Transfer {
+    Unmanaged<Transfer>.fromOpaque(p!).takeUnretainedValue()
+}
+
+func curlWriteCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+    transfer(userdata).loopReceive(UnsafeRawBufferPointer(start: buffer, count: size * count))
+}
+
+func curlHeaderCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+    transfer(userdata).loopHeaderLine(UnsafeRawBufferPointer(start: buffer, count: size * count))
+    return size * count
+}
+
+func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
+    let t = transfer(userdata)
+    let out = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
+    switch t.request.body {
+    case .none:
+        return 0
+    case .bytes(let bytes):
+        let start = Int(t.loopUploadOffset)
+        let n = min(out.count, bytes.count - start)
+        if n <= 0 { return 0 }
+        bytes.withUnsafeBytes { src in
+            out.baseAddress!.copyMemory(from: src.baseAddress!.advanced(by: start), byteCount: n)
+        }
+        t.loopUploadOffset += Int64(n)
+        return n
+    case .file(let fd, let offset, let length):
+        let remaining = length - t.loopUploadOffset
+        if remaining <= 0 { return 0 }
+        let want = Int(min(Int64(out.count), remaining))
+        var r: Int
+        repeat {
+            r = pread(fd, out.baseAddress, want, off_t(offset + t.loopUploadOffset))
+        } while r < 0 && errno == EINTR
+        if r <= 0 { return Int(s3_curl_readfunc_abort()) }  // error or file shorter than promised
+        t.loopUploadOffset += Int64(r)
+        return r
+    case .stream:
+        return t.loopSendStream(into: out)
+    }
+}
+
+func curlSeekCallback(_ userdata: UnsafeMutableRawPointer?, _ offset: curl_off_t, _ origin: Int32) -> Int32 {
+    let t = transfer(userdata)
+    guard origin == SEEK_SET else { return s3_curl_seekfunc_cantseek() }
+    switch t.request.body {
+    case .none, .bytes, .file:
+        guard offset >= 0, Int64(offset) <= (t.request.body.length ?? 0) else { return s3_curl_seekfunc_fail() }
+        t.loopUploadOffset = Int64(offset)
+        return s3_curl_seekfunc_ok()
+    case .stream:
+        return s3_curl_seekfunc_cantseek()
+    }
+}

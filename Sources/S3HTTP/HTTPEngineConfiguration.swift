@@ -1,0 +1,39 @@
+/// Tunables of an ``HTTPEngine``. The defaults are measured on loopback and fit S3.
+public struct HTTPEngineConfiguration: Sendable {
+    /// Bytes a response may hold ahead of its reader before the transfer pauses (back-pressure).
+    public var responseBufferLimit: Int = 2 << 20
+    /// Bytes a streamed request body may queue ahead of the connection before its producer waits.
+    public var requestBufferLimit: Int = 1 << 20
+    /// libcurl's receive buffer (`CURLOPT_BUFFERSIZE`): the size of each socket read.
+    public var receiveBufferSize: Int = 1 << 20
+    /// libcurl's upload buffer (`CURLOPT_UPLOAD_BUFFERSIZE`), at most 2 MiB.
+    public var uploadBufferSize: Int = 1 << 20
+    /// How long to wait for a connection, in milliseconds.
+    public var connectTimeoutMilliseconds: Int = 10_000
+    /// A transfer moving no byte for this many seconds fails as `.stalled`.
+    public var stallTimeoutSeconds: Int = 30
+    /// At most this many connections to one host at a time; more requests wait their turn.
+    public var maxConnectionsPerHost: Int = 64
+    /// Idle connections kept open for reuse.
+    public var connectionCacheSize: Int = 64
+    /// TLS settings.
+    public var tls: TLS = TLS()
+
+    /// TLS settings. Verification is on unless explicitly turned off.
+    public struct TLS: Sendable {
+        /// A PEM bundle of CA certificates to trust instead of the system's.
+        public var caBundlePath: String?
+        /// Skips certificate and host-name verification. Never use this in production: it makes
+        /// the connection open to anyone in between.
+        public var dangerouslyDisableCertificateVerification: Bool = false
+
+        /// Default TLS settings: system trust store, full verification.
+        public init(caBundlePath: String? = nil, dangerouslyDisableCertificateVerification: Bool = false) {
+            self.caBundlePath = caBundlePath
+            self.dangerouslyDisableCertificateVerification = dangerouslyDisableCertificateVerification
+        }
+    }
+
+    /// The defaults.
+    public init() {}
+}

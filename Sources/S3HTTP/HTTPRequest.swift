@@ -1,0 +1,89 @@
+/// One HTTP request for ``HTTPEngine``.
+public struct HTTPRequest: Sendable {
+    /// The method, upper-case.
+    public var method: String
+    /// The absolute URL, already percent-encoded (`http://host:port/path?query`).
+    public var url: String
+    /// Request headers. `Host` may be set explicitly; `Content-Length` is derived from the body.
+    public var headers: HTTPHeaders
+    /// The body to send.
+    public var body: HTTPRequestBody
+
+    /// A request.
+    public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The host (and port) the URL names, for error messages.
+    public var host: String {
+        var rest = Substring(url)
+        if let r = rest.range(of: "://") { rest = rest[r.upperBound...] }
+        if let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) { rest = rest[..<end] }
+        if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
+        return String(rest)
+    }
+}
+
+/// What a request sends.
+public enum HTTPRequestBody: Sendable {
+    /// No body (`PUT` and `POST` send an empty one with `Content-Length: 0`).
+    case none
+    /// Bytes in memory.
+    case bytes([UInt8])
+    /// `length` bytes of an open file from `offset`, read with `pread` as they are sent, so the
+    /// region can be sent again on a retry. The caller keeps the descriptor open until the
+    /// response completes, and closes it.
+    case file(descriptor: Int32, offset: Int64, length: Int64)
+    /// Bytes produced as they are sent, with back-pressure; sent chunked when the length is
+    /// unknown.
+    case stream(HTTPBodyStream)
+
+    /// The number of bytes, when known.
+    public var length: Int64? {
+        switch self {
+        case .none: return 0
+        case .bytes(let b): return Int64(b.count)
+        case .file(_, _, let length): return length
+        case .stream(let s): return s.length
+        }
+    }
+}
+
+/// A request body produced while it is sent.
+///
+/// The producer writes through an ``HTTPUploadWriter``, whose `write` suspends while the
+/// transfer's send buffer is full.
+public struct HTTPBodyStream: Sendable {
+    /// The total length, or nil to send with chunked transfer encoding.
+    public let length: Int64?
+    let produce: @Sendable (HTTPUploadWriter) async throws -> Void
+
+    /// A body written by `produce`, which returns when the body is complete.
+    public init(length: Int64? = nil, produce: @escaping @Sendable (HTTPUploadWriter) async throws -> Void) {
+        self.length = length
+        self.produce = produce
+    }
+
+    /// A body that sends each element of `sequence` in order.
+    public init<S: AsyncSequence & Sendable>(length: Int64? = nil, _ sequence: S) where S.Element == [UInt8] {
+        self.length = length
+        self.produce = { writer in
+            for try await chunk in sequence { try await writer.write(chunk) }
+        }
+    }
+}
+
+/// Writes a streamed request body into its transfer.
+public struct HTTPUploadWriter: Sendable {
+    let transfer: Transfer
+
+    /// Queues `bytes` to be sent; suspends while the send buffer is full. Throws when the
+    /// transfer ended or was cancelled.
+    public func write(_ bytes: [UInt8]) async throws {
+        if bytes.isEmpty { return }
+        try await transfer.enqueueUpload(bytes)
+    }
+}

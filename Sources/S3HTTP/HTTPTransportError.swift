@@ -1,0 +1,73 @@
+/// A failure below HTTP: connecting, TLS, a broken or stalled connection.
+///
+/// Says what happened and to which host, and keeps libcurl's code and message.
+public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, in categories a caller can act on.
+    public enum Kind: String, Sendable {
+        /// Nothing listens at the address (`ECONNREFUSED`).
+        case connectionRefused
+        /// The host name did not resolve.
+        case hostNotFound
+        /// The connection could not be made in time.
+        case connectTimeout
+        /// No byte moved for longer than the stall timeout.
+        case stalled
+        /// The connection broke (reset, closed early, send or receive failure).
+        case connectionBroken
+        /// TLS failed: handshake, certificate or verification.
+        case tls
+        /// The response was not valid HTTP.
+        case protocolError
+        /// The request body could not be read (file or producer failed).
+        case requestBodyFailed
+        /// The response body exceeded what the caller allowed.
+        case bodyTooLarge
+        /// The engine was shut down.
+        case shutdown
+        /// Anything else libcurl reported.
+        case other
+    }
+
+    /// The category.
+    public let kind: Kind
+    /// `host[:port]` of the request.
+    public let host: String
+    /// libcurl's `CURLcode` (0 when the error did not come from curl).
+    public let curlCode: Int32
+    /// libcurl's message (or ours).
+    public let message: String
+
+    /// An error value.
+    public init(kind: Kind, host: String, curlCode: Int32, message: String) {
+        self.kind = kind
+        self.host = host
+        self.curlCode = curlCode
+        self.message = message
+    }
+
+    /// Whether sending the same request again may succeed.
+    public var isRetryable: Bool {
+        switch kind {
+        case .connectionRefused, .connectTimeout, .stalled, .connectionBroken, .hostNotFound: return true
+        default: return false
+        }
+    }
+
+    public var description: String {
+        "transport error (\(kind.rawValue)) talking to \(host): \(message)" + (curlCode != 0 ? " [curl \(curlCode)]" : "")
+    }
+
+    /// Maps a `CURLcode` to a kind.
+    static func kind(curlCode c: Int32) -> Kind {
+        switch c {
+        case 7: return .connectionRefused  // CURLE_COULDNT_CONNECT
+        case 6, 5: return .hostNotFound  // CURLE_COULDNT_RESOLVE_HOST / PROXY
+        case 28: return .stalled  // CURLE_OPERATION_TIMEDOUT (refined by the caller for connects)
+        case 18, 52, 55, 56: return .connectionBroken  // PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+        case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98: return .tls
+        case 1, 3, 8, 16, 92, 100: return .protocolError
+        case 26: return .requestBodyFailed  // CURLE_READ_ERROR
+        default: return .other
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// S3's URI encoding rules (the ones SigV4 signs and S3 decodes).
+///
+/// RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`) are left alone; every other UTF-8
+/// byte becomes `%XX` with upper-case hex. Paths keep `/`; nothing is normalized (no `.`/`..`
+/// collapsing, no merging of `//`), and nothing is encoded twice.
+public enum S3URIEncoding {
+    @inline(__always)
+    static func isUnreserved(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
+
+    @inline(__always)
+    static func append(_ string: String, keepingSlash: Bool, to out: inout [UInt8]) {
+        for b in string.utf8 {
+            if isUnreserved(b) || (keepingSlash && b == UInt8(ascii: "/")) {
+                out.append(b)
+            } else {
+                out.append(UInt8(ascii: "%"))
+                out.append(upperHex[Int(b >> 4)])
+                out.append(upperHex[Int(b & 0x0f)])
+            }
+        }
+    }
+
+    /// Encodes an object key or path for use in a URL path: `/` is kept, all else per S3's rules.
+    public static func encodePath(_ path: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(path.utf8.count + 16)
+        append(path, keepingSlash: true, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Encodes a query parameter name or value: everything but unreserved characters, `/` included.
+    public static func encodeQueryComponent(_ value: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(value.utf8.count + 16)
+        append(value, keepingSlash: false, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The canonical query string: each name and value encoded, sorted by encoded name, then by
+    /// encoded value, joined as `name=value` with `&`.
+    public static func canonicalQuery(_ query: [(String, String)]) -> String {
+        if query.isEmpty { return "" }
+        let encoded = query.map { (encodeQueryComponent($0.0), encodeQueryComponent($0.1)) }
+            .sorted { $0.0 == $1.0 ? $0.1.utf8.lexicographicallyPrecedes($1.1.utf8) : $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        var out = ""
+        for (i, (k, v)) in encoded.enumerated() {
+            if i > 0 { out += "&" }
+            out += k
+            out += "="
+            out += v
+        }
+        return out
+    }
+}
