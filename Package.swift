@@ -48,7 +48,7 @@ let package = Package(
             path: "Sources/s3-demo"
         ),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
-        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP"], path: "Tests/S3HTTPTests"),
+        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing"], path: "Tests/S3HTTPTests"),
         .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests"),
     ],
     swiftLanguageModes: [.v6]

@@ -35,6 +35,7 @@ func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
             out.baseAddress!.copyMemory(from: src.baseAddress!.advanced(by: start), byteCount: n)
         }
         t.loopUploadOffset += Int64(n)
+        t.loopLastActivity = monotonicNanoseconds()
         return n
     case .file(let fd, let offset, let length):
         let remaining = length - t.loopUploadOffset
@@ -46,9 +47,12 @@ func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
         } while r < 0 && errno == EINTR
         if r <= 0 { return Int(s3_curl_readfunc_abort()) }  // error or file shorter than promised
         t.loopUploadOffset += Int64(r)
+        t.loopLastActivity = monotonicNanoseconds()
         return r
     case .stream:
-        return t.loopSendStream(into: out)
+        let n = t.loopSendStream(into: out)
+        if n > 0 && n <= out.count { t.loopLastActivity = monotonicNanoseconds() }
+        return n
     }
 }
 

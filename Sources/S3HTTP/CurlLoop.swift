@@ -25,6 +25,8 @@ final class CurlLoop: @unchecked Sendable {
     private let configuration: HTTPEngineConfiguration
     private let stopped = DispatchSemaphore(value: 0)
     private let isShutDown = Atomic<Bool>(false)
+    /// Transfers whose handle is in the multi (written on the loop thread, read anywhere).
+    let liveCount = Atomic<Int>(0)
 
     // Loop-thread-only state.
     private var transfers: [UInt64: Transfer] = [:]
@@ -112,7 +114,10 @@ final class CurlLoop: @unchecked Sendable {
                 dirty.removeAll(keepingCapacity: true)
                 for t in list { t.loopFlush() }
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            checkStalls()
+            // A flush may have unpaused a transfer whose callback then buffered more: run
+            // another pass at once rather than waiting on the sockets.
+            curl_multi_poll(multi, nil, 0, dirty.isEmpty ? pollTimeoutMilliseconds : 0, nil)
         }
         isShutDown.store(true, ordering: .releasing)
         // Anything posted after the flag was read is drained here.
@@ -130,6 +135,27 @@ final class CurlLoop: @unchecked Sendable {
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
         stopped.signal()
+    }
+
+    private var lastStallCheck: UInt64 = 0
+    private var stallNanoseconds: UInt64 { UInt64(max(configuration.stallTimeoutSeconds, 1)) * 1_000_000_000 }
+    private var pollTimeoutMilliseconds: Int32 { Int32(min(1000, max(configuration.stallTimeoutSeconds, 1) * 250)) }
+
+    /// Fails transfers that moved no byte for the stall timeout, unless we paused them.
+    private func checkStalls() {
+        let now = monotonicNanoseconds()
+        guard now - lastStallCheck >= 50_000_000, !transfers.isEmpty else { return }
+        lastStallCheck = now
+        let limit = stallNanoseconds
+        for t in transfers.values where now > t.loopLastActivity && now - t.loopLastActivity > limit {
+            if t.isPausedByUs {
+                t.loopLastActivity = now
+                continue
+            }
+            finish(t, .failure(HTTPTransportError(
+                kind: .stalled, host: t.host, curlCode: 28,
+                message: "no data moved for \(configuration.stallTimeoutSeconds) s")))
+        }
     }
 
     private func error(for t: Transfer, code: CURLcode) -> any Error {
@@ -180,8 +206,9 @@ final class CurlLoop: @unchecked Sendable {
         _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, c.receiveBufferSize)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, c.connectTimeoutMilliseconds)
-        _ = s3_curl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = s3_curl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, c.stallTimeoutSeconds)
+        // Stalls are detected by the loop (checkStalls), not by CURLOPT_LOW_SPEED_*: curl's
+        // check averages over seconds and would also fire on transfers we paused on purpose.
+        t.loopLastActivity = monotonicNanoseconds()
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         if c.tls.dangerouslyDisableCertificateVerification {
             _ = s3_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
@@ -229,6 +256,7 @@ final class CurlLoop: @unchecked Sendable {
         _ = s3_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
 
         transfers[t.id] = t
+        liveCount.store(transfers.count, ordering: .relaxed)
         if !ok || curl_multi_add_handle(multi, easy) != CURLM_OK {
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "could not start the request")))
         }
@@ -237,6 +265,7 @@ final class CurlLoop: @unchecked Sendable {
     /// Removes the transfer's handle from the multi (idempotent), recycles it, and completes it.
     private func finish(_ t: Transfer, _ result: Result<Void, any Error>) {
         guard transfers.removeValue(forKey: t.id) != nil else { return }
+        liveCount.store(transfers.count, ordering: .relaxed)
         var status = 0
         if let easy = t.loopEasy {
             _ = s3_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)

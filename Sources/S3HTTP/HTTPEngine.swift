@@ -45,6 +45,9 @@ public final class HTTPEngine: Sendable {
         return HTTPResponse(head: head, body: HTTPResponseBody(transfer: transfer))
     }
 
+    /// The number of transfers currently handed to libcurl (for diagnostics and tests).
+    public var liveTransferCount: Int { loop.liveCount.load(ordering: .relaxed) }
+
     /// Fails every transfer in flight and stops the loop thread; returns when it has stopped.
     public func shutdown() {
         loop.shutdown(wait: true)

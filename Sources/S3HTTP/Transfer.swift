@@ -1,4 +1,7 @@
 import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// One request in flight: the state shared between the loop thread (curl's callbacks) and the
@@ -51,6 +54,8 @@ final class Transfer: @unchecked Sendable {
     var loopHeaderFields: [(String, String)] = []
     var loopDirty = false
     var loopExpectedLength: Int64 = -1
+    /// When a byte last moved either way (monotonic nanoseconds), for stall detection.
+    var loopLastActivity: UInt64 = 0
 
     init(id: UInt64, request: HTTPRequest, loop: CurlLoop, configuration: HTTPEngineConfiguration) {
         self.id = id
@@ -245,6 +250,7 @@ final class Transfer: @unchecked Sendable {
             if s.buffered > s.peakBuffered { s.peakBuffered = s.buffered }
             return data.count
         }
+        if r == data.count { loopLastActivity = monotonicNanoseconds() }
         if r == data.count, !loopDirty {
             loopDirty = true
             loop.markDirty(self)
@@ -255,8 +261,8 @@ final class Transfer: @unchecked Sendable {
     /// After a loop pass: hands buffered bytes to a waiting reader (one wake-up per pass).
     func loopFlush() {
         loopDirty = false
-        let (waiter, element) = state.withLock { s -> (CheckedContinuation<[UInt8]?, any Error>?, [UInt8]) in
-            guard let w = s.bodyWaiter else { return (nil, []) }
+        let (waiter, element, unpause) = state.withLock { s -> (CheckedContinuation<[UInt8]?, any Error>?, [UInt8], Bool) in
+            guard let w = s.bodyWaiter else { return (nil, [], false) }
             var element: [UInt8]
             if !s.chunks.isEmpty {
                 element = s.chunks.removeFirst()
@@ -264,17 +270,33 @@ final class Transfer: @unchecked Sendable {
                 element = s.pending
                 s.pending = []
             } else {
-                return (nil, [])
+                return (nil, [], false)
             }
             s.buffered -= element.count
             s.bodyWaiter = nil
-            return (w, element)
+            // The transfer may have paused in this same pass, after the bytes handed out here
+            // were buffered: the reader will not see a full buffer, so resume it from here.
+            var unpause = false
+            if s.recvPaused && !s.unpauseRequested && s.buffered <= responseLimit / 2 {
+                s.recvPaused = false
+                unpause = true
+            }
+            return (w, element, unpause)
         }
         waiter?.resume(returning: element)
+        if unpause, let easy = loopEasy {
+            loopLastActivity = monotonicNanoseconds()
+            _ = s3_curl_easy_pause_cont(easy)
+        }
     }
+
+    /// Whether the transfer is paused on purpose (a slow reader, or a producer with nothing
+    /// to send yet): such a transfer is not stalled.
+    var isPausedByUs: Bool { state.withLock { $0.recvPaused || $0.sendPaused } }
 
     /// curl's header callback, one line at a time.
     func loopHeaderLine(_ line: UnsafeRawBufferPointer) {
+        loopLastActivity = monotonicNanoseconds()
         var end = line.count
         while end > 0 && (line[end - 1] == 10 || line[end - 1] == 13) { end -= 1 }
         if end == 0 {
@@ -346,6 +368,7 @@ final class Transfer: @unchecked Sendable {
 
     /// Clears the paused flags before the loop calls `curl_easy_pause(CONT)`.
     func loopClearPause() {
+        loopLastActivity = monotonicNanoseconds()
         state.withLock { s in
             s.recvPaused = false
             s.unpauseRequested = false
@@ -397,4 +420,12 @@ final class Transfer: @unchecked Sendable {
         producerWaiter?.resume(throwing: HTTPTransportError(kind: .requestBodyFailed, host: host, curlCode: 0,
                                                             message: "the request ended before its body was written"))
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds.
+@inline(__always)
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

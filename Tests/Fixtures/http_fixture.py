@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""A small real HTTP/1.1 server on 127.0.0.1 for the transport tests.
+
+Routes (GET unless noted):
+  /bytes/N        N bytes, byte i = i % 251, with Content-Length
+  /stall/N        headers promising 1 GiB, N body bytes, then silence until the client leaves
+  /hang           accepts, reads the request, never answers
+  /status/N       status N with a short text body
+  /conn           the client's port (tells whether a connection was reused)
+  /headers        the request headers as JSON
+  PUT|POST /echo  JSON {length, sha256, chunked, method, content_type} of the received body
+
+Usage: http_fixture.py PORTFILE   (binds port 0, writes the port to PORTFILE)
+"""
+import hashlib
+import json
+import socketserver
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+PATTERN = bytes(i % 251 for i in range(251 * 1024))  # 257,024 bytes, a multiple of 251
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send_text(self, status, text, ctype="text/plain"):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_HEAD(self):
+        self.do_GET(head=True)
+
+    def do_GET(self, head=False):
+        parts = self.path.split("?")[0].strip("/").split("/")
+        route = parts[0]
+        try:
+            if route == "bytes":
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                if head:
+                    return
+                sent = 0
+                while sent < n:
+                    block = PATTERN[: min(len(PATTERN), n - sent)]
+                    self.wfile.write(block)
+                    sent += len(block)
+            elif route == "stall":
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(1 << 30))
+                self.end_headers()
+                self.wfile.write(PATTERN[:n])
+                self.wfile.flush()
+                time.sleep(60)
+            elif route == "hang":
+                time.sleep(60)
+            elif route == "status":
+                self.send_text(int(parts[1]), "status %s" % parts[1])
+            elif route == "conn":
+                self.send_text(200, str(self.client_address[1]))
+            elif route == "headers":
+                self.send_text(200, json.dumps({k.lower(): v for k, v in self.headers.items()}), "application/json")
+            else:
+                self.send_text(404, "no such route")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def read_body(self):
+        h = hashlib.sha256()
+        length = 0
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        if chunked:
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                remaining = size
+                while remaining:
+                    data = self.rfile.read(min(remaining, 1 << 20))
+                    h.update(data)
+                    remaining -= len(data)
+                    length += len(data)
+                self.rfile.readline()
+        else:
+            remaining = int(self.headers.get("Content-Length", "0"))
+            while remaining:
+                data = self.rfile.read(min(remaining, 1 << 20))
+                if not data:
+                    break
+                h.update(data)
+                remaining -= len(data)
+                length += len(data)
+        return length, h.hexdigest(), chunked
+
+    def do_PUT(self):
+        length, digest, chunked = self.read_body()
+        self.send_text(200, json.dumps({
+            "length": length, "sha256": digest, "chunked": chunked, "method": self.command,
+            "content_type": self.headers.get("Content-Type"), "expect": self.headers.get("Expect"),
+        }), "application/json")
+
+    do_POST = do_PUT
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    import os
+    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

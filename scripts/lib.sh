@@ -1,0 +1,79 @@
+# Shared by scripts/test, scripts/demo and scripts/bench: idempotent installs and local servers.
+# Everything listens on 127.0.0.1 only.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${RUN_DIR:-$(mktemp -d /tmp/swift-s3.XXXXXX)}"
+PIDS=()
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi; }
+
+# ensure_apt PKG...: installs the Debian packages that are missing, and only those.
+ensure_apt() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -eq 0 ]; then say "system packages present: $*"; return; fi
+  say "installing system packages: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# ensure_moto: moto's server mode (and boto3/botocore, which come with it).
+ensure_moto() {
+  if command -v moto_server >/dev/null && python3 -c 'import moto.server, flask, flask_cors, boto3, botocore' 2>/dev/null; then
+    say "python packages present: moto[server], boto3"
+  else
+    say "installing python packages: moto[server]"
+    python3 -m pip install -q 'moto[server]>=5,<6' || die "pip install moto[server] failed"
+  fi
+}
+
+ensure_base() {
+  command -v swift >/dev/null || die "the Swift toolchain is not on PATH"
+  ensure_apt libcurl4-openssl-dev libssl-dev pkg-config curl
+  ensure_moto
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# wait_http URL SECONDS NAME LOG: waits until URL answers anything over HTTP.
+wait_http() {
+  local url=$1 secs=$2 name=$3 log=$4 i
+  for ((i = 0; i < secs * 10; i++)); do
+    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+    sleep 0.1
+  done
+  echo "----- $name log -----" >&2; tail -n 30 "$log" >&2
+  die "$name did not start at $url within ${secs}s"
+}
+
+# start_moto: starts moto_server on a free port; sets MOTO_URL.
+start_moto() {
+  local port; port=$(free_port)
+  say "starting moto S3 server on 127.0.0.1:$port"
+  moto_server -H 127.0.0.1 -p "$port" >"$RUN_DIR/moto.log" 2>&1 &
+  PIDS+=($!)
+  MOTO_URL="http://127.0.0.1:$port"
+  wait_http "$MOTO_URL/" 60 "moto_server" "$RUN_DIR/moto.log"
+}
+
+# start_http_fixture: the transport tests' HTTP server; sets FIXTURE_URL.
+start_http_fixture() {
+  local portfile="$RUN_DIR/fixture.port"
+  say "starting the HTTP test fixture"
+  python3 "$ROOT/Tests/Fixtures/http_fixture.py" "$portfile" >"$RUN_DIR/fixture.log" 2>&1 &
+  PIDS+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  [ -s "$portfile" ] || die "the HTTP fixture did not start (see $RUN_DIR/fixture.log)"
+  FIXTURE_URL="http://127.0.0.1:$(cat "$portfile")"
+  wait_http "$FIXTURE_URL/status/200" 10 "HTTP fixture" "$RUN_DIR/fixture.log"
+}
