@@ -1,0 +1,233 @@
+import Foundation
+import S3HTTP
+import S3Signing
+
+extension S3Client {
+    // MARK: - Buckets
+
+    /// Creates `bucket`. Outside `us-east-1` it sends a `LocationConstraint` for the
+    /// configured region.
+    public func createBucket(_ bucket: String) async throws {
+        try Validation.bucketName(bucket)
+        var r = S3Request("PUT", bucket: bucket)
+        if configuration.region != "us-east-1" {
+            var xml = XMLWriter()
+            xml.open("CreateBucketConfiguration", s3Namespace: true)
+            xml.element("LocationConstraint", configuration.region)
+            xml.close("CreateBucketConfiguration")
+            r.setBody(xml.data, contentType: "application/xml")
+        }
+        _ = try await sendAndCollect(r)
+    }
+
+    /// Succeeds when `bucket` exists and is reachable; throws `.noSuchBucket` otherwise.
+    public func headBucket(_ bucket: String) async throws {
+        try Validation.bucketName(bucket)
+        _ = try await sendAndCollect(S3Request("HEAD", bucket: bucket))
+    }
+
+    /// Deletes an empty bucket.
+    public func deleteBucket(_ bucket: String) async throws {
+        try Validation.bucketName(bucket)
+        _ = try await sendAndCollect(S3Request("DELETE", bucket: bucket))
+    }
+
+    /// Every bucket of the account (one ListBuckets call).
+    public func listBuckets() async throws -> [S3BucketSummary] {
+        let (_, body) = try await sendAndCollect(S3Request("GET"))
+        let xml = try parse(body, expecting: "ListAllMyBucketsResult", bucket: nil, key: nil)
+        return (xml.child("Buckets")?.children("Bucket") ?? []).compactMap { b in
+            guard let name = b.value("Name") else { return nil }
+            return S3BucketSummary(name: name, creationDate: b.value("CreationDate").flatMap(S3Dates.parseISO8601))
+        }
+    }
+
+    // MARK: - Objects
+
+    /// Stores `bytes` under `key` in one PUT (the body is hashed and signed).
+    @discardableResult
+    public func putObject(bucket: String, key: String, bytes: [UInt8], contentType: String = "application/octet-stream",
+                          metadata: [String: String] = [:]) async throws -> S3PutObjectResult {
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
+        r.setBody(bytes, contentType: contentType)
+        return try await put(r)
+    }
+
+    /// Stores `length` bytes of an open file from `offset` under `key` in one PUT, read as they
+    /// are sent (`UNSIGNED-PAYLOAD`: the file is not read twice to hash it).
+    @discardableResult
+    public func putObject(bucket: String, key: String, fileDescriptor: Int32, offset: Int64 = 0, length: Int64,
+                          contentType: String = "application/octet-stream", metadata: [String: String] = [:]) async throws -> S3PutObjectResult {
+        guard offset >= 0, length >= 0 else { throw S3Error.invalidArgument("file offset and length must not be negative", bucket: bucket, key: key) }
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
+        r.body = .file(descriptor: fileDescriptor, offset: offset, length: length)
+        r.payloadHash = SigV4Payload.unsigned
+        r.headers.set("Content-Type", contentType)
+        return try await put(r)
+    }
+
+    private func put(_ r: S3Request) async throws -> S3PutObjectResult {
+        let (head, _) = try await sendAndCollect(r)
+        return S3PutObjectResult(eTag: head.headers["etag"].map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+    }
+
+    /// Starts a GET and returns once the headers are in; the body streams. `range` selects
+    /// bytes (inclusive offsets), `ifMatch` fails with `.preconditionFailed` when the ETag differs.
+    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil) async throws -> S3ObjectDownload {
+        var r = try objectRequest("GET", bucket: bucket, key: key)
+        if let range {
+            guard range.lowerBound >= 0 else { throw S3Error.invalidArgument("range must not start below 0", bucket: bucket, key: key) }
+            r.headers.set("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")
+        }
+        if let ifMatch { r.headers.set("If-Match", "\"" + Self.unquote(ifMatch) + "\"") }
+        let response: HTTPResponse
+        do {
+            response = try await send(r)
+        } catch let e as S3Error where e.code == .noSuchKey || (e.code == .HTTP404 && e.httpStatus == 404) {
+            throw try await disambiguate404(e, bucket: bucket)
+        }
+        var attributes = Self.attributes(from: response.headers)
+        let contentRange = response.headers["content-range"]
+        if let contentRange, let slash = contentRange.lastIndex(of: "/"), let total = Int64(contentRange[contentRange.index(after: slash)...]) {
+            attributes.size = total
+        }
+        return S3ObjectDownload(attributes: attributes, body: S3ByteStream(body: response.body, bucket: bucket, key: key),
+                                contentRange: contentRange)
+    }
+
+    /// Size, ETag, date, type and metadata of an object, without its body. A missing object is
+    /// `.noSuchKey`; a missing bucket `.noSuchBucket` (HEAD responses carry no error body, so
+    /// a 404 is followed by one HEAD of the bucket to tell the two apart).
+    public func headObject(bucket: String, key: String) async throws -> S3ObjectAttributes {
+        let r = try objectRequest("HEAD", bucket: bucket, key: key)
+        do {
+            let (head, _) = try await sendAndCollect(r)
+            return Self.attributes(from: head.headers)
+        } catch let e as S3Error where e.httpStatus == 404 {
+            throw try await disambiguate404(e, bucket: bucket)
+        }
+    }
+
+    /// Deletes an object. Deleting a missing key succeeds, as in S3.
+    public func deleteObject(bucket: String, key: String) async throws {
+        _ = try await sendAndCollect(try objectRequest("DELETE", bucket: bucket, key: key))
+    }
+
+    /// One page of ListObjectsV2.
+    public func listObjectsV2(bucket: String, prefix: String? = nil, delimiter: String? = nil, maxKeys: Int? = nil,
+                              continuationToken: String? = nil, startAfter: String? = nil) async throws -> ListObjectsV2Page {
+        try Validation.bucketName(bucket)
+        if let maxKeys, !(1...1000).contains(maxKeys) {
+            throw S3Error.invalidArgument("maxKeys must be between 1 and 1000, got \(maxKeys)", bucket: bucket)
+        }
+        var query: [(String, String)] = [("list-type", "2")]
+        if let prefix { query.append(("prefix", prefix)) }
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let maxKeys { query.append(("max-keys", String(maxKeys))) }
+        if let continuationToken { query.append(("continuation-token", continuationToken)) }
+        if let startAfter { query.append(("start-after", startAfter)) }
+        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let xml = try parse(body, expecting: "ListBucketResult", bucket: bucket, key: nil)
+        return Self.decodeListPage(xml)
+    }
+
+    // MARK: - Helpers
+
+    func objectRequest(_ method: String, bucket: String, key: String, metadata: [String: String] = [:]) throws -> S3Request {
+        try Validation.bucketName(bucket)
+        try Validation.key(key, bucket: bucket)
+        try Validation.metadata(metadata, bucket: bucket, key: key)
+        var r = S3Request(method, bucket: bucket, key: key)
+        for (name, value) in metadata.sorted(by: { $0.key < $1.key }) { r.headers.add("x-amz-meta-" + name.lowercased(), value) }
+        return r
+    }
+
+    /// A 404 on an object request: NoSuchBucket when the bucket is missing, else NoSuchKey.
+    private func disambiguate404(_ e: S3Error, bucket: String) async throws -> S3Error {
+        if e.code == .noSuchBucket { return e }
+        do {
+            try await headBucket(bucket)
+        } catch let b as S3Error where b.httpStatus == 404 {
+            var out = b
+            out.key = e.key
+            out.code = .noSuchBucket
+            out.message = "The specified bucket does not exist."
+            return out
+        }
+        var out = e
+        if out.code.rawValue == "HTTP404" {
+            out.code = .noSuchKey
+            out.message = "The specified key does not exist."
+        }
+        return out
+    }
+
+    func parse(_ body: [UInt8], expecting root: String, bucket: String?, key: String?) throws -> XMLNode {
+        do {
+            let xml = try XMLParser.parse(body)
+            guard xml.name == root else {
+                throw S3Error(code: .invalidResponse, message: "expected <\(root)> in the response, got <\(xml.name)>", bucket: bucket, key: key)
+            }
+            return xml
+        } catch let e as XMLParseError {
+            throw S3Error(code: .invalidResponse, message: "the response is not valid XML", bucket: bucket, key: key, underlying: e)
+        }
+    }
+
+    static func decodeListPage(_ xml: XMLNode) -> ListObjectsV2Page {
+        var objects: [S3ObjectSummary] = []
+        var prefixes: [String] = []
+        objects.reserveCapacity(xml.children.count)
+        for child in xml.children {
+            switch child.name {
+            case "Contents":
+                var o = S3ObjectSummary(key: "", size: 0)
+                for f in child.children {
+                    switch f.name {
+                    case "Key": o.key = f.text
+                    case "Size": o.size = Int64(f.text) ?? 0
+                    case "ETag": o.eTag = unquote(f.text)
+                    case "LastModified": o.lastModified = S3Dates.parseISO8601(f.text)
+                    case "StorageClass": o.storageClass = f.text
+                    default: break
+                    }
+                }
+                objects.append(o)
+            case "CommonPrefixes":
+                if let p = child.value("Prefix") { prefixes.append(p) }
+            default:
+                break
+            }
+        }
+        return ListObjectsV2Page(
+            objects: objects, commonPrefixes: prefixes, isTruncated: xml.value("IsTruncated") == "true",
+            nextContinuationToken: xml.value("NextContinuationToken"),
+            keyCount: Int(xml.value("KeyCount") ?? "") ?? (objects.count + prefixes.count))
+    }
+
+    static func attributes(from headers: HTTPHeaders) -> S3ObjectAttributes {
+        var metadata: [String: String] = [:]
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if lower.hasPrefix("x-amz-meta-") { metadata[String(lower.dropFirst(11))] = value }
+        }
+        return S3ObjectAttributes(
+            size: Int64(headers["content-length"] ?? "") ?? 0,
+            eTag: headers["etag"].map(unquote),
+            lastModified: headers["last-modified"].flatMap(S3Dates.parseHTTPDate),
+            contentType: headers["content-type"],
+            metadata: metadata,
+            versionID: headers["x-amz-version-id"])
+    }
+
+    static func unquote(_ s: String) -> String {
+        var t = Substring(s)
+        if t.hasPrefix("W/") { t = t.dropFirst(2) }
+        if t.count >= 2, t.first == "\"", t.last == "\"" { t = t.dropFirst().dropLast() }
+        return String(t)
+    }
+}
+
+extension S3Error.Code {
+    static let HTTP404: S3Error.Code = "HTTP404"
+}

@@ -1,0 +1,73 @@
+import Foundation
+import S3HTTP
+import S3Signing
+
+/// Credentials for S3 (an access key pair and an optional session token).
+public typealias S3Credentials = SigV4Credentials
+
+/// Where and how to reach an S3-compatible store.
+public struct S3Configuration: Sendable {
+    /// How bucket names appear in URLs.
+    public enum AddressingStyle: Sendable {
+        /// `http://host/bucket/key`: works with every store and with IP addresses.
+        case path
+        /// `http://bucket.host/key`: AWS's default; needs DNS for each bucket name.
+        case virtualHost
+    }
+
+    /// The endpoint: scheme, host, optional port and optional path prefix.
+    public let endpoint: S3Endpoint
+    /// The signing region.
+    public var region: String
+    /// The credentials that sign each request.
+    public var credentials: S3Credentials
+    /// Path-style or virtual-host-style addressing.
+    public var addressingStyle: AddressingStyle
+    /// Settings of the HTTP engine a client creates for itself.
+    public var http: HTTPEngineConfiguration
+
+    /// A configuration. Throws ``S3Error`` (`.invalidArgument`) for a malformed endpoint.
+    public init(endpoint: String, region: String = "us-east-1", credentials: S3Credentials,
+                addressingStyle: AddressingStyle = .path, http: HTTPEngineConfiguration = HTTPEngineConfiguration()) throws {
+        self.endpoint = try S3Endpoint(endpoint)
+        self.region = region
+        self.credentials = credentials
+        self.addressingStyle = addressingStyle
+        self.http = http
+    }
+}
+
+/// A parsed endpoint URL.
+public struct S3Endpoint: Sendable, CustomStringConvertible {
+    /// `http` or `https`.
+    public let scheme: String
+    /// Host name or address (IPv6 in brackets).
+    public let host: String
+    /// Explicit port, if any.
+    public let port: Int?
+    /// A path prefix every request path starts with (no trailing `/`), often empty.
+    public let basePath: String
+
+    /// Parses `http(s)://host[:port][/prefix]`.
+    public init(_ text: String) throws(S3Error) {
+        guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let rawHost = c.host, !rawHost.isEmpty
+        else { throw .invalidArgument("endpoint \"\(text)\" is not an http:// or https:// URL with a host") }
+        if c.query != nil || c.fragment != nil { throw .invalidArgument("endpoint \"\(text)\" must not have a query or fragment") }
+        self.scheme = scheme
+        self.host = rawHost.contains(":") && !rawHost.hasPrefix("[") ? "[" + rawHost + "]" : rawHost
+        self.port = c.port
+        var path = c.percentEncodedPath
+        while path.hasSuffix("/") { path.removeLast() }
+        self.basePath = path
+    }
+
+    /// `host[:port]` as sent in the `Host` header, for `host` (default ports omitted).
+    func authority(host: String) -> String {
+        guard let port else { return host }
+        if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) { return host }
+        return host + ":" + String(port)
+    }
+
+    public var description: String { scheme + "://" + authority(host: host) + basePath }
+}

@@ -1,0 +1,69 @@
+import S3HTTP
+import S3Signing
+
+/// One S3 operation as data, before addressing and signing.
+struct S3Request: Sendable {
+    var method: String
+    var bucket: String?
+    var key: String?
+    var query: [(String, String)] = []
+    var headers: HTTPHeaders = HTTPHeaders()
+    var body: HTTPRequestBody = .none
+    /// Hex SHA-256 of the body, or ``SigV4Payload/unsigned``.
+    var payloadHash: String = Digest.emptySHA256Hex
+
+    init(_ method: String, bucket: String? = nil, key: String? = nil, query: [(String, String)] = []) {
+        self.method = method
+        self.bucket = bucket
+        self.key = key
+        self.query = query
+    }
+
+    /// Sets an in-memory body, its hash and its content type.
+    mutating func setBody(_ bytes: [UInt8], contentType: String) {
+        body = .bytes(bytes)
+        payloadHash = Digest.hex(Digest.sha256(bytes))
+        headers.set("Content-Type", contentType)
+    }
+}
+
+/// Turns an ``S3Request`` into a URL, a `Host` and a canonical path for an endpoint.
+struct S3Addressing: Sendable {
+    let endpoint: S3Endpoint
+    let style: S3Configuration.AddressingStyle
+
+    struct Target {
+        var host: String
+        var canonicalPath: String
+        var url: String
+    }
+
+    func target(bucket: String?, key: String?, query: [(String, String)]) -> Target {
+        var hostName = endpoint.host
+        var path = endpoint.basePath
+        if let bucket {
+            if style == .virtualHost {
+                hostName = bucket + "." + hostName
+            } else {
+                path += "/" + bucket
+            }
+        }
+        path += "/"
+        if let key { path += S3URIEncoding.encodePath(key) }
+        if bucket != nil && key == nil && style == .path && !path.isEmpty {
+            // `/bucket` rather than `/bucket/` for bucket-level requests.
+            path.removeLast()
+        }
+        let authority = endpoint.authority(host: hostName)
+        var url = endpoint.scheme + "://" + authority + path
+        if !query.isEmpty {
+            url += "?"
+            for (i, (name, value)) in query.enumerated() {
+                if i > 0 { url += "&" }
+                url += S3URIEncoding.encodeQueryComponent(name)
+                if !value.isEmpty { url += "=" + S3URIEncoding.encodeQueryComponent(value) }
+            }
+        }
+        return Target(host: authority, canonicalPath: path, url: url)
+    }
+}

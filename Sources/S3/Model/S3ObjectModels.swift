@@ -1,0 +1,61 @@
+import Foundation
+
+/// What a HEAD or GET tells about an object.
+public struct S3ObjectAttributes: Sendable {
+    /// The object's size in bytes (the whole object, even for a ranged GET).
+    public var size: Int64
+    /// The ETag, quotes removed.
+    public var eTag: String?
+    /// When the object was last written.
+    public var lastModified: Date?
+    /// The `Content-Type` it was stored with.
+    public var contentType: String?
+    /// User metadata (`x-amz-meta-*`), names lower-cased and without the prefix.
+    public var metadata: [String: String]
+    /// The version ID, on versioned buckets.
+    public var versionID: String?
+}
+
+/// One object of a listing.
+public struct S3ObjectSummary: Sendable, Hashable {
+    /// The key.
+    public var key: String
+    /// Size in bytes.
+    public var size: Int64
+    /// The ETag, quotes removed.
+    public var eTag: String?
+    /// When the object was last written.
+    public var lastModified: Date?
+    /// The storage class (`STANDARD`, ...).
+    public var storageClass: String?
+}
+
+/// One page of ListObjectsV2.
+public struct ListObjectsV2Page: Sendable {
+    /// Objects on this page, in key order.
+    public var objects: [S3ObjectSummary]
+    /// Common prefixes (with a delimiter): the "folders" on this page.
+    public var commonPrefixes: [String]
+    /// Whether more pages follow.
+    public var isTruncated: Bool
+    /// Pass this to get the next page.
+    public var nextContinuationToken: String?
+    /// Number of keys and prefixes on this page.
+    public var keyCount: Int
+}
+
+/// The result of a PUT.
+public struct S3PutObjectResult: Sendable {
+    /// The new object's ETag, quotes removed.
+    public var eTag: String?
+    /// The new version ID, on versioned buckets.
+    public var versionID: String?
+}
+
+/// A bucket as listed by ListBuckets.
+public struct S3BucketSummary: Sendable, Hashable {
+    /// The bucket name.
+    public var name: String
+    /// When it was created.
+    public var creationDate: Date?
+}

@@ -1,0 +1,107 @@
+import S3HTTP
+
+/// Every failure of this library: an error S3 returned, a request refused before it was sent
+/// (bad input), a transport failure, or a response we could not understand.
+///
+/// Match on ``code``:
+/// ```swift
+/// do { _ = try await client.headObject(bucket: "b", key: "k") }
+/// catch let e as S3Error where e.code == .noSuchKey { ... }
+/// ```
+/// `description` carries the code, message, HTTP status, request ID, bucket and key; it never
+/// contains credentials or signatures.
+public struct S3Error: Error, Sendable, CustomStringConvertible {
+    /// An S3 error code (`NoSuchKey`, `SlowDown`, ...) or one of this library's own.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { self.rawValue = value }
+        public var description: String { rawValue }
+
+        /// The bucket does not exist.
+        public static let noSuchBucket: Code = "NoSuchBucket"
+        /// The key does not exist.
+        public static let noSuchKey: Code = "NoSuchKey"
+        /// The multipart upload does not exist.
+        public static let noSuchUpload: Code = "NoSuchUpload"
+        /// Creating a bucket you already own.
+        public static let bucketAlreadyOwnedByYou: Code = "BucketAlreadyOwnedByYou"
+        /// Creating a bucket someone else owns.
+        public static let bucketAlreadyExists: Code = "BucketAlreadyExists"
+        /// Deleting a bucket that still holds objects.
+        public static let bucketNotEmpty: Code = "BucketNotEmpty"
+        /// Permission denied.
+        public static let accessDenied: Code = "AccessDenied"
+        /// A conditional request (`If-Match`, ...) failed.
+        public static let preconditionFailed: Code = "PreconditionFailed"
+        /// The requested range is not satisfiable.
+        public static let invalidRange: Code = "InvalidRange"
+        /// Throttled: retry later.
+        public static let slowDown: Code = "SlowDown"
+        /// A server-side failure.
+        public static let internalError: Code = "InternalError"
+
+        /// Ours: the request was refused before sending because an argument is invalid.
+        public static let invalidArgument: Code = "ClientInvalidArgument"
+        /// Ours: the request did not get a response (see ``S3Error/underlying``).
+        public static let transportFailure: Code = "ClientTransportFailure"
+        /// Ours: the response could not be understood.
+        public static let invalidResponse: Code = "ClientInvalidResponse"
+    }
+
+    /// What went wrong.
+    public var code: Code
+    /// A human-readable message (S3's, or ours).
+    public var message: String
+    /// The HTTP status, when a response arrived.
+    public var httpStatus: Int?
+    /// S3's request ID (`x-amz-request-id`), for support.
+    public var requestID: String?
+    /// S3's extended request ID (`x-amz-id-2`).
+    public var hostID: String?
+    /// The bucket of the request.
+    public var bucket: String?
+    /// The key of the request.
+    public var key: String?
+    /// The underlying cause (a transport or parse error), when there is one.
+    public var underlying: (any Error)?
+
+    /// An error value.
+    public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,
+                bucket: String? = nil, key: String? = nil, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.httpStatus = httpStatus
+        self.requestID = requestID
+        self.hostID = hostID
+        self.bucket = bucket
+        self.key = key
+        self.underlying = underlying
+    }
+
+    static func invalidArgument(_ message: String, bucket: String? = nil, key: String? = nil) -> S3Error {
+        S3Error(code: .invalidArgument, message: message, bucket: bucket, key: key)
+    }
+
+    /// Whether the same request may succeed if sent again (throttling, server errors, broken
+    /// connections, timeouts).
+    public var isRetryable: Bool {
+        if let t = underlying as? HTTPTransportError { return t.isRetryable }
+        if [.slowDown, .internalError, "RequestTimeout", "ServiceUnavailable", "RequestTimeTooSkewed"].contains(code) { return true }
+        if let s = httpStatus, s >= 500 || s == 429 { return true }
+        return false
+    }
+
+    public var description: String {
+        var s = "S3 error \(code.rawValue)"
+        if let httpStatus { s += " (HTTP \(httpStatus))" }
+        s += ": \(message)"
+        var context: [String] = []
+        if let bucket { context.append("bucket: \(bucket)") }
+        if let key { context.append("key: \(key)") }
+        if let requestID { context.append("request ID: \(requestID)") }
+        if let underlying { context.append("cause: \(underlying)") }
+        if !context.isEmpty { s += " [" + context.joined(separator: ", ") + "]" }
+        return s
+    }
+}

@@ -1,0 +1,248 @@
+/// An element of a parsed XML document: its name, child elements and text.
+///
+/// S3's XML is element-only (no mixed content that matters, attributes only for namespaces),
+/// so a small tree is all the codecs need.
+public struct XMLNode: Sendable {
+    /// The element name as written (namespace prefix included, if any).
+    public var name: String
+    /// Child elements, in order.
+    public var children: [XMLNode]
+    /// The element's own text, entities decoded (text around child elements is concatenated).
+    public var text: String
+
+    /// An element.
+    public init(name: String, children: [XMLNode] = [], text: String = "") {
+        self.name = name
+        self.children = children
+        self.text = text
+    }
+
+    /// The first child named `name`.
+    public func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+
+    /// Every child named `name`.
+    public func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+
+    /// The text of the first child named `name`.
+    public func value(_ name: String) -> String? { child(name)?.text }
+}
+
+/// Errors of ``XMLParser``.
+public struct XMLParseError: Error, Sendable, CustomStringConvertible {
+    /// Byte offset where parsing failed.
+    public let offset: Int
+    /// What was wrong.
+    public let reason: String
+    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+}
+
+/// A small, fast, non-validating XML parser for S3 responses.
+///
+/// Handles the XML declaration, comments, processing instructions, DOCTYPE, CDATA, attributes
+/// (skipped), self-closing tags and the predefined and numeric character references.
+public enum XMLParser {
+    /// Parses `bytes` and returns the root element.
+    public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLNode {
+        try bytes.withUnsafeBufferPointer { (p) throws(XMLParseError) -> XMLNode in
+            var cursor = Cursor(p: p)
+            return try cursor.document()
+        }
+    }
+
+    /// Parses UTF-8 text.
+    public static func parse(_ text: String) throws(XMLParseError) -> XMLNode {
+        try parse(Array(text.utf8))
+    }
+
+    struct Frame {
+        var name: String
+        var children: [XMLNode] = []
+        var text: [UInt8] = []
+    }
+
+    struct Cursor {
+        let p: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        func fail(_ reason: String) -> XMLParseError { XMLParseError(offset: i, reason: reason) }
+
+        @inline(__always) func peek(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard i + n <= p.count else { return false }
+            let base = s.utf8Start
+            for k in 0..<n where p[i + k] != base[k] { return false }
+            return true
+        }
+
+        mutating func skip(past s: StaticString) throws(XMLParseError) {
+            while i < p.count {
+                if peek(s) { i += s.utf8CodeUnitCount; return }
+                i += 1
+            }
+            throw fail("unterminated construct, expected \(s)")
+        }
+
+        @inline(__always) static func isNameByte(_ b: UInt8) -> Bool {
+            !(b == 32 || b == 9 || b == 10 || b == 13 || b == UInt8(ascii: ">") || b == UInt8(ascii: "/") || b == UInt8(ascii: "="))
+        }
+
+        mutating func name() throws(XMLParseError) -> String {
+            let start = i
+            while i < p.count && Self.isNameByte(p[i]) { i += 1 }
+            if i == start { throw fail("expected a name") }
+            return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+        }
+
+        mutating func skipSpace() {
+            while i < p.count, p[i] == 32 || p[i] == 9 || p[i] == 10 || p[i] == 13 { i += 1 }
+        }
+
+        /// Skips attributes up to `>` or `/>`; returns true when self-closing.
+        mutating func endOfTag() throws(XMLParseError) -> Bool {
+            while i < p.count {
+                let b = p[i]
+                if b == UInt8(ascii: ">") { i += 1; return false }
+                if b == UInt8(ascii: "/") && i + 1 < p.count && p[i + 1] == UInt8(ascii: ">") { i += 2; return true }
+                if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
+                    i += 1
+                    while i < p.count && p[i] != b { i += 1 }
+                    if i == p.count { throw fail("unterminated attribute value") }
+                }
+                i += 1
+            }
+            throw fail("unterminated tag")
+        }
+
+        mutating func appendText(until end: Int, to out: inout [UInt8]) throws(XMLParseError) {
+            while i < end {
+                let b = p[i]
+                if b != UInt8(ascii: "&") { out.append(b); i += 1; continue }
+                var j = i + 1
+                while j < end && p[j] != UInt8(ascii: ";") && j - i < 12 { j += 1 }
+                guard j < end, p[j] == UInt8(ascii: ";") else { throw fail("bad character reference") }
+                let ref = UnsafeBufferPointer(rebasing: p[(i + 1)..<j])
+                switch String(decoding: ref, as: UTF8.self) {
+                case "amp": out.append(UInt8(ascii: "&"))
+                case "lt": out.append(UInt8(ascii: "<"))
+                case "gt": out.append(UInt8(ascii: ">"))
+                case "quot": out.append(UInt8(ascii: "\""))
+                case "apos": out.append(UInt8(ascii: "'"))
+                case let r where r.hasPrefix("#"):
+                    let hex = r.hasPrefix("#x") || r.hasPrefix("#X")
+                    guard let v = UInt32(r.dropFirst(hex ? 2 : 1), radix: hex ? 16 : 10), let scalar = Unicode.Scalar(v) else {
+                        throw fail("bad numeric character reference")
+                    }
+                    out.append(contentsOf: String(Character(scalar)).utf8)
+                default:
+                    throw fail("unknown entity")
+                }
+                i = j + 1
+            }
+        }
+
+        mutating func document() throws(XMLParseError) -> XMLNode {
+            var stack: [Frame] = []
+            var root: XMLNode?
+            while i < p.count {
+                if p[i] != UInt8(ascii: "<") {
+                    var end = i
+                    while end < p.count && p[end] != UInt8(ascii: "<") { end += 1 }
+                    if stack.isEmpty {
+                        // Only whitespace may stand outside the root element.
+                        for k in i..<end where !(p[k] == 32 || p[k] == 9 || p[k] == 10 || p[k] == 13) {
+                            i = k
+                            throw fail("text outside the root element")
+                        }
+                        i = end
+                    } else {
+                        try appendText(until: end, to: &stack[stack.count - 1].text)
+                    }
+                    continue
+                }
+                if peek("<?") { try skip(past: "?>"); continue }
+                if peek("<!--") { try skip(past: "-->"); continue }
+                if peek("<![CDATA[") {
+                    i += 9
+                    let start = i
+                    try skip(past: "]]>")
+                    guard !stack.isEmpty else { throw fail("CDATA outside the root element") }
+                    stack[stack.count - 1].text.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
+                    continue
+                }
+                if peek("<!") { try skip(past: ">"); continue }
+                if peek("</") {
+                    i += 2
+                    let n = try name()
+                    skipSpace()
+                    guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
+                    i += 1
+                    guard let top = stack.popLast(), top.name == n else { throw fail("mismatched closing tag </\(n)>") }
+                    let node = XMLNode(name: top.name, children: top.children, text: String(decoding: top.text, as: UTF8.self))
+                    if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                    continue
+                }
+                i += 1
+                if root != nil && stack.isEmpty { throw fail("a second root element") }
+                let n = try name()
+                if try endOfTag() {
+                    let node = XMLNode(name: n)
+                    if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                } else {
+                    stack.append(Frame(name: n))
+                }
+            }
+            if !stack.isEmpty { throw fail("unclosed element <\(stack.last!.name)>") }
+            guard let root else { throw fail("no root element") }
+            return root
+        }
+    }
+}
+
+/// Builds the small XML bodies S3 requests carry, escaping text.
+public struct XMLWriter: Sendable {
+    private(set) var bytes: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>".utf8)
+
+    /// A writer holding only the XML declaration.
+    public init() {}
+
+    /// Opens `<name>` (with the S3 namespace when `s3Namespace`).
+    public mutating func open(_ name: String, s3Namespace: Bool = false) {
+        bytes.append(UInt8(ascii: "<"))
+        bytes.append(contentsOf: name.utf8)
+        if s3Namespace { bytes.append(contentsOf: " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"".utf8) }
+        bytes.append(UInt8(ascii: ">"))
+    }
+
+    /// Closes `</name>`.
+    public mutating func close(_ name: String) {
+        bytes.append(contentsOf: "</".utf8)
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: ">"))
+    }
+
+    /// `<name>text</name>`, text escaped.
+    public mutating func element(_ name: String, _ text: String) {
+        open(name)
+        Self.escape(text, into: &bytes)
+        close(name)
+    }
+
+    /// The document.
+    public var data: [UInt8] { bytes }
+
+    /// Escapes `&`, `<`, `>`, `"`, `'` and control characters as character references.
+    public static func escape(_ text: String, into out: inout [UInt8]) {
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)
+            case UInt8(ascii: "<"): out.append(contentsOf: "&lt;".utf8)
+            case UInt8(ascii: ">"): out.append(contentsOf: "&gt;".utf8)
+            case UInt8(ascii: "\""): out.append(contentsOf: "&quot;".utf8)
+            case UInt8(ascii: "'"): out.append(contentsOf: "&apos;".utf8)
+            case 0..<32 where b != 9:
+                out.append(contentsOf: "&#\(b);".utf8)
+            default: out.append(b)
+            }
+        }
+    }
+}
