@@ -49,7 +49,7 @@ let package = Package(
         ),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
         .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing"], path: "Tests/S3HTTPTests"),
-        .testTarget(name: "S3Tests", dependencies: ["S3"], path: "Tests/S3Tests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP"], path: "Tests/S3Tests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -198,6 +198,8 @@ final class CurlLoop: @unchecked Sendable {
         let r = t.request
         var ok = s3_curl_easy_setopt_string(easy, CURLOPT_URL, r.url) == CURLE_OK
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        // Send the path as given: S3 keys may contain "." and ".." segments.
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_PATH_AS_IS, 1)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
         _ = s3_curl_easy_setopt_data_callback(easy, CURLOPT_WRITEFUNCTION, curlWriteCallback)

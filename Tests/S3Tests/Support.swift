@@ -1,0 +1,49 @@
+import Foundation
+import S3
+import Testing
+
+struct MissingServer: Error, CustomStringConvertible {
+    var description: String { "S3_TEST_ENDPOINT is not set: run the suite with scripts/test, which starts moto on 127.0.0.1" }
+}
+
+/// moto's endpoint, started by scripts/test.
+func motoEndpoint() throws -> String {
+    guard let url = ProcessInfo.processInfo.environment["S3_TEST_ENDPOINT"], !url.isEmpty else { throw MissingServer() }
+    return url
+}
+
+let testCredentials = S3Credentials(accessKeyID: "testing", secretAccessKey: "testing-secret")
+
+func makeClient(style: S3Configuration.AddressingStyle = .path, region: String = "us-east-1") throws -> S3Client {
+    var endpoint = try motoEndpoint()
+    if style == .virtualHost { endpoint = endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost") }
+    return S3Client(configuration: try S3Configuration(endpoint: endpoint, region: region, credentials: testCredentials, addressingStyle: style))
+}
+
+/// A fresh bucket name for one test.
+func uniqueBucket(_ label: String = "t") -> String {
+    "\(label)-\(UUID().uuidString.lowercased().prefix(18))"
+}
+
+func sha256Hex(_ bytes: [UInt8]) -> String {
+    S3TestDigest.sha256Hex(bytes)
+}
+
+/// Runs a program and returns its exit status and standard output.
+func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, Data) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    let input = Pipe()
+    if stdin != nil { p.standardInput = input }
+    try p.run()
+    if let stdin {
+        input.fileHandleForWriting.write(stdin)
+        try input.fileHandleForWriting.close()
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, data)
+}
