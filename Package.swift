@@ -44,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "s3-demo",
-            dependencies: ["S3"],
+            dependencies: ["S3", "S3Signing"],
             path: "Sources/s3-demo"
         ),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
