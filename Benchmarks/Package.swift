@@ -1,0 +1,40 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so the library never depends on package-benchmark.
+// Run them with scripts/bench (from the repository root), which also starts nginx and runs
+// curl side by side.
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its folder name, which differs between clones.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
+
+let benchmark: Target.Dependency = .product(name: "Benchmark", package: "package-benchmark")
+let benchmarkPlugin: Target.PluginUsage = .plugin(name: "BenchmarkPlugin", package: "package-benchmark")
+
+let package = Package(
+    name: "S3Benchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "SigningBenchmarks",
+            dependencies: [benchmark, .product(name: "S3Signing", package: root), .product(name: "S3", package: root)],
+            path: "Benchmarks/SigningBenchmarks",
+            plugins: [benchmarkPlugin]
+        ),
+        .executableTarget(
+            name: "TransportBenchmarks",
+            dependencies: [benchmark, .product(name: "S3HTTP", package: root)],
+            path: "Benchmarks/TransportBenchmarks",
+            plugins: [benchmarkPlugin]
+        ),
+        .executableTarget(
+            name: "transport-compare",
+            dependencies: [.product(name: "S3HTTP", package: root)],
+            path: "Sources/transport-compare"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
