@@ -3,6 +3,7 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="${RUN_DIR:-$(mktemp -d /tmp/swift-s3.XXXXXX)}"
+mkdir -p "$RUN_DIR"
 PIDS=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
