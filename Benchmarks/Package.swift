@@ -31,6 +31,11 @@ let package = Package(
             plugins: [benchmarkPlugin]
         ),
         .executableTarget(
+            name: "profile-cpu",
+            dependencies: [.product(name: "S3", package: root), .product(name: "S3Signing", package: root)],
+            path: "Sources/profile-cpu"
+        ),
+        .executableTarget(
             name: "transport-compare",
             dependencies: [.product(name: "S3HTTP", package: root)],
             path: "Sources/transport-compare"

@@ -1,4 +1,10 @@
+// The precomputed-key HMAC uses OpenSSL's low-level SHA256_CTX (deprecated in 3.0, present
+// through 3.x): its state is a plain struct, so a MAC copies it instead of allocating a
+// provider context. Everything else goes through EVP.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "CCryptoShim.h"
+
+#include <openssl/sha.h>
 
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -95,4 +101,45 @@ void s3_digest_free(s3_digest *d) {
     if (d == NULL) return;
     EVP_MD_CTX_free(d->ctx);
     free(d);
+}
+
+struct s3_hmac_key {
+    SHA256_CTX inner;
+    SHA256_CTX outer;
+};
+
+s3_hmac_key *s3_hmac_key_new(const void *key, size_t key_len) {
+    enum { BLOCK = 64 };
+    uint8_t k[BLOCK];
+    uint8_t pad[BLOCK];
+    memset(k, 0, sizeof k);
+    if (key_len > BLOCK) {
+        SHA256(key, key_len, k);
+    } else if (key_len) {
+        memcpy(k, key, key_len);
+    }
+    s3_hmac_key *h = calloc(1, sizeof *h);
+    if (h == NULL) return NULL;
+    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&h->inner);
+    SHA256_Update(&h->inner, pad, BLOCK);
+    for (int i = 0; i < BLOCK; i++) pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&h->outer);
+    SHA256_Update(&h->outer, pad, BLOCK);
+    return h;
+}
+
+int s3_hmac_key_mac(const s3_hmac_key *k, const void *data, size_t len, uint8_t *out) {
+    uint8_t inner[32];
+    SHA256_CTX c = k->inner;
+    if (SHA256_Update(&c, data, len) != 1 || SHA256_Final(inner, &c) != 1) return 0;
+    c = k->outer;
+    if (SHA256_Update(&c, inner, sizeof inner) != 1) return 0;
+    return SHA256_Final(out, &c);
+}
+
+void s3_hmac_key_free(s3_hmac_key *k) {
+    if (k == NULL) return;
+    OPENSSL_cleanse(k, sizeof *k);
+    free(k);
 }

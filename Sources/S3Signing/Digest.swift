@@ -55,11 +55,16 @@ public enum Digest {
     }
 
     /// Lower-case hexadecimal of `bytes`.
-    public static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        appendHex(bytes, to: &out)
-        return String(decoding: out, as: UTF8.self)
+    public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var n = 0
+            for b in bytes {
+                out[n] = hexDigits[Int(b >> 4)]
+                out[n + 1] = hexDigits[Int(b & 0x0f)]
+                n += 2
+            }
+            return n
+        }
     }
 
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)

@@ -1,8 +1,10 @@
+import CCryptoShim
+
 /// AWS Signature Version 4 (`AWS4-HMAC-SHA256`) with S3's rules.
 ///
-/// A value type over credentials, region and service, with a shared signing-key cache. Pure:
-/// it performs no I/O and reads no clock; the signing time is passed in. Safe to share between
-/// tasks.
+/// A value type over credentials, region and service, with a signing-key cache shared by its
+/// copies. Pure: it performs no I/O and reads no clock; the signing time is passed in. Safe to
+/// share between tasks.
 ///
 /// ```swift
 /// let signer = SigV4Signer(credentials: creds, region: "us-east-1")
@@ -18,80 +20,120 @@ public struct SigV4Signer: Sendable {
     public let region: String
     /// The service of the credential scope: `s3`.
     public let service: String
-    /// Derived keys, shared by copies of this signer.
-    public let keyCache: SigningKeyCache
+    let cache: SigningKeyCache
 
     /// The longest a presigned URL may be valid: seven days.
     public static let maximumPresignExpiry = 604_800
 
     /// A signer for `service` in `region`.
-    public init(credentials: SigV4Credentials, region: String, service: String = "s3", keyCache: SigningKeyCache = SigningKeyCache()) {
+    public init(credentials: SigV4Credentials, region: String, service: String = "s3") {
         self.credentials = credentials
         self.region = region
         self.service = service
-        self.keyCache = keyCache
+        self.cache = SigningKeyCache(credentials: credentials, region: region, service: service)
     }
 
     /// `date/region/service/aws4_request`.
-    public func scope(_ time: SigV4Timestamp) -> String {
-        time.dateStamp + "/" + region + "/" + service + "/aws4_request"
-    }
+    public func scope(_ time: SigV4Timestamp) -> String { cache.scope(for: time.dateStamp).scope }
 
-    func signingKey(_ time: SigV4Timestamp) -> [UInt8] {
-        keyCache.key(secret: credentials.secretAccessKey, dateStamp: time.dateStamp, region: region, service: service)
+    /// Derives `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+    public static func signingKey(secret: String, dateStamp: String, region: String, service: String) -> [UInt8] {
+        let kDate = Digest.hmacSHA256(key: Array(("AWS4" + secret).utf8), string: dateStamp)
+        let kRegion = Digest.hmacSHA256(key: kDate, string: region)
+        let kService = Digest.hmacSHA256(key: kRegion, string: service)
+        return Digest.hmacSHA256(key: kService, string: "aws4_request")
     }
 
     /// Adds `x-amz-date`, `x-amz-content-sha256` (for S3), `x-amz-security-token` (with a
-    /// session token) when missing, then `authorization`. Returns the signature (hex).
+    /// session token) when missing, then `authorization`. Returns the signature (64 hex
+    /// digits), a view into the `authorization` value.
     @discardableResult
-    public func sign(_ request: inout SigV4Request, at time: SigV4Timestamp) -> String {
+    public func sign(_ request: inout SigV4Request, at time: SigV4Timestamp) -> Substring {
         var hasDate = false, hasHash = false, hasToken = false
         for (name, _) in request.headers {
-            switch name.lowercased() {
-            case "x-amz-date": hasDate = true
-            case "x-amz-content-sha256": hasHash = true
-            case "x-amz-security-token": hasToken = true
-            default: break
-            }
+            if asciiEqualsLowercased(name, "x-amz-date") { hasDate = true }
+            else if asciiEqualsLowercased(name, "x-amz-content-sha256") { hasHash = true }
+            else if asciiEqualsLowercased(name, "x-amz-security-token") { hasToken = true }
         }
+        request.headers.reserveCapacity(request.headers.count + 4)
         if !hasDate { request.headers.append(("x-amz-date", time.amzDate)) }
         if !hasHash && service == "s3" { request.headers.append(("x-amz-content-sha256", request.payloadHash)) }
         if !hasToken, let token = credentials.sessionToken { request.headers.append(("x-amz-security-token", token)) }
-        let canonical = CanonicalRequest(request)
-        let signature = signature(canonicalRequest: canonical.bytes, time: time)
-        var auth = "AWS4-HMAC-SHA256 Credential="
-        auth.reserveCapacity(200)
-        auth += credentials.accessKeyID
-        auth += "/"
-        auth += scope(time)
-        auth += ", SignedHeaders="
-        auth += canonical.signedHeaders
-        auth += ", Signature="
-        auth += signature
-        request.headers.append(("authorization", auth))
-        return signature
+
+        let scope = cache.scope(for: time.dateStamp)
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(1024)
+        let signed = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: request.query,
+                                            headers: request.headers, payloadHash: request.payloadHash)
+        let signature = Self.appendSignature(canonical: &buffer, amzDate: time.amzDate, scope: scope)
+        // "AWS4-HMAC-SHA256 Credential=" credential ", SignedHeaders=" list ", Signature=" hex
+        let prefix = "AWS4-HMAC-SHA256 Credential="
+        let authorization = buffer.withUnsafeBufferPointer { b in
+            String(unsafeUninitializedCapacity: prefix.utf8.count + scope.credential.utf8.count + 16 + signed.count + 12 + 64) { out in
+                var n = 0
+                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+                    (out.baseAddress! + n).update(from: bytes.baseAddress!, count: bytes.count)
+                    n += bytes.count
+                }
+                func put(_ string: String) {
+                    var s = string
+                    s.withUTF8 { put($0) }
+                }
+                put(prefix)
+                put(scope.credential)
+                put(", SignedHeaders=")
+                put(UnsafeBufferPointer(rebasing: b[signed]))
+                put(", Signature=")
+                put(UnsafeBufferPointer(rebasing: b[signature]))
+                return n
+            }
+        }
+        request.headers.append(("authorization", authorization))
+        return authorization[authorization.utf8.index(authorization.utf8.endIndex, offsetBy: -64)...]
     }
 
     /// The signature (hex) of a request exactly as given: nothing is added to it.
     public func signature(for request: SigV4Request, at time: SigV4Timestamp) -> String {
-        signature(canonicalRequest: CanonicalRequest(request).bytes, time: time)
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(1024)
+        _ = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: request.query,
+                                   headers: request.headers, payloadHash: request.payloadHash)
+        return Self.signatureHex(canonical: &buffer, amzDate: time.amzDate, scope: cache.scope(for: time.dateStamp))
     }
 
     /// The canonical request SigV4 hashes, as text (for debugging and tests).
-    public static func canonicalRequest(for request: SigV4Request) -> String {
-        String(decoding: CanonicalRequest(request).bytes, as: UTF8.self)
+    public static func canonicalRequest(for request: SigV4Request) -> String { CanonicalRequest.text(request) }
+
+    /// The signature of the canonical request in `buffer`, in hex.
+    static func signatureHex(canonical buffer: inout [UInt8], amzDate: String, scope: SigningScope) -> String {
+        let range = appendSignature(canonical: &buffer, amzDate: amzDate, scope: scope)
+        return String(decoding: buffer[range], as: UTF8.self)
     }
 
-    func signature(canonicalRequest: [UInt8], time: SigV4Timestamp) -> String {
-        var sts = [UInt8]()
-        sts.reserveCapacity(160)
-        sts.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
-        sts.append(contentsOf: time.amzDate.utf8)
-        sts.append(10)
-        sts.append(contentsOf: scope(time).utf8)
-        sts.append(10)
-        Digest.appendHex(Digest.sha256(canonicalRequest), to: &sts)
-        return Digest.hex(Digest.hmacSHA256(key: signingKey(time), data: sts))
+    /// Hashes the canonical request in `buffer`, appends the string to sign after it, then the
+    /// hex HMAC of that under the day's key; returns the range of the hex signature.
+    static func appendSignature(canonical buffer: inout [UInt8], amzDate: String, scope: SigningScope) -> Range<Int> {
+        let canonicalEnd = buffer.count
+        var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &digest) { d in
+            buffer.withUnsafeBufferPointer { b in
+                _ = s3_sha256(b.baseAddress, canonicalEnd, d.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+        let stsStart = buffer.count
+        buffer.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
+        CanonicalRequest.append(amzDate, to: &buffer); buffer.append(10)
+        CanonicalRequest.append(scope.scope, to: &buffer); buffer.append(10)
+        withUnsafeBytes(of: &digest) { Digest.appendHex($0, to: &buffer) }
+        var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &mac) { m in
+            buffer.withUnsafeBytes { b in
+                scope.prepared.mac(UnsafeRawBufferPointer(rebasing: b[stsStart...]), into: m.baseAddress!)
+            }
+        }
+        let start = buffer.count
+        withUnsafeBytes(of: &mac) { Digest.appendHex($0, to: &buffer) }
+        return start..<buffer.count
     }
 
     /// Errors of presigning.
@@ -113,97 +155,52 @@ public struct SigV4Signer: Sendable {
     /// is `UNSIGNED-PAYLOAD` unless `request.payloadHash` says otherwise.
     public func presignedQuery(for request: SigV4Request, expiresIn seconds: Int, at time: SigV4Timestamp) throws(PresignError) -> [(String, String)] {
         guard seconds >= 1 && seconds <= Self.maximumPresignExpiry else { throw .invalidExpiry(seconds) }
-        var r = request
-        let signedHeaders = CanonicalRequest.sortedHeaders(r.headers).map(\.0).joined(separator: ";")
-        r.query.append(("X-Amz-Algorithm", "AWS4-HMAC-SHA256"))
-        r.query.append(("X-Amz-Credential", credentials.accessKeyID + "/" + scope(time)))
-        r.query.append(("X-Amz-Date", time.amzDate))
-        r.query.append(("X-Amz-Expires", String(seconds)))
-        if let token = credentials.sessionToken { r.query.append(("X-Amz-Security-Token", token)) }
-        r.query.append(("X-Amz-SignedHeaders", signedHeaders))
-        let sig = signature(for: r, at: time)
-        r.query.append(("X-Amz-Signature", sig))
-        return r.query
+        let scope = cache.scope(for: time.dateStamp)
+        var query = request.query
+        query.reserveCapacity(query.count + 7)
+        query.append(("X-Amz-Algorithm", "AWS4-HMAC-SHA256"))
+        query.append(("X-Amz-Credential", scope.credential))
+        query.append(("X-Amz-Date", time.amzDate))
+        query.append(("X-Amz-Expires", String(seconds)))
+        if let token = credentials.sessionToken { query.append(("X-Amz-Security-Token", token)) }
+        query.append(("X-Amz-SignedHeaders", Self.signedHeaderList(request.headers)))
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(1024)
+        _ = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: query,
+                                   headers: request.headers, payloadHash: request.payloadHash)
+        query.append(("X-Amz-Signature", Self.signatureHex(canonical: &buffer, amzDate: time.amzDate, scope: scope)))
+        return query
+    }
+
+    /// `host;x-amz-meta-a`: lower-cased, sorted, unique header names.
+    static func signedHeaderList(_ headers: [(String, String)]) -> String {
+        if headers.count == 1 {
+            let name = headers[0].0
+            return asciiEqualsLowercased(name, "host") ? "host" : String(decoding: name.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
+        }
+        let names = Set(headers.map { String(decoding: $0.0.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self) })
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ";")
     }
 
     /// A signer for the chunks of an aws-chunked body whose headers were signed with
     /// `seedSignature` at `time`.
     public func chunkSigner(seedSignature: String, at time: SigV4Timestamp) -> AWSChunkSigner {
-        AWSChunkSigner(key: signingKey(time), amzDate: time.amzDate, scope: scope(time), previousSignature: seedSignature)
+        let scope = cache.scope(for: time.dateStamp)
+        return AWSChunkSigner(key: scope.key, amzDate: time.amzDate, scope: scope.scope, previousSignature: seedSignature)
     }
 }
 
-/// The canonical request of SigV4, built as bytes in one buffer.
-struct CanonicalRequest {
-    var bytes: [UInt8]
-    var signedHeaders: String
-
-    /// Lower-cased names, trimmed values with inner runs of spaces collapsed, duplicates
-    /// joined with `,`, sorted by name.
-    static func sortedHeaders(_ headers: [(String, String)]) -> [(String, String)] {
-        var list = headers.map { (lowercaseASCII($0.0), trimmedValue($0.1)) }
-        list.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        var merged: [(String, String)] = []
-        merged.reserveCapacity(list.count)
-        for (name, value) in list {
-            if let last = merged.last, last.0 == name {
-                merged[merged.count - 1].1 = last.1 + "," + value
-            } else {
-                merged.append((name, value))
-            }
-        }
-        return merged
+/// Whether `s` equals the lower-case ASCII `lower`, ignoring ASCII case, without allocating.
+@inline(__always)
+func asciiEqualsLowercased(_ s: String, _ lower: StaticString) -> Bool {
+    let n = lower.utf8CodeUnitCount
+    guard s.utf8.count == n else { return false }
+    let l = lower.utf8Start
+    var i = 0
+    for b in s.utf8 {
+        let c = (b >= 65 && b <= 90) ? b + 32 : b
+        if c != l[i] { return false }
+        i += 1
     }
-
-    init(_ r: SigV4Request) {
-        let headers = Self.sortedHeaders(r.headers)
-        var b = [UInt8]()
-        b.reserveCapacity(512)
-        b.append(contentsOf: r.method.utf8); b.append(10)
-        b.append(contentsOf: r.path.utf8); b.append(10)
-        b.append(contentsOf: S3URIEncoding.canonicalQuery(r.query).utf8); b.append(10)
-        var signed = ""
-        for (i, (name, value)) in headers.enumerated() {
-            b.append(contentsOf: name.utf8); b.append(UInt8(ascii: ":"))
-            b.append(contentsOf: value.utf8); b.append(10)
-            if i > 0 { signed += ";" }
-            signed += name
-        }
-        b.append(10)
-        b.append(contentsOf: signed.utf8); b.append(10)
-        b.append(contentsOf: r.payloadHash.utf8)
-        bytes = b
-        signedHeaders = signed
-    }
-
-    @inline(__always)
-    static func lowercaseASCII(_ s: String) -> String {
-        if !s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) { return s }
-        return String(decoding: s.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
-    }
-
-    static func trimmedValue(_ s: String) -> String {
-        let u = s.utf8
-        // Fast path: no leading/trailing blanks and no double spaces.
-        var prevSpace = false, clean = true
-        for c in u {
-            let isSpace = c == 32 || c == 9
-            if isSpace && prevSpace { clean = false; break }
-            prevSpace = isSpace
-        }
-        if clean, let f = u.first, f != 32, f != 9, let l = u.last, l != 32, l != 9 { return s }
-        if u.isEmpty { return s }
-        var out = [UInt8]()
-        out.reserveCapacity(u.count)
-        var pendingSpace = false
-        for c in u {
-            if c == 32 || c == 9 {
-                pendingSpace = !out.isEmpty
-            } else {
-                if pendingSpace { out.append(32); pendingSpace = false }
-                out.append(c)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    return true
 }

@@ -17,6 +17,14 @@ int s3_sha256(const void *data, size_t len, uint8_t *out);
 /// One-shot HMAC-SHA256 (RFC 2104) into `out` (32 bytes). Returns 1 on success.
 int s3_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t *out);
 
+/// HMAC-SHA256 with a fixed key whose padded blocks are absorbed once: each MAC then costs
+/// only the message's own compression rounds. Create with s3_hmac_key_new, free with
+/// s3_hmac_key_free; s3_hmac_key_mac is thread-safe (the key is read-only).
+typedef struct s3_hmac_key s3_hmac_key;
+s3_hmac_key *s3_hmac_key_new(const void *key, size_t key_len);
+int s3_hmac_key_mac(const s3_hmac_key *k, const void *data, size_t len, uint8_t *out);
+void s3_hmac_key_free(s3_hmac_key *k);
+
 /// One-shot MD5 of `len` bytes into `out` (16 bytes). Returns 1 on success.
 int s3_md5(const void *data, size_t len, uint8_t *out);
 
