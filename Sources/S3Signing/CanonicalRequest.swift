@@ -1,9 +1,10 @@
-/// Builds SigV4's canonical request as bytes in one buffer, with no per-header strings.
+/// Builds SigV4's canonical request as bytes, with no per-header strings.
 ///
 /// Header names are lower-cased, values trimmed with inner runs of blanks collapsed; both are
-/// copied into one flat byte buffer and sorted as index entries (stable, so repeated names keep
-/// their order and are joined with `,`). Query names and values are S3-URI-encoded the same way
-/// and sorted by name, then value.
+/// copied into one flat scratch buffer and sorted as index entries (stable, so repeated names
+/// keep their order and are joined with `,`). Query names and values are S3-URI-encoded the
+/// same way and sorted by name, then value. All scratch memory comes from
+/// `withUnsafeTemporaryAllocation` (the stack, for any normal request).
 enum CanonicalRequest {
     struct Entry {
         var nameStart: Int
@@ -12,18 +13,26 @@ enum CanonicalRequest {
         var valueEnd: Int
     }
 
-    /// Appends the canonical request to `out`; returns the byte range of the signed-headers
-    /// list inside `out` (`host;range;x-amz-date`).
-    static func write(into out: inout [UInt8], method: String, path: String, query: [(String, String)],
-                      headers: [(String, String)], payloadHash: String) -> Range<Int> {
-        append(method, to: &out); out.append(10)
-        append(path, to: &out); out.append(10)
-        writeQuery(query, into: &out); out.append(10)
+    /// An upper bound of the canonical request's length.
+    static func capacity(method: String, path: String, query: [(String, String)], headers: [(String, String)], payloadHash: String) -> Int {
+        var n = method.utf8.count + path.utf8.count + payloadHash.utf8.count + 8
+        for (k, v) in query { n += 3 * (k.utf8.count + v.utf8.count) + 2 }
+        // Each header: "name:value\n" plus the name again in the signed list.
+        for (k, v) in headers { n += 2 * k.utf8.count + v.utf8.count + 3 }
+        return n
+    }
 
-        var capacity = 0
-        for (name, value) in headers { capacity += name.utf8.count + value.utf8.count }
-        // Scratch space on the stack: the flat bytes and the sortable entries.
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(capacity, 1)) { flat in
+    /// Writes the canonical request; returns the range of the signed-headers list
+    /// (`host;range;x-amz-date`) in the writer.
+    static func write(into out: inout ByteWriter, method: String, path: String, query: [(String, String)],
+                      headers: [(String, String)], payloadHash: String) -> Range<Int> {
+        out.string(method); out.byte(10)
+        out.string(path); out.byte(10)
+        writeQuery(query, into: &out); out.byte(10)
+
+        var flatSize = 0
+        for (name, value) in headers { flatSize += name.utf8.count + value.utf8.count }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(flatSize, 1)) { flat in
             withUnsafeTemporaryAllocation(of: Entry.self, capacity: max(headers.count, 1)) { entries in
                 var used = 0
                 for (i, (name, value)) in headers.enumerated() {
@@ -39,63 +48,63 @@ enum CanonicalRequest {
                 var i = 0
                 while i < list.count {
                     let e = list[i]
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
-                    out.append(UInt8(ascii: ":"))
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: f[e.valueStart..<e.valueEnd]))
+                    out.bytes(UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
+                    out.byte(UInt8(ascii: ":"))
+                    out.bytes(UnsafeBufferPointer(rebasing: f[e.valueStart..<e.valueEnd]))
                     var j = i + 1
                     while j < list.count, compare(f, list[j].nameStart, list[j].nameEnd, e.nameStart, e.nameEnd) == 0 {
-                        out.append(UInt8(ascii: ","))
-                        out.append(contentsOf: UnsafeBufferPointer(rebasing: f[list[j].valueStart..<list[j].valueEnd]))
+                        out.byte(UInt8(ascii: ","))
+                        out.bytes(UnsafeBufferPointer(rebasing: f[list[j].valueStart..<list[j].valueEnd]))
                         j += 1
                     }
-                    out.append(10)
+                    out.byte(10)
                     i = j
                 }
-                out.append(10)
+                out.byte(10)
                 let start = out.count
                 i = 0
                 while i < list.count {
                     let e = list[i]
-                    if i > 0 { out.append(UInt8(ascii: ";")) }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
+                    if i > 0 { out.byte(UInt8(ascii: ";")) }
+                    out.bytes(UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
                     var j = i + 1
                     while j < list.count, compare(f, list[j].nameStart, list[j].nameEnd, e.nameStart, e.nameEnd) == 0 { j += 1 }
                     i = j
                 }
                 let range = start..<out.count
-                out.append(10)
-                append(payloadHash, to: &out)
+                out.byte(10)
+                out.string(payloadHash)
                 return range
             }
         }
     }
 
     /// The sorted, encoded query (`a=1&b=2`).
-    static func writeQuery(_ query: [(String, String)], into out: inout [UInt8]) {
+    static func writeQuery(_ query: [(String, String)], into out: inout ByteWriter) {
         if query.isEmpty { return }
-        var flat = [UInt8]()
-        flat.reserveCapacity(query.count * 48)
-        var entries = [Entry]()
-        entries.reserveCapacity(query.count)
-        for (name, value) in query {
-            let ns = flat.count
-            S3URIEncoding.append(name, keepingSlash: false, to: &flat)
-            let vs = flat.count
-            S3URIEncoding.append(value, keepingSlash: false, to: &flat)
-            entries.append(Entry(nameStart: ns, nameEnd: vs, valueStart: vs, valueEnd: flat.count))
-        }
-        flat.withUnsafeBufferPointer { f in
-            entries.withUnsafeMutableBufferPointer { list in
-                sortStable(list) { a, b in
+        var flatSize = 0
+        for (k, v) in query { flatSize += 3 * (k.utf8.count + v.utf8.count) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(flatSize, 1)) { flat in
+            withUnsafeTemporaryAllocation(of: Entry.self, capacity: query.count) { entries in
+                var w = ByteWriter(flat)
+                for (i, (name, value)) in query.enumerated() {
+                    let ns = w.count
+                    S3URIEncoding.write(name, keepingSlash: false, to: &w)
+                    let vs = w.count
+                    S3URIEncoding.write(value, keepingSlash: false, to: &w)
+                    entries.initializeElement(at: i, to: Entry(nameStart: ns, nameEnd: vs, valueStart: vs, valueEnd: w.count))
+                }
+                let f = UnsafeBufferPointer(flat)
+                sortStable(entries) { a, b in
                     let c = compare(f, a.nameStart, a.nameEnd, b.nameStart, b.nameEnd)
                     return c != 0 ? c < 0 : compare(f, a.valueStart, a.valueEnd, b.valueStart, b.valueEnd) < 0
                 }
-            }
-            for (i, e) in entries.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: "&")) }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
-                out.append(UInt8(ascii: "="))
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: f[e.valueStart..<e.valueEnd]))
+                for (i, e) in entries.enumerated() {
+                    if i > 0 { out.byte(UInt8(ascii: "&")) }
+                    out.bytes(UnsafeBufferPointer(rebasing: f[e.nameStart..<e.nameEnd]))
+                    out.byte(UInt8(ascii: "="))
+                    out.bytes(UnsafeBufferPointer(rebasing: f[e.valueStart..<e.valueEnd]))
+                }
             }
         }
     }
@@ -125,12 +134,6 @@ enum CanonicalRequest {
             }
             a[j + 1] = x
         }
-    }
-
-    @inline(__always)
-    static func append(_ s: String, to out: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { out.append(contentsOf: $0) }
     }
 
     /// Copies `s` lower-cased (ASCII) into `out` from `at`; returns the new end.
@@ -172,8 +175,11 @@ enum CanonicalRequest {
 
     /// The canonical request as text (tests and debugging).
     static func text(_ r: SigV4Request) -> String {
-        var out = [UInt8]()
-        _ = write(into: &out, method: r.method, path: r.path, query: r.query, headers: r.headers, payloadHash: r.payloadHash)
-        return String(decoding: out, as: UTF8.self)
+        let cap = capacity(method: r.method, path: r.path, query: r.query, headers: r.headers, payloadHash: r.payloadHash)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: cap) { buf in
+            var w = ByteWriter(buf)
+            _ = write(into: &w, method: r.method, path: r.path, query: r.query, headers: r.headers, payloadHash: r.payloadHash)
+            return String(decoding: w.slice(0..<w.count), as: UTF8.self)
+        }
     }
 }

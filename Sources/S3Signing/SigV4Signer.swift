@@ -61,31 +61,18 @@ public struct SigV4Signer: Sendable {
         if !hasToken, let token = credentials.sessionToken { request.headers.append(("x-amz-security-token", token)) }
 
         let scope = cache.scope(for: time.dateStamp)
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1024)
-        let signed = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: request.query,
-                                            headers: request.headers, payloadHash: request.payloadHash)
-        let signature = Self.appendSignature(canonical: &buffer, amzDate: time.amzDate, scope: scope)
-        // "AWS4-HMAC-SHA256 Credential=" credential ", SignedHeaders=" list ", Signature=" hex
-        let prefix = "AWS4-HMAC-SHA256 Credential="
-        let authorization = buffer.withUnsafeBufferPointer { b in
-            String(unsafeUninitializedCapacity: prefix.utf8.count + scope.credential.utf8.count + 16 + signed.count + 12 + 64) { out in
-                var n = 0
-                func put(_ bytes: UnsafeBufferPointer<UInt8>) {
-                    (out.baseAddress! + n).update(from: bytes.baseAddress!, count: bytes.count)
-                    n += bytes.count
-                }
-                func put(_ string: String) {
-                    var s = string
-                    s.withUTF8 { put($0) }
-                }
-                put(prefix)
-                put(scope.credential)
-                put(", SignedHeaders=")
-                put(UnsafeBufferPointer(rebasing: b[signed]))
-                put(", Signature=")
-                put(UnsafeBufferPointer(rebasing: b[signature]))
-                return n
+        let authorization = Self.withSignature(request.method, request.path, request.query, request.headers, request.payloadHash,
+                                               amzDate: time.amzDate, scope: scope) { signed, signature in
+            // "AWS4-HMAC-SHA256 Credential=" credential ", SignedHeaders=" list ", Signature=" hex
+            String(unsafeUninitializedCapacity: 28 + scope.credential.utf8.count + 16 + signed.count + 12 + 64) { out in
+                var w = ByteWriter(out)
+                w.string("AWS4-HMAC-SHA256 Credential=")
+                w.string(scope.credential)
+                w.string(", SignedHeaders=")
+                w.bytes(signed)
+                w.string(", Signature=")
+                w.bytes(signature)
+                return w.count
             }
         }
         request.headers.append(("authorization", authorization))
@@ -94,46 +81,42 @@ public struct SigV4Signer: Sendable {
 
     /// The signature (hex) of a request exactly as given: nothing is added to it.
     public func signature(for request: SigV4Request, at time: SigV4Timestamp) -> String {
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1024)
-        _ = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: request.query,
-                                   headers: request.headers, payloadHash: request.payloadHash)
-        return Self.signatureHex(canonical: &buffer, amzDate: time.amzDate, scope: cache.scope(for: time.dateStamp))
+        Self.withSignature(request.method, request.path, request.query, request.headers, request.payloadHash,
+                           amzDate: time.amzDate, scope: cache.scope(for: time.dateStamp)) { _, signature in
+            String(decoding: signature, as: UTF8.self)
+        }
     }
 
     /// The canonical request SigV4 hashes, as text (for debugging and tests).
     public static func canonicalRequest(for request: SigV4Request) -> String { CanonicalRequest.text(request) }
 
-    /// The signature of the canonical request in `buffer`, in hex.
-    static func signatureHex(canonical buffer: inout [UInt8], amzDate: String, scope: SigningScope) -> String {
-        let range = appendSignature(canonical: &buffer, amzDate: amzDate, scope: scope)
-        return String(decoding: buffer[range], as: UTF8.self)
-    }
-
-    /// Hashes the canonical request in `buffer`, appends the string to sign after it, then the
-    /// hex HMAC of that under the day's key; returns the range of the hex signature.
-    static func appendSignature(canonical buffer: inout [UInt8], amzDate: String, scope: SigningScope) -> Range<Int> {
-        let canonicalEnd = buffer.count
-        var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &digest) { d in
-            buffer.withUnsafeBufferPointer { b in
-                _ = s3_sha256(b.baseAddress, canonicalEnd, d.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    /// Builds the canonical request and the string to sign in stack scratch, signs, and hands
+    /// `body` the signed-headers list and the hex signature (valid only inside `body`).
+    static func withSignature<R>(_ method: String, _ path: String, _ query: [(String, String)], _ headers: [(String, String)],
+                                 _ payloadHash: String, amzDate: String, scope: SigningScope,
+                                 _ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let capacity = CanonicalRequest.capacity(method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
+            + 17 + amzDate.utf8.count + scope.scope.utf8.count + 2 + 64 + 64
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var w = ByteWriter(buffer)
+            let signed = CanonicalRequest.write(into: &w, method: method, path: path, query: query, headers: headers, payloadHash: payloadHash)
+            var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &digest) { d in
+                _ = s3_sha256(w.base, w.count, d.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
-        }
-        let stsStart = buffer.count
-        buffer.append(contentsOf: "AWS4-HMAC-SHA256\n".utf8)
-        CanonicalRequest.append(amzDate, to: &buffer); buffer.append(10)
-        CanonicalRequest.append(scope.scope, to: &buffer); buffer.append(10)
-        withUnsafeBytes(of: &digest) { Digest.appendHex($0, to: &buffer) }
-        var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &mac) { m in
-            buffer.withUnsafeBytes { b in
-                scope.prepared.mac(UnsafeRawBufferPointer(rebasing: b[stsStart...]), into: m.baseAddress!)
+            let stsStart = w.count
+            w.string("AWS4-HMAC-SHA256\n")
+            w.string(amzDate); w.byte(10)
+            w.string(scope.scope); w.byte(10)
+            withUnsafeBytes(of: &digest) { w.hex($0) }
+            var mac = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+            withUnsafeMutableBytes(of: &mac) { m in
+                scope.prepared.mac(UnsafeRawBufferPointer(w.slice(stsStart..<w.count)), into: m.baseAddress!)
             }
+            let sigStart = w.count
+            withUnsafeBytes(of: &mac) { w.hex($0) }
+            return body(w.slice(signed), w.slice(sigStart..<w.count))
         }
-        let start = buffer.count
-        withUnsafeBytes(of: &mac) { Digest.appendHex($0, to: &buffer) }
-        return start..<buffer.count
     }
 
     /// Errors of presigning.
@@ -164,11 +147,9 @@ public struct SigV4Signer: Sendable {
         query.append(("X-Amz-Expires", String(seconds)))
         if let token = credentials.sessionToken { query.append(("X-Amz-Security-Token", token)) }
         query.append(("X-Amz-SignedHeaders", Self.signedHeaderList(request.headers)))
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(1024)
-        _ = CanonicalRequest.write(into: &buffer, method: request.method, path: request.path, query: query,
-                                   headers: request.headers, payloadHash: request.payloadHash)
-        query.append(("X-Amz-Signature", Self.signatureHex(canonical: &buffer, amzDate: time.amzDate, scope: scope)))
+        let signature = Self.withSignature(request.method, request.path, query, request.headers, request.payloadHash,
+                                           amzDate: time.amzDate, scope: scope) { _, sig in String(decoding: sig, as: UTF8.self) }
+        query.append(("X-Amz-Signature", signature))
         return query
     }
 

@@ -31,6 +31,22 @@ public enum S3URIEncoding {
         }
     }
 
+    @inline(__always)
+    static func write(_ string: String, keepingSlash: Bool, to out: inout ByteWriter) {
+        var s = string
+        s.withUTF8 { u in
+            for b in u {
+                if isUnreserved(b) || (keepingSlash && b == UInt8(ascii: "/")) {
+                    out.byte(b)
+                } else {
+                    out.byte(UInt8(ascii: "%"))
+                    out.byte(upperHex[Int(b >> 4)])
+                    out.byte(upperHex[Int(b & 0x0f)])
+                }
+            }
+        }
+    }
+
     /// Encodes an object key or path for use in a URL path: `/` is kept, all else per S3's rules.
     public static func encodePath(_ path: String) -> String {
         var out = [UInt8]()
