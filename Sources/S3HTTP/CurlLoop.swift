@@ -168,9 +168,7 @@ final class CurlLoop: @unchecked Sendable {
         if let buf = t.loopErrorBuffer, buf.pointee != 0 { message = String(cString: buf) }
         if kind == .stalled, let easy = t.loopEasy {
             var connectTime: Double = 0
-            withUnsafeMutablePointer(to: &connectTime) { p in
-                _ = s3_curl_easy_getinfo_ptr(easy, CURLINFO_CONNECT_TIME, UnsafeMutableRawPointer(p).assumingMemoryBound(to: UnsafeMutableRawPointer?.self))
-            }
+            _ = s3_curl_easy_getinfo_double(easy, CURLINFO_CONNECT_TIME, &connectTime)
             if connectTime == 0 { kind = .connectTimeout }
         }
         return HTTPTransportError(kind: kind, host: t.host, curlCode: raw, message: message)
