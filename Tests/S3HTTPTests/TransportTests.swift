@@ -78,7 +78,9 @@ import Testing
         try await Task.sleep(for: .milliseconds(1500))  // the server keeps sending; we do not read
         let grown = residentBytes() - before
         #expect(r.body.peakBufferedBytes <= (1 << 20) + (16 << 10), "buffered \(r.body.peakBufferedBytes) bytes")
-        #expect(grown < 24 << 20, "RSS grew by \(grown) bytes while a 256 MiB body sat unread")
+        // Other suites run in parallel and move RSS too, so this bound is loose; an unbounded
+        // buffer would hold most of the 256 MiB by now.
+        #expect(grown < 64 << 20, "RSS grew by \(grown) bytes while a 256 MiB body sat unread")
         r.body.cancel()
     }
 
