@@ -42,6 +42,21 @@ final class Transfer: @unchecked Sendable {
         var sendPaused = false
         var producerWaiter: CheckedContinuation<Void, any Error>?
         var producer: Task<Void, Never>?
+
+        /// Takes the oldest buffered element (a full chunk, else the partial one), if any.
+        mutating func takeElement() -> [UInt8]? {
+            let element: [UInt8]
+            if !chunks.isEmpty {
+                element = chunks.removeFirst()
+            } else if !pending.isEmpty {
+                element = pending
+                pending = []
+            } else {
+                return nil
+            }
+            buffered -= element.count
+            return element
+        }
     }
 
     let state = Mutex(State())
@@ -105,23 +120,15 @@ final class Transfer: @unchecked Sendable {
     func nextChunk(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
         enum Step { case value([UInt8]?), fail(any Error), wait }
         func take(_ s: inout State) -> (Step, Bool) {
-            var element: [UInt8]
-            if !s.chunks.isEmpty {
-                element = s.chunks.removeFirst()
-            } else if !s.pending.isEmpty {
-                element = s.pending
-                s.pending = []
-            } else if let done = s.done {
-                switch done {
-                case .success: return (.value(nil), false)
-                case .failure(let e): return (.fail(e), false)
+            guard let element = s.takeElement() else {
+                if let done = s.done {
+                    switch done {
+                    case .success: return (.value(nil), false)
+                    case .failure(let e): return (.fail(e), false)
+                    }
                 }
-            } else if s.cancelled {
-                return (.fail(CancellationError()), false)
-            } else {
-                return (.wait, false)
+                return (s.cancelled ? .fail(CancellationError()) : .wait, false)
             }
-            s.buffered -= element.count
             var unpause = false
             if s.recvPaused && !s.unpauseRequested && s.buffered <= responseLimit / 2 {
                 s.unpauseRequested = true
@@ -262,17 +269,7 @@ final class Transfer: @unchecked Sendable {
     func loopFlush() {
         loopDirty = false
         let (waiter, element, unpause) = state.withLock { s -> (CheckedContinuation<[UInt8]?, any Error>?, [UInt8], Bool) in
-            guard let w = s.bodyWaiter else { return (nil, [], false) }
-            var element: [UInt8]
-            if !s.chunks.isEmpty {
-                element = s.chunks.removeFirst()
-            } else if !s.pending.isEmpty {
-                element = s.pending
-                s.pending = []
-            } else {
-                return (nil, [], false)
-            }
-            s.buffered -= element.count
+            guard let w = s.bodyWaiter, let element = s.takeElement() else { return (nil, [], false) }
             s.bodyWaiter = nil
             // The transfer may have paused in this same pass, after the bytes handed out here
             // were buffered: the reader will not see a full buffer, so resume it from here.
@@ -402,9 +399,7 @@ final class Transfer: @unchecked Sendable {
             s.bodyWaiter = nil
             var element: Result<[UInt8]?, any Error> = .success(nil)
             if bw != nil {
-                if !s.chunks.isEmpty {
-                    let c = s.chunks.removeFirst()
-                    s.buffered -= c.count
+                if let c = s.takeElement() {
                     element = .success(c)
                 } else if case .failure(let e) = result {
                     element = .failure(e)

@@ -19,19 +19,6 @@ public enum S3URIEncoding {
     static let upperHex: [UInt8] = Array("0123456789ABCDEF".utf8)
 
     @inline(__always)
-    static func append(_ string: String, keepingSlash: Bool, to out: inout [UInt8]) {
-        for b in string.utf8 {
-            if isUnreserved(b) || (keepingSlash && b == UInt8(ascii: "/")) {
-                out.append(b)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(upperHex[Int(b >> 4)])
-                out.append(upperHex[Int(b & 0x0f)])
-            }
-        }
-    }
-
-    @inline(__always)
     static func write(_ string: String, keepingSlash: Bool, to out: inout ByteWriter) {
         var s = string
         s.withUTF8 { u in
@@ -48,34 +35,29 @@ public enum S3URIEncoding {
     }
 
     /// Encodes an object key or path for use in a URL path: `/` is kept, all else per S3's rules.
-    public static func encodePath(_ path: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(path.utf8.count + 16)
-        append(path, keepingSlash: true, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func encodePath(_ path: String) -> String { encode(path, keepingSlash: true) }
 
     /// Encodes a query parameter name or value: everything but unreserved characters, `/` included.
-    public static func encodeQueryComponent(_ value: String) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(value.utf8.count + 16)
-        append(value, keepingSlash: false, to: &out)
-        return String(decoding: out, as: UTF8.self)
+    public static func encodeQueryComponent(_ value: String) -> String { encode(value, keepingSlash: false) }
+
+    static func encode(_ value: String, keepingSlash: Bool) -> String {
+        String(unsafeUninitializedCapacity: max(value.utf8.count * 3, 1)) { out in
+            var w = ByteWriter(out)
+            write(value, keepingSlash: keepingSlash, to: &w)
+            return w.count
+        }
     }
 
     /// The canonical query string: each name and value encoded, sorted by encoded name, then by
     /// encoded value, joined as `name=value` with `&`.
     public static func canonicalQuery(_ query: [(String, String)]) -> String {
-        if query.isEmpty { return "" }
-        let encoded = query.map { (encodeQueryComponent($0.0), encodeQueryComponent($0.1)) }
-            .sorted { $0.0 == $1.0 ? $0.1.utf8.lexicographicallyPrecedes($1.1.utf8) : $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
-        var out = ""
-        for (i, (k, v)) in encoded.enumerated() {
-            if i > 0 { out += "&" }
-            out += k
-            out += "="
-            out += v
+        var size = 0
+        for (k, v) in query { size += 3 * (k.utf8.count + v.utf8.count) + 2 }
+        return String(unsafeUninitializedCapacity: max(size, 1)) { out in
+            var w = ByteWriter(out)
+            CanonicalRequest.writeQuery(query, into: &w)
+            return w.count
         }
-        return out
     }
+
 }

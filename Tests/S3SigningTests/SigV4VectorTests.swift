@@ -118,6 +118,9 @@ import Testing
         #expect(S3URIEncoding.encodePath("/a b/c+d=e~f_g.h-i") == "/a%20b/c%2Bd%3De~f_g.h-i")
         #expect(S3URIEncoding.encodePath("//x/../é") == "//x/../%C3%A9")
         #expect(S3URIEncoding.encodePath("%41") == "%2541")
+        #expect(S3URIEncoding.encodePath("") == "")
+        #expect(S3URIEncoding.encodeQueryComponent("") == "")
+        #expect(S3URIEncoding.canonicalQuery([]) == "")
     }
 
     @Test func queryCanonicalization() {
