@@ -1,6 +1,7 @@
 import Foundation
 import S3HTTP
 import S3Signing
+import Synchronization
 
 /// A low-level S3 client: one method per S3 operation, each building a request, signing it with
 /// SigV4 and sending it through the shared libcurl engine. Responses are decoded; failures are
@@ -21,6 +22,10 @@ public final class S3Client: Sendable {
     let engine: HTTPEngine
     let signer: SigV4Signer
     let addressing: S3Addressing
+    private let sentRequests = Atomic<Int>(0)
+
+    /// How many requests this client has sent (for diagnostics and tests).
+    public var requestCount: Int { sentRequests.load(ordering: .relaxed) }
 
     /// A client using `engine` (by default a new engine with `configuration.http`).
     public init(configuration: S3Configuration, engine: HTTPEngine? = nil) {
@@ -43,6 +48,7 @@ public final class S3Client: Sendable {
         signer.sign(&toSign, at: SigV4Timestamp(secondsSince1970: Int(Date().timeIntervalSince1970)))
         for (name, value) in toSign.headers where !headers.contains(name) { headers.add(name, value) }
         let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body)
+        sentRequests.add(1, ordering: .relaxed)
         let response: HTTPResponse
         do {
             response = try await engine.execute(http)

@@ -47,6 +47,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let transportFailure: Code = "ClientTransportFailure"
         /// Ours: the response could not be understood.
         public static let invalidResponse: Code = "ClientInvalidResponse"
+        /// Ours: a batch operation left some keys behind (see ``S3Error/failures``).
+        public static let partialFailure: Code = "ClientPartialFailure"
     }
 
     /// What went wrong.
@@ -65,6 +67,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var key: String?
     /// The underlying cause (a transport or parse error), when there is one.
     public var underlying: (any Error)?
+    /// For `.partialFailure`: each key that could not be processed, with S3's reason.
+    public var failures: [S3DeleteFailure] = []
 
     /// An error value.
     public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,

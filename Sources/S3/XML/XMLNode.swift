@@ -227,6 +227,17 @@ public struct XMLWriter: Sendable {
         close(name)
     }
 
+    /// Writes `node` and its children (text escaped; attributes are not kept by XMLNode).
+    public mutating func node(_ node: XMLNode) {
+        open(node.name)
+        if node.children.isEmpty {
+            Self.escape(node.text, into: &bytes)
+        } else {
+            for child in node.children { self.node(child) }
+        }
+        close(node.name)
+    }
+
     /// The document.
     public var data: [UInt8] { bytes }
 

@@ -1,0 +1,301 @@
+import Foundation
+import S3HTTP
+
+/// A bucket and every operation on it, as an actor.
+///
+/// The Swift counterpart of messageflux's `S3Bucket`: create and list buckets, put, get,
+/// upload and download objects, find and list them lazily, delete objects or the whole bucket,
+/// set an expiry lifecycle, open the bucket to public reads, and compute object URLs.
+///
+/// ```swift
+/// let bucket = try await S3Bucket(name: "photos", client: client, autoCreate: true)
+/// try await bucket.putObject(key: "hello.txt", body: "Hello!")
+/// for try await object in bucket.listObjects() { print(object.key, try await object.size) }
+/// ```
+///
+/// Every method validates its input before sending anything, and every failure is an
+/// ``S3Error`` (`.noSuchBucket`, `.noSuchKey`, ...).
+public actor S3Bucket {
+    /// The bucket's name.
+    public nonisolated let name: String
+    /// The client that sends its requests.
+    public nonisolated let client: S3Client
+
+    /// Objects of at most this size go in one PUT; larger uploads use multipart.
+    public static let defaultPartSize = 8 << 20
+
+    /// Opens `name`: validates the name and checks with one HEAD that the bucket exists,
+    /// creating it when it does not and `autoCreate` is true.
+    public init(name: String, client: S3Client, autoCreate: Bool = false) async throws {
+        try Validation.bucketName(name)
+        self.name = name
+        self.client = client
+        do {
+            try await client.headBucket(name)
+        } catch let e as S3Error where e.code == .noSuchBucket && autoCreate {
+            try await Self.createIfNeeded(name, client: client)
+        }
+    }
+
+    /// A bucket value without a request (names from a listing).
+    init(existing name: String, client: S3Client) {
+        self.name = name
+        self.client = client
+    }
+
+    static func createIfNeeded(_ name: String, client: S3Client) async throws {
+        do {
+            try await client.createBucket(name)
+        } catch let e as S3Error where e.code == .bucketAlreadyOwnedByYou {
+            return
+        }
+    }
+
+    /// Creates a bucket (idempotent for a bucket you already own), optionally with an expiry
+    /// lifecycle and public read access.
+    public static func create(name: String, client: S3Client, lifetimeInDays: Int? = nil,
+                              allowPublicAccess: Bool = false) async throws -> S3Bucket {
+        try Validation.bucketName(name)
+        try await createIfNeeded(name, client: client)
+        let bucket = S3Bucket(existing: name, client: client)
+        if let days = lifetimeInDays { try await bucket.setLifetimeInDays(days) }
+        if allowPublicAccess { try await bucket.allowPublicAccess() }
+        return bucket
+    }
+
+    /// The account's buckets, without a request per bucket.
+    public static func listBuckets(client: S3Client) -> S3BucketSequence { S3BucketSequence(client: client) }
+
+    // MARK: - Objects
+
+    /// An object handle after one HEAD (so a missing key throws `.noSuchKey` here); its
+    /// size, date and metadata are then known without further requests.
+    public func getObject(key: String) async throws -> S3Object {
+        let attributes = try await client.headObject(bucket: name, key: key)
+        return S3Object(bucketName: name, key: key, client: client, attributes: attributes)
+    }
+
+    /// Stores `body` (its UTF-8) under `key`.
+    @discardableResult
+    public func putObject(key: String, body: String, metadata: [String: String] = [:],
+                          contentType: String = "text/plain; charset=utf-8") async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: Array(body.utf8), contentType: contentType, metadata: metadata)
+    }
+
+    /// Stores `body` under `key`.
+    @discardableResult
+    public func putObject(key: String, body: [UInt8], metadata: [String: String] = [:],
+                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: body, contentType: contentType, metadata: metadata)
+    }
+
+    /// Stores `body` under `key`.
+    @discardableResult
+    public func putObject(key: String, body: Data, metadata: [String: String] = [:],
+                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: [UInt8](body), contentType: contentType, metadata: metadata)
+    }
+
+    /// Stores the file at `file` under `key` (multipart above one part).
+    @discardableResult
+    public func putObject(key: String, file: URL, metadata: [String: String] = [:],
+                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
+        try await uploadObject(key: key, file: file, metadata: metadata, contentType: contentType)
+    }
+
+    /// Uploads the bytes of `source`, of known or unknown length, without holding more than one
+    /// part in memory: one PUT when it fits in `partSize`, else a multipart upload (aborted if
+    /// anything fails, so no orphaned upload is left behind).
+    @discardableResult
+    public nonisolated func uploadObject<Source: AsyncSequence>(key: String, from source: Source, metadata: [String: String] = [:],
+                                                    contentType: String = "application/octet-stream",
+                                                    partSize: Int = S3Bucket.defaultPartSize) async throws -> S3PutObjectResult
+    where Source.Element == [UInt8] {
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, partSize: partSize)
+            .upload(source)
+    }
+
+    /// Uploads a local file (see ``uploadObject(key:from:metadata:contentType:partSize:)``).
+    @discardableResult
+    public func uploadObject(key: String, file: URL, metadata: [String: String] = [:],
+                             contentType: String = "application/octet-stream",
+                             partSize: Int = S3Bucket.defaultPartSize) async throws -> S3PutObjectResult {
+        let uploader = try Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, partSize: partSize)
+        return try await uploader.upload(file: file)
+    }
+
+    /// Downloads `key` into the file at `path`: written to a temporary file beside it and
+    /// renamed only when complete, so a failure never leaves a partial file under `path`.
+    public func downloadObject(key: String, to path: URL) async throws {
+        try await Downloader(client: client, bucket: name, key: key).download(to: path)
+    }
+
+    /// Downloads `key` into an open file descriptor, from its current position.
+    public func downloadObject(key: String, toDescriptor fd: Int32) async throws {
+        try await Downloader(client: client, bucket: name, key: key).download { try Downloader.writeAll(fd: fd, $0) }
+    }
+
+    /// Downloads `key`, handing each chunk to `sink` in order.
+    public func downloadObject(key: String, to sink: @Sendable ([UInt8]) async throws -> Void) async throws {
+        try await Downloader(client: client, bucket: name, key: key).download(sink)
+    }
+
+    /// Deletes `key` (succeeds when it does not exist, as S3 does).
+    public func deleteObject(key: String) async throws {
+        try await client.deleteObject(bucket: name, key: key)
+    }
+
+    /// Every object of the bucket, lazily, page by page.
+    public nonisolated func listObjects() -> S3ObjectSequence { findObjects() }
+
+    /// Objects under `prefix`, lazily. `maxKeys` is the page size (1-1,000). With a
+    /// `delimiter`, keys below a common prefix are skipped: use
+    /// ``findEntries(prefix:delimiter:maxKeys:)`` to get the prefixes as well.
+    public nonisolated func findObjects(prefix: String? = nil, delimiter: String? = nil, maxKeys: Int? = nil) -> S3ObjectSequence {
+        S3ObjectSequence(pager: ListingPager(client: client, bucket: name, prefix: prefix, delimiter: delimiter, maxKeys: maxKeys))
+    }
+
+    /// Objects and common prefixes under `prefix`, in key order, lazily: a directory-style
+    /// listing when `delimiter` is `"/"`.
+    public nonisolated func findEntries(prefix: String? = nil, delimiter: String? = "/", maxKeys: Int? = nil) -> S3EntrySequence {
+        S3EntrySequence(pager: ListingPager(client: client, bucket: name, prefix: prefix, delimiter: delimiter, maxKeys: maxKeys))
+    }
+
+    /// Deletes every object, 1,000 keys per DeleteObjects request, several requests at once.
+    /// Returns the number deleted; throws `.partialFailure` listing the keys S3 refused.
+    @discardableResult
+    public func clearObjects() async throws -> Int {
+        try await BatchDeleter(client: client, bucket: name).deleteAll(findObjects().map { (key: $0.key, versionID: String?.none) })
+    }
+
+    /// Deletes the bucket. With `force`, first removes every object version and delete
+    /// marker and aborts unfinished multipart uploads.
+    public func deleteBucket(force: Bool = false) async throws {
+        if force {
+            _ = try await BatchDeleter(client: client, bucket: name).deleteAll(S3VersionSequence(client: client, bucket: name))
+            var keyMarker: String?, idMarker: String?
+            repeat {
+                let page = try await client.listMultipartUploads(bucket: name, keyMarker: keyMarker, uploadIDMarker: idMarker)
+                for upload in page.uploads {
+                    try await client.abortMultipartUpload(bucket: name, key: upload.key, uploadID: upload.uploadID)
+                }
+                (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
+            } while keyMarker != nil
+        }
+        try await client.deleteBucket(name)
+    }
+
+    // MARK: - Bucket settings
+
+    /// The id of the lifecycle rule ``setLifetimeInDays(_:)`` manages.
+    public static let lifetimeRuleID = "expire"
+
+    /// Objects expire `days` days after they were written (a lifecycle rule with ID `expire`
+    /// and an empty prefix filter). Other rules are kept. `days <= 0` removes the rule, and
+    /// the whole configuration when no other rule remains.
+    public func setLifetimeInDays(_ days: Int) async throws {
+        var rules = try await client.lifecycleRules(bucket: name).filter { $0.id != Self.lifetimeRuleID }
+        if days > 0 { rules.append(.expiration(id: Self.lifetimeRuleID, days: days)) }
+        try await client.setLifecycleRules(bucket: name, rules)
+    }
+
+    /// Lets anyone read objects and list the bucket: removes the bucket's public access block,
+    /// then sets a policy (`Version` 2012-10-17) granting `s3:GetObject` on `bucket/*` and
+    /// `s3:ListBucket` on the bucket.
+    public func allowPublicAccess() async throws {
+        try await client.deletePublicAccessBlock(bucket: name)
+        try await client.setBucketPolicy(bucket: name, json: Self.publicReadPolicy(bucket: name))
+    }
+
+    static func publicReadPolicy(bucket: String) -> String {
+        """
+        {"Version":"2012-10-17","Statement":[\
+        {"Sid":"PublicReadGetObject","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::\(bucket)/*"},\
+        {"Sid":"PublicListBucket","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::\(bucket)"}]}
+        """
+    }
+
+    /// The URL of `key` (percent-encoded by S3's rules, endpoint path prefix kept, virtual-host
+    /// addressing honoured, no `..` collapsing). No request is sent and nothing is signed.
+    public nonisolated func url(forKey key: String) -> String {
+        client.addressing.target(bucket: name, key: key, query: []).url
+    }
+
+    // MARK: - For test suites
+
+    /// Creates a uniquely named bucket, runs `body` with it, and force-deletes the bucket
+    /// afterwards, whether `body` returned, threw or was cancelled.
+    public static func withTemporaryBucket<T: Sendable>(client: S3Client, namePrefix: String = "tmp",
+                                                        _ body: (S3Bucket) async throws -> T) async throws -> T {
+        let suffix = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let prefix = String(namePrefix.lowercased().prefix(40))
+        let bucket = try await create(name: "\(prefix)-\(suffix)", client: client)
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(bucket))
+        } catch {
+            result = .failure(error)
+        }
+        // Clean up even when the task was cancelled: run the deletion in an unstructured
+        // task that does not inherit the cancellation, and wait for it.
+        let cleanup = Task.detached { try await bucket.deleteBucket(force: true) }
+        let cleaned = await cleanup.result
+        if case .failure(let e) = cleaned, case .success = result { throw e }
+        return try result.get()
+    }
+}
+
+/// The account's buckets as an `AsyncSequence` (one ListBuckets request, on first use).
+public struct S3BucketSequence: AsyncSequence, Sendable {
+    public typealias Element = S3Bucket
+    public typealias Failure = any Error
+    let client: S3Client
+
+    public func makeAsyncIterator() -> Iterator { Iterator(client: client) }
+
+    /// Lists on the first `next()`.
+    public struct Iterator: AsyncIteratorProtocol {
+        let client: S3Client
+        var names: [String]?
+        var index = 0
+
+        public mutating func next() async throws -> S3Bucket? {
+            if names == nil { names = try await client.listBuckets().map(\.name) }
+            guard let names, index < names.count else { return nil }
+            defer { index += 1 }
+            return S3Bucket(existing: names[index], client: client)
+        }
+    }
+}
+
+/// Every object version and delete marker of a bucket, page by page.
+struct S3VersionSequence: AsyncSequence, Sendable {
+    typealias Element = (key: String, versionID: String?)
+    typealias Failure = any Error
+    let client: S3Client
+    let bucket: String
+
+    func makeAsyncIterator() -> Iterator { Iterator(client: client, bucket: bucket) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let client: S3Client
+        let bucket: String
+        var page: [S3ObjectVersion] = []
+        var index = 0
+        var marker: (String?, String?) = (nil, nil)
+        var finished = false
+
+        mutating func next() async throws -> (key: String, versionID: String?)? {
+            while index >= page.count {
+                if finished { return nil }
+                let r = try await client.listObjectVersions(bucket: bucket, keyMarker: marker.0, versionIDMarker: marker.1)
+                page = r.versions
+                index = 0
+                marker = (r.nextKeyMarker, r.nextVersionIDMarker)
+                finished = r.nextKeyMarker == nil
+            }
+            defer { index += 1 }
+            return (page[index].key, page[index].versionID)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Synchronization
+
+/// An object in a bucket, with lazy, cached properties.
+///
+/// `size`, `lastModified`, `eTag` and `metadata` come from what is already known (a listing, a
+/// GET's headers) and otherwise from one HEAD request, whose answer is cached. ``body()``
+/// downloads the bytes once and caches them; ``bodyStream`` starts a fresh streamed GET each
+/// time it is iterated and buffers nothing.
+public final class S3Object: Sendable, CustomStringConvertible {
+    /// The bucket's name.
+    public let bucketName: String
+    /// The key.
+    public let key: String
+    /// The client used for the object's requests.
+    public let client: S3Client
+
+    struct Known {
+        var size: Int64?
+        var lastModified: Date?
+        var eTag: String?
+        var contentType: String?
+        var metadata: [String: String]?
+        var body: [UInt8]?
+    }
+    private let known: Mutex<Known>
+
+    init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectAttributes? = nil) {
+        self.bucketName = bucketName
+        self.key = key
+        self.client = client
+        var k = Known()
+        if let summary {
+            k.size = summary.size
+            k.lastModified = summary.lastModified
+            k.eTag = summary.eTag
+        }
+        if let attributes { Self.merge(attributes, into: &k) }
+        known = Mutex(k)
+    }
+
+    private static func merge(_ a: S3ObjectAttributes, into k: inout Known) {
+        k.size = a.size
+        k.lastModified = a.lastModified ?? k.lastModified
+        k.eTag = a.eTag ?? k.eTag
+        k.contentType = a.contentType
+        k.metadata = a.metadata
+    }
+
+    /// Loads the attributes with one HEAD (NoSuchKey when the object is gone) and caches them.
+    private func load() async throws -> Known {
+        let attributes = try await client.headObject(bucket: bucketName, key: key)
+        return known.withLock { k in
+            Self.merge(attributes, into: &k)
+            return k
+        }
+    }
+
+    private func value<T>(_ pick: (Known) -> T?) async throws -> T {
+        if let v = known.withLock({ pick($0) }) { return v }
+        if let v = pick(try await load()) { return v }
+        throw S3Error(code: .invalidResponse, message: "the server did not report this property", bucket: bucketName, key: key)
+    }
+
+    /// The size in bytes.
+    public var size: Int64 { get async throws { try await value { $0.size } } }
+    /// When the object was last written.
+    public var lastModified: Date { get async throws { try await value { $0.lastModified } } }
+    /// The ETag, quotes removed.
+    public var eTag: String { get async throws { try await value { $0.eTag } } }
+    /// The `Content-Type` it was stored with.
+    public var contentType: String { get async throws { try await value { $0.contentType } } }
+    /// User metadata, names lower-cased (as S3 stores them) and without `x-amz-meta-`.
+    public var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
+
+    /// All the bytes, downloaded on the first call and cached for later ones.
+    public func body() async throws -> [UInt8] {
+        if let cached = known.withLock({ $0.body }) { return cached }
+        let download = try await client.getObject(bucket: bucketName, key: key)
+        let bytes = try await download.body.collect()
+        known.withLock { k in
+            Self.merge(download.attributes, into: &k)
+            k.body = bytes
+        }
+        return bytes
+    }
+
+    /// The bytes as a stream: each iteration starts its own GET when first asked for a chunk,
+    /// with back-pressure, and keeps nothing.
+    public var bodyStream: S3ObjectBodyStream { S3ObjectBodyStream(object: self) }
+
+    func remember(_ attributes: S3ObjectAttributes) { known.withLock { Self.merge(attributes, into: &$0) } }
+
+    public var description: String { "S3Object(s3://\(bucketName)/\(key))" }
+}
+
+/// The bytes of an ``S3Object`` as an `AsyncSequence` of chunks; every iteration is a new GET.
+public struct S3ObjectBodyStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+    public typealias Failure = any Error
+    let object: S3Object
+
+    public func makeAsyncIterator() -> Iterator { Iterator(object: object) }
+
+    /// Starts the GET on the first `next()`.
+    public struct Iterator: AsyncIteratorProtocol {
+        let object: S3Object
+        var inner: S3ByteStream.Iterator?
+
+        public mutating func next() async throws -> [UInt8]? {
+            if inner == nil {
+                let download = try await object.client.getObject(bucket: object.bucketName, key: object.key)
+                object.remember(download.attributes)
+                inner = download.body.makeAsyncIterator()
+            }
+            return try await inner!.next()
+        }
+    }
+}

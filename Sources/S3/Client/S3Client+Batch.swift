@@ -1,0 +1,101 @@
+import Foundation
+import S3Signing
+
+/// A key that a batch delete could not remove.
+public struct S3DeleteFailure: Sendable, Hashable {
+    /// The key.
+    public var key: String
+    /// The version, when a version was being deleted.
+    public var versionID: String?
+    /// S3's error code.
+    public var code: String
+    /// S3's message.
+    public var message: String
+}
+
+/// An object version or delete marker (ListObjectVersions).
+public struct S3ObjectVersion: Sendable, Hashable {
+    /// The key.
+    public var key: String
+    /// The version ID (`null` on unversioned objects).
+    public var versionID: String
+    /// Whether this is a delete marker rather than a version.
+    public var isDeleteMarker: Bool
+}
+
+/// An unfinished multipart upload (ListMultipartUploads).
+public struct S3MultipartUploadSummary: Sendable, Hashable {
+    /// The key being uploaded.
+    public var key: String
+    /// The upload ID.
+    public var uploadID: String
+}
+
+extension S3Client {
+    /// Deletes up to 1,000 keys (optionally specific versions) in one DeleteObjects request.
+    /// Returns the keys S3 reported as not deleted.
+    public func deleteObjects(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
+        try Validation.bucketName(bucket)
+        guard keys.count <= 1000 else {
+            throw S3Error.invalidArgument("DeleteObjects takes at most 1,000 keys, got \(keys.count)", bucket: bucket)
+        }
+        if keys.isEmpty { return [] }
+        for (key, _) in keys { try Validation.key(key, bucket: bucket) }
+        var xml = XMLWriter()
+        xml.open("Delete", s3Namespace: true)
+        xml.element("Quiet", "true")
+        for (key, version) in keys {
+            xml.open("Object")
+            xml.element("Key", key)
+            if let version { xml.element("VersionId", version) }
+            xml.close("Object")
+        }
+        xml.close("Delete")
+        var r = S3Request("POST", bucket: bucket, query: [("delete", "")])
+        r.setBody(xml.data, contentType: "application/xml")
+        r.setContentMD5(xml.data)
+        let (_, body) = try await sendAndCollect(r)
+        let result = try parse(body, expecting: "DeleteResult", bucket: bucket, key: nil)
+        return result.children("Error").map {
+            S3DeleteFailure(key: $0.value("Key") ?? "", versionID: $0.value("VersionId"),
+                            code: $0.value("Code") ?? "", message: $0.value("Message") ?? "")
+        }
+    }
+
+    /// One page of object versions and delete markers (ListObjectVersions).
+    public func listObjectVersions(bucket: String, keyMarker: String? = nil, versionIDMarker: String? = nil)
+        async throws -> (versions: [S3ObjectVersion], nextKeyMarker: String?, nextVersionIDMarker: String?) {
+        try Validation.bucketName(bucket)
+        var query: [(String, String)] = [("versions", "")]
+        if let keyMarker { query.append(("key-marker", keyMarker)) }
+        if let versionIDMarker { query.append(("version-id-marker", versionIDMarker)) }
+        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let xml = try parse(body, expecting: "ListVersionsResult", bucket: bucket, key: nil)
+        var versions: [S3ObjectVersion] = []
+        for child in xml.children where child.name == "Version" || child.name == "DeleteMarker" {
+            if let key = child.value("Key") {
+                versions.append(S3ObjectVersion(key: key, versionID: child.value("VersionId") ?? "null", isDeleteMarker: child.name == "DeleteMarker"))
+            }
+        }
+        let truncated = xml.value("IsTruncated") == "true"
+        return (versions, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextVersionIdMarker") : nil)
+    }
+
+    /// One page of unfinished multipart uploads (ListMultipartUploads).
+    public func listMultipartUploads(bucket: String, prefix: String? = nil, keyMarker: String? = nil, uploadIDMarker: String? = nil)
+        async throws -> (uploads: [S3MultipartUploadSummary], nextKeyMarker: String?, nextUploadIDMarker: String?) {
+        try Validation.bucketName(bucket)
+        var query: [(String, String)] = [("uploads", "")]
+        if let prefix { query.append(("prefix", prefix)) }
+        if let keyMarker { query.append(("key-marker", keyMarker)) }
+        if let uploadIDMarker { query.append(("upload-id-marker", uploadIDMarker)) }
+        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let xml = try parse(body, expecting: "ListMultipartUploadsResult", bucket: bucket, key: nil)
+        let uploads = xml.children("Upload").compactMap { u -> S3MultipartUploadSummary? in
+            guard let key = u.value("Key"), let id = u.value("UploadId") else { return nil }
+            return S3MultipartUploadSummary(key: key, uploadID: id)
+        }
+        let truncated = xml.value("IsTruncated") == "true"
+        return (uploads, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextUploadIdMarker") : nil)
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import S3Signing
+
+/// One rule of a bucket's lifecycle configuration, kept as parsed XML so that rules this
+/// library does not manage are written back exactly as they were.
+public struct S3LifecycleRule: Sendable {
+    /// The rule's XML (`<Rule>...</Rule>`).
+    public var xml: XMLNode
+    /// The rule's `ID`, if it has one.
+    public var id: String? { xml.value("ID") }
+    /// `Expiration/Days`, if the rule expires objects after a number of days.
+    public var expirationDays: Int? { xml.child("Expiration")?.value("Days").flatMap { Int($0) } }
+
+    /// A rule from its XML.
+    public init(xml: XMLNode) { self.xml = xml }
+
+    /// A rule that expires every object of the bucket `days` days after it was written.
+    public static func expiration(id: String, days: Int) -> S3LifecycleRule {
+        S3LifecycleRule(xml: XMLNode(name: "Rule", children: [
+            XMLNode(name: "ID", text: id),
+            XMLNode(name: "Filter", children: [XMLNode(name: "Prefix")]),
+            XMLNode(name: "Status", text: "Enabled"),
+            XMLNode(name: "Expiration", children: [XMLNode(name: "Days", text: String(days))]),
+        ]))
+    }
+}
+
+extension S3Client {
+    /// The bucket's lifecycle rules; empty when it has no lifecycle configuration.
+    public func lifecycleRules(bucket: String) async throws -> [S3LifecycleRule] {
+        try Validation.bucketName(bucket)
+        do {
+            let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("lifecycle", "")]))
+            let xml = try parse(body, expecting: "LifecycleConfiguration", bucket: bucket, key: nil)
+            return xml.children("Rule").map(S3LifecycleRule.init(xml:))
+        } catch let e as S3Error where e.code.rawValue == "NoSuchLifecycleConfiguration" {
+            return []
+        }
+    }
+
+    /// Replaces the bucket's lifecycle configuration with `rules` (PutBucketLifecycleConfiguration);
+    /// an empty list deletes the configuration.
+    public func setLifecycleRules(bucket: String, _ rules: [S3LifecycleRule]) async throws {
+        try Validation.bucketName(bucket)
+        if rules.isEmpty {
+            _ = try await sendAndCollect(S3Request("DELETE", bucket: bucket, query: [("lifecycle", "")]))
+            return
+        }
+        var xml = XMLWriter()
+        xml.open("LifecycleConfiguration", s3Namespace: true)
+        for rule in rules { xml.node(rule.xml) }
+        xml.close("LifecycleConfiguration")
+        var r = S3Request("PUT", bucket: bucket, query: [("lifecycle", "")])
+        r.setBody(xml.data, contentType: "application/xml")
+        r.setContentMD5(xml.data)
+        _ = try await sendAndCollect(r)
+    }
+
+    /// Sets the bucket policy (a JSON document).
+    public func setBucketPolicy(bucket: String, json: String) async throws {
+        try Validation.bucketName(bucket)
+        var r = S3Request("PUT", bucket: bucket, query: [("policy", "")])
+        r.setBody(Array(json.utf8), contentType: "application/json")
+        _ = try await sendAndCollect(r)
+    }
+
+    /// The bucket policy (a JSON document), or nil when the bucket has none.
+    public func bucketPolicy(bucket: String) async throws -> String? {
+        try Validation.bucketName(bucket)
+        do {
+            let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("policy", "")]))
+            return String(decoding: body, as: UTF8.self)
+        } catch let e as S3Error where e.code.rawValue == "NoSuchBucketPolicy" {
+            return nil
+        }
+    }
+
+    /// Removes the bucket's public access block (DeletePublicAccessBlock); succeeds when there
+    /// is none.
+    public func deletePublicAccessBlock(bucket: String) async throws {
+        try Validation.bucketName(bucket)
+        do {
+            _ = try await sendAndCollect(S3Request("DELETE", bucket: bucket, query: [("publicAccessBlock", "")]))
+        } catch let e as S3Error where e.code.rawValue == "NoSuchPublicAccessBlockConfiguration" {
+            return
+        }
+    }
+}
+
+extension S3Request {
+    /// Adds `Content-MD5` (base64 of the MD5 of `bytes`), which S3 requires on some requests.
+    mutating func setContentMD5(_ bytes: [UInt8]) {
+        headers.set("Content-MD5", Data(Digest.md5(bytes)).base64EncodedString())
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import S3Signing
+
+/// A part of a multipart upload, as CompleteMultipartUpload wants it.
+public struct S3CompletedPart: Sendable, Hashable {
+    /// 1 to 10,000.
+    public var partNumber: Int
+    /// The ETag UploadPart returned, quotes removed.
+    public var eTag: String
+}
+
+extension S3Client {
+    /// Starts a multipart upload (CreateMultipartUpload); returns the upload ID.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream",
+                                      metadata: [String: String] = [:]) async throws -> String {
+        var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
+        r.query = [("uploads", "")]
+        r.headers.set("Content-Type", contentType)
+        let (_, body) = try await sendAndCollect(r)
+        let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
+        guard let id = xml.value("UploadId"), !id.isEmpty else {
+            throw S3Error(code: .invalidResponse, message: "CreateMultipartUpload returned no UploadId", bucket: bucket, key: key)
+        }
+        return id
+    }
+
+    /// Uploads one part (UploadPart) with its `Content-MD5`; returns its ETag.
+    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8]) async throws -> S3CompletedPart {
+        guard (1...10_000).contains(partNumber) else {
+            throw S3Error.invalidArgument("part numbers go from 1 to 10,000, got \(partNumber)", bucket: bucket, key: key)
+        }
+        var r = try objectRequest("PUT", bucket: bucket, key: key)
+        r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
+        r.setBody(bytes, contentType: "application/octet-stream")
+        r.setContentMD5(bytes)
+        let (head, _) = try await sendAndCollect(r)
+        guard let eTag = head.headers["etag"] else {
+            throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: bucket, key: key)
+        }
+        return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag))
+    }
+
+    /// Completes a multipart upload (CompleteMultipartUpload). S3 may answer 200 with an error
+    /// document; that is thrown as an ``S3Error`` too.
+    @discardableResult
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3CompletedPart]) async throws -> S3PutObjectResult {
+        var xml = XMLWriter()
+        xml.open("CompleteMultipartUpload", s3Namespace: true)
+        for part in parts.sorted(by: { $0.partNumber < $1.partNumber }) {
+            xml.open("Part")
+            xml.element("PartNumber", String(part.partNumber))
+            xml.element("ETag", "\"" + part.eTag + "\"")
+            xml.close("Part")
+        }
+        xml.close("CompleteMultipartUpload")
+        var r = try objectRequest("POST", bucket: bucket, key: key)
+        r.query = [("uploadId", uploadID)]
+        r.setBody(xml.data, contentType: "application/xml")
+        let (head, body) = try await sendAndCollect(r)
+        if let doc = try? XMLParser.parse(body), doc.name == "Error" {
+            throw Self.mapError(status: head.status, headers: head.headers, body: body, method: "POST", bucket: bucket, key: key)
+        }
+        let xmlResult = try parse(body, expecting: "CompleteMultipartUploadResult", bucket: bucket, key: key)
+        return S3PutObjectResult(eTag: xmlResult.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+    }
+
+    /// Aborts a multipart upload (AbortMultipartUpload), discarding its parts.
+    public func abortMultipartUpload(bucket: String, key: String, uploadID: String) async throws {
+        var r = try objectRequest("DELETE", bucket: bucket, key: key)
+        r.query = [("uploadId", uploadID)]
+        _ = try await sendAndCollect(r)
+    }
+}
