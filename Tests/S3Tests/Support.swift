@@ -47,3 +47,16 @@ func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws
     p.waitUntilExit()
     return (p.terminationStatus, data)
 }
+
+struct HelperFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Runs Tests/Fixtures/boto3_helper.py against moto and decodes its JSON answer.
+func boto3(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Any {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/boto3_helper.py").path
+    let (status, out) = try run("/usr/bin/env", ["python3", script, try motoEndpoint()] + arguments, stdin: stdin.map { Data($0) })
+    guard status == 0 else { throw HelperFailed(description: "boto3_helper \(arguments) exited \(status)") }
+    return try JSONSerialization.jsonObject(with: out, options: [.fragmentsAllowed])
+}

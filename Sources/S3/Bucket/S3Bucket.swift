@@ -37,6 +37,10 @@ public actor S3Bucket {
         }
     }
 
+    /// A bucket value without any request or check: for names you know exist (from a
+    /// listing, say). Operations on a bucket that does not exist fail with `.noSuchBucket`.
+    public static func unchecked(name: String, client: S3Client) -> S3Bucket { S3Bucket(existing: name, client: client) }
+
     /// A bucket value without a request (names from a listing).
     init(existing name: String, client: S3Client) {
         self.name = name

@@ -57,11 +57,17 @@ extension S3Client {
         r.query = [("uploadId", uploadID)]
         r.setBody(xml.data, contentType: "application/xml")
         let (head, body) = try await sendAndCollect(r)
-        if let doc = try? XMLParser.parse(body), doc.name == "Error" {
+        let doc: XMLNode
+        do {
+            doc = try XMLParser.parse(body)
+        } catch {
+            throw S3Error(code: .invalidResponse, message: "CompleteMultipartUpload answered with invalid XML", bucket: bucket, key: key, underlying: error)
+        }
+        if doc.name == "Error" {
             throw Self.mapError(status: head.status, headers: head.headers, body: body, method: "POST", bucket: bucket, key: key)
         }
-        let xmlResult = try parse(body, expecting: "CompleteMultipartUploadResult", bucket: bucket, key: key)
-        return S3PutObjectResult(eTag: xmlResult.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+        // S3 names the root CompleteMultipartUploadResult; moto says ...Response. Both carry ETag.
+        return S3PutObjectResult(eTag: doc.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"])
     }
 
     /// Aborts a multipart upload (AbortMultipartUpload), discarding its parts.

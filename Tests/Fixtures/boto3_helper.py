@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""boto3 on the other side of the interoperability tests.
+
+Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JSON on stdout)
+  get BUCKET KEY                      {"sha256", "size", "metadata", "content_type"}
+  put BUCKET KEY CONTENT_TYPE META    body on stdin; META is a JSON object
+  list BUCKET PREFIX DELIMITER        {"keys": [...], "prefixes": [...]} via the paginator ("" = none)
+  lifecycle BUCKET                    the rules, or []
+  put-lifecycle BUCKET RULES          RULES is the JSON list boto3 takes
+  policy BUCKET                       the policy JSON text, or null
+  block-public BUCKET                 puts a full public access block
+  public-block BUCKET                 the public access block configuration, or null
+  versioning BUCKET                   enables versioning
+  start-upload BUCKET KEY             creates a multipart upload, prints its id
+  uploads BUCKET                      unfinished multipart upload keys
+  bucket-exists BUCKET                true or false
+  put-many BUCKET PREFIX COUNT        puts COUNT small objects PREFIX%05d, concurrently
+"""
+import hashlib
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import botocore.config
+from botocore.exceptions import ClientError
+
+
+def main():
+    endpoint, command, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing-secret",
+                      config=botocore.config.Config(max_pool_connections=32))
+    out = None
+    if command == "get":
+        r = s3.get_object(Bucket=args[0], Key=args[1])
+        body = r["Body"].read()
+        out = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "metadata": r["Metadata"],
+               "content_type": r.get("ContentType")}
+    elif command == "put":
+        s3.put_object(Bucket=args[0], Key=args[1], Body=sys.stdin.buffer.read(), ContentType=args[2], Metadata=json.loads(args[3]))
+        out = True
+    elif command == "list":
+        keys, prefixes = [], []
+        kwargs = {"Bucket": args[0]}
+        if args[1]:
+            kwargs["Prefix"] = args[1]
+        if args[2]:
+            kwargs["Delimiter"] = args[2]
+        for page in s3.get_paginator("list_objects_v2").paginate(**kwargs):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        out = {"keys": keys, "prefixes": prefixes}
+    elif command == "lifecycle":
+        try:
+            out = s3.get_bucket_lifecycle_configuration(Bucket=args[0])["Rules"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "NoSuchLifecycleConfiguration":
+                raise
+            out = []
+    elif command == "put-lifecycle":
+        s3.put_bucket_lifecycle_configuration(Bucket=args[0], LifecycleConfiguration={"Rules": json.loads(args[1])})
+        out = True
+    elif command == "policy":
+        try:
+            out = s3.get_bucket_policy(Bucket=args[0])["Policy"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "NoSuchBucketPolicy":
+                raise
+            out = None
+    elif command == "block-public":
+        s3.put_public_access_block(Bucket=args[0], PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+        out = True
+    elif command == "public-block":
+        try:
+            out = s3.get_public_access_block(Bucket=args[0])["PublicAccessBlockConfiguration"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "NoSuchPublicAccessBlockConfiguration":
+                raise
+            out = None
+    elif command == "versioning":
+        s3.put_bucket_versioning(Bucket=args[0], VersioningConfiguration={"Status": "Enabled"})
+        out = True
+    elif command == "start-upload":
+        out = s3.create_multipart_upload(Bucket=args[0], Key=args[1])["UploadId"]
+    elif command == "uploads":
+        out = [u["Key"] for u in s3.list_multipart_uploads(Bucket=args[0]).get("Uploads", [])]
+    elif command == "bucket-exists":
+        try:
+            s3.head_bucket(Bucket=args[0])
+            out = True
+        except ClientError:
+            out = False
+    elif command == "put-many":
+        bucket, prefix, count = args[0], args[1], int(args[2])
+        with ThreadPoolExecutor(32) as pool:
+            list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key="%s%05d" % (prefix, i), Body=b"x",
+                                                  ContentType="text/plain"), range(count)))
+        out = count
+    else:
+        raise SystemExit("unknown command " + command)
+    json.dump(out, sys.stdout, default=str)
+
+
+if __name__ == "__main__":
+    main()
