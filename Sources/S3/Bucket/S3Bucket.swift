@@ -176,7 +176,7 @@ public actor S3Bucket {
     /// marker and aborts unfinished multipart uploads.
     public func deleteBucket(force: Bool = false) async throws {
         if force {
-            _ = try await BatchDeleter(client: client, bucket: name).deleteAll(S3VersionSequence(client: client, bucket: name))
+            try await deleteAllVersions()
             var keyMarker: String?, idMarker: String?
             repeat {
                 let page = try await client.listMultipartUploads(bucket: name, keyMarker: keyMarker, uploadIDMarker: idMarker)
@@ -187,6 +187,27 @@ public actor S3Bucket {
             } while keyMarker != nil
         }
         try await client.deleteBucket(name)
+    }
+
+    /// Deletes every object version and delete marker, page by page: each round lists the
+    /// first page again (no markers, so it works on stores whose markers break when the marker
+    /// key is gone, moto among them) and deletes it in one DeleteObjects request.
+    private func deleteAllVersions() async throws {
+        var previous: [S3ObjectVersion] = []
+        while true {
+            let page = try await client.listObjectVersions(bucket: name).versions
+            if page.isEmpty { return }
+            if page == previous {
+                throw S3Error(code: .partialFailure, message: "object versions remain after being deleted", bucket: name)
+            }
+            let failures = try await client.deleteObjects(bucket: name, keys: page.map { (key: $0.key, versionID: Optional($0.versionID)) })
+            if !failures.isEmpty {
+                var e = S3Error(code: .partialFailure, message: "\(failures.count) version(s) could not be deleted", bucket: name)
+                e.failures = failures
+                throw e
+            }
+            previous = page
+        }
     }
 
     // MARK: - Bucket settings
@@ -268,38 +289,6 @@ public struct S3BucketSequence: AsyncSequence, Sendable {
             guard let names, index < names.count else { return nil }
             defer { index += 1 }
             return S3Bucket(existing: names[index], client: client)
-        }
-    }
-}
-
-/// Every object version and delete marker of a bucket, page by page.
-struct S3VersionSequence: AsyncSequence, Sendable {
-    typealias Element = (key: String, versionID: String?)
-    typealias Failure = any Error
-    let client: S3Client
-    let bucket: String
-
-    func makeAsyncIterator() -> Iterator { Iterator(client: client, bucket: bucket) }
-
-    struct Iterator: AsyncIteratorProtocol {
-        let client: S3Client
-        let bucket: String
-        var page: [S3ObjectVersion] = []
-        var index = 0
-        var marker: (String?, String?) = (nil, nil)
-        var finished = false
-
-        mutating func next() async throws -> (key: String, versionID: String?)? {
-            while index >= page.count {
-                if finished { return nil }
-                let r = try await client.listObjectVersions(bucket: bucket, keyMarker: marker.0, versionIDMarker: marker.1)
-                page = r.versions
-                index = 0
-                marker = (r.nextKeyMarker, r.nextVersionIDMarker)
-                finished = r.nextKeyMarker == nil
-            }
-            defer { index += 1 }
-            return (page[index].key, page[index].versionID)
         }
     }
 }
