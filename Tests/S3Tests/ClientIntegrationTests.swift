@@ -6,91 +6,95 @@ import Testing
 @Suite struct ClientIntegrationTests {
     @Test func bucketAndObjectLifecycle() async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        try await client.headBucket(bucket)
-        let body = Array("hello, S3".utf8)
-        let put = try await client.putObject(bucket: bucket, key: "greeting.txt", bytes: body, contentType: "text/plain",
-                                             metadata: ["Author": "Ada", "purpose": "test"])
-        #expect(put.eTag == "6d2d8e5b3b8b1d3c2c3cdb1a3b2d4c7a" || put.eTag?.count == 32)
-        let head = try await client.headObject(bucket: bucket, key: "greeting.txt")
-        #expect(head.size == Int64(body.count))
-        #expect(head.eTag == put.eTag)
-        #expect(head.contentType == "text/plain")
-        #expect(head.metadata == ["author": "Ada", "purpose": "test"])
-        #expect(head.lastModified != nil)
-        #expect(abs(head.lastModified!.timeIntervalSinceNow) < 300)
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            try await client.headBucket(bucket)
+            let body = Array("hello, S3".utf8)
+            let put = try await client.putObject(bucket: bucket, key: "greeting.txt", bytes: body, contentType: "text/plain",
+                                                 metadata: ["Author": "Ada", "purpose": "test"])
+            #expect(put.eTag == "6d2d8e5b3b8b1d3c2c3cdb1a3b2d4c7a" || put.eTag?.count == 32)
+            let head = try await client.headObject(bucket: bucket, key: "greeting.txt")
+            #expect(head.size == Int64(body.count))
+            #expect(head.eTag == put.eTag)
+            #expect(head.contentType == "text/plain")
+            #expect(head.metadata == ["author": "Ada", "purpose": "test"])
+            #expect(head.lastModified != nil)
+            #expect(abs(head.lastModified!.timeIntervalSinceNow) < 300)
 
-        let got = try await client.getObject(bucket: bucket, key: "greeting.txt")
-        #expect(try await got.body.collect() == body)
-        #expect(got.attributes.metadata["author"] == "Ada")
+            let got = try await client.getObject(bucket: bucket, key: "greeting.txt")
+            #expect(try await got.body.collect() == body)
+            #expect(got.attributes.metadata["author"] == "Ada")
 
-        try await client.deleteObject(bucket: bucket, key: "greeting.txt")
-        await #expect(throws: S3Error.self) { try await client.headObject(bucket: bucket, key: "greeting.txt") }
-        try await client.deleteBucket(bucket)
-        let afterDelete = await #expect(throws: S3Error.self) { try await client.headBucket(bucket) }
-        #expect(afterDelete?.code == .noSuchBucket)
+            try await client.deleteObject(bucket: bucket, key: "greeting.txt")
+            await #expect(throws: S3Error.self) { try await client.headObject(bucket: bucket, key: "greeting.txt") }
+            try await client.deleteBucket(bucket)
+            let afterDelete = await #expect(throws: S3Error.self) { try await client.headBucket(bucket) }
+            #expect(afterDelete?.code == .noSuchBucket)
+        }
     }
 
     @Test func largeObjectStreamsAndRanges() async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        var rng = SystemRandomNumberGenerator()
-        let body = (0..<(6 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        try await client.putObject(bucket: bucket, key: "big.bin", bytes: body)
-        let got = try await client.getObject(bucket: bucket, key: "big.bin")
-        var received = [UInt8]()
-        var chunks = 0
-        for try await chunk in got.body {
-            received.append(contentsOf: chunk)
-            chunks += 1
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            var rng = SystemRandomNumberGenerator()
+            let body = (0..<(6 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try await client.putObject(bucket: bucket, key: "big.bin", bytes: body)
+            let got = try await client.getObject(bucket: bucket, key: "big.bin")
+            var received = [UInt8]()
+            var chunks = 0
+            for try await chunk in got.body {
+                received.append(contentsOf: chunk)
+                chunks += 1
+            }
+            #expect(sha256Hex(received) == sha256Hex(body))
+            #expect(chunks > 1, "the body arrived as one piece: it was not streamed")
+            let part = try await client.getObject(bucket: bucket, key: "big.bin", range: 1000...1999)
+            #expect(try await part.body.collect() == Array(body[1000...1999]))
+            #expect(part.attributes.size == Int64(body.count))
+            #expect(part.contentRange == "bytes 1000-1999/\(body.count)")
         }
-        #expect(sha256Hex(received) == sha256Hex(body))
-        #expect(chunks > 1, "the body arrived as one piece: it was not streamed")
-        let part = try await client.getObject(bucket: bucket, key: "big.bin", range: 1000...1999)
-        #expect(try await part.body.collect() == Array(body[1000...1999]))
-        #expect(part.attributes.size == Int64(body.count))
-        #expect(part.contentRange == "bytes 1000-1999/\(body.count)")
     }
 
     @Test(arguments: ["dir//a b+c=d~e.txt", "ünï/cødé/日本語.txt", "%41 & ? # = ;/x", "a/./b/../c", "'quotes\" and *stars*'"])
     func oddKeysRoundTrip(key: String) async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        let body = Array(key.utf8)
-        try await client.putObject(bucket: bucket, key: key, bytes: body)
-        #expect(try await client.getObject(bucket: bucket, key: key).body.collect() == body)
-        let page = try await client.listObjectsV2(bucket: bucket)
-        #expect(page.objects.map(\.key) == [key])
-        try await client.deleteObject(bucket: bucket, key: key)
-        #expect(try await client.listObjectsV2(bucket: bucket).objects.isEmpty)
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            let body = Array(key.utf8)
+            try await client.putObject(bucket: bucket, key: key, bytes: body)
+            #expect(try await client.getObject(bucket: bucket, key: key).body.collect() == body)
+            let page = try await client.listObjectsV2(bucket: bucket)
+            #expect(page.objects.map(\.key) == [key])
+            try await client.deleteObject(bucket: bucket, key: key)
+            #expect(try await client.listObjectsV2(bucket: bucket).objects.isEmpty)
+        }
     }
 
     @Test func listingPagesPrefixesAndDelimiters() async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        let keys = ["a/1", "a/2", "a/b/3", "c", "d/4"]
-        for k in keys { try await client.putObject(bucket: bucket, key: k, bytes: Array(k.utf8)) }
-        let all = try await client.listObjectsV2(bucket: bucket)
-        #expect(all.objects.map(\.key) == keys)
-        #expect(all.objects.first?.size == 3)
-        #expect(!all.isTruncated)
-        let folders = try await client.listObjectsV2(bucket: bucket, delimiter: "/")
-        #expect(folders.objects.map(\.key) == ["c"])
-        #expect(folders.commonPrefixes == ["a/", "d/"])
-        let inA = try await client.listObjectsV2(bucket: bucket, prefix: "a/", delimiter: "/")
-        #expect(inA.objects.map(\.key) == ["a/1", "a/2"])
-        #expect(inA.commonPrefixes == ["a/b/"])
-        let first = try await client.listObjectsV2(bucket: bucket, maxKeys: 2)
-        #expect(first.objects.map(\.key) == ["a/1", "a/2"])
-        #expect(first.isTruncated)
-        let second = try await client.listObjectsV2(bucket: bucket, maxKeys: 2, continuationToken: first.nextContinuationToken)
-        #expect(second.objects.map(\.key) == ["a/b/3", "c"])
-        let after = try await client.listObjectsV2(bucket: bucket, startAfter: "c")
-        #expect(after.objects.map(\.key) == ["d/4"])
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            let keys = ["a/1", "a/2", "a/b/3", "c", "d/4"]
+            for k in keys { try await client.putObject(bucket: bucket, key: k, bytes: Array(k.utf8)) }
+            let all = try await client.listObjectsV2(bucket: bucket)
+            #expect(all.objects.map(\.key) == keys)
+            #expect(all.objects.first?.size == 3)
+            #expect(!all.isTruncated)
+            let folders = try await client.listObjectsV2(bucket: bucket, delimiter: "/")
+            #expect(folders.objects.map(\.key) == ["c"])
+            #expect(folders.commonPrefixes == ["a/", "d/"])
+            let inA = try await client.listObjectsV2(bucket: bucket, prefix: "a/", delimiter: "/")
+            #expect(inA.objects.map(\.key) == ["a/1", "a/2"])
+            #expect(inA.commonPrefixes == ["a/b/"])
+            let first = try await client.listObjectsV2(bucket: bucket, maxKeys: 2)
+            #expect(first.objects.map(\.key) == ["a/1", "a/2"])
+            #expect(first.isTruncated)
+            let second = try await client.listObjectsV2(bucket: bucket, maxKeys: 2, continuationToken: first.nextContinuationToken)
+            #expect(second.objects.map(\.key) == ["a/b/3", "c"])
+            let after = try await client.listObjectsV2(bucket: bucket, startAfter: "c")
+            #expect(after.objects.map(\.key) == ["d/4"])
+        }
     }
 
     @Test func errorsAreMappedEverywhere() async throws {
@@ -106,17 +110,18 @@ import Testing
         #expect(e3?.code == .noSuchBucket)
         #expect(e3?.requestID != nil)
 
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        let e4 = await #expect(throws: S3Error.self) { try await client.getObject(bucket: bucket, key: "nope") }
-        #expect(e4?.code == .noSuchKey)
-        #expect(e4?.key == "nope")
-        let e5 = await #expect(throws: S3Error.self) { try await client.headObject(bucket: bucket, key: "nope") }
-        #expect(e5?.code == .noSuchKey)
-        #expect(e5?.httpStatus == 404)
-        let e6 = await #expect(throws: S3Error.self) { try await client.headBucket(missingBucket) }
-        #expect(e6?.code == .noSuchBucket)
-        #expect(!(e6?.description.contains("testing-secret") ?? true))
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            let e4 = await #expect(throws: S3Error.self) { try await client.getObject(bucket: bucket, key: "nope") }
+            #expect(e4?.code == .noSuchKey)
+            #expect(e4?.key == "nope")
+            let e5 = await #expect(throws: S3Error.self) { try await client.headObject(bucket: bucket, key: "nope") }
+            #expect(e5?.code == .noSuchKey)
+            #expect(e5?.httpStatus == 404)
+            let e6 = await #expect(throws: S3Error.self) { try await client.headBucket(missingBucket) }
+            #expect(e6?.code == .noSuchBucket)
+            #expect(!(e6?.description.contains("testing-secret") ?? true))
+        }
     }
 
     @Test func badInputFailsBeforeAnyRequest() async throws {
@@ -160,44 +165,47 @@ import Testing
 
     @Test func presignedURLsWorkWithCurl() async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        let key = "presigned/file name.txt"
-        let putURL = try client.presignedURL(method: "PUT", bucket: bucket, key: key, expiresIn: 600)
-        #expect(putURL.contains("X-Amz-Signature="))
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("presign-\(UUID()).txt")
-        try Data("uploaded by curl".utf8).write(to: tmp)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        let (putStatus, putOut) = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", tmp.path,
-                                                            "-H", "Content-Type: text/plain", putURL])
-        #expect(putStatus == 0)
-        #expect(String(decoding: putOut, as: UTF8.self) == "200")
-        #expect(try await client.getObject(bucket: bucket, key: key).body.collect() == Array("uploaded by curl".utf8))
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            let key = "presigned/file name.txt"
+            let putURL = try client.presignedURL(method: "PUT", bucket: bucket, key: key, expiresIn: 600)
+            #expect(putURL.contains("X-Amz-Signature="))
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("presign-\(UUID()).txt")
+            try Data("uploaded by curl".utf8).write(to: tmp)
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            let (putStatus, putOut) = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-T", tmp.path,
+                                                                "-H", "Content-Type: text/plain", putURL])
+            #expect(putStatus == 0)
+            #expect(String(decoding: putOut, as: UTF8.self) == "200")
+            #expect(try await client.getObject(bucket: bucket, key: key).body.collect() == Array("uploaded by curl".utf8))
 
-        let getURL = try client.presignedURL(bucket: bucket, key: key, expiresIn: 600)
-        let (getStatus, body) = try run("/usr/bin/curl", ["-s", "-f", getURL])
-        #expect(getStatus == 0)
-        #expect(String(decoding: body, as: UTF8.self) == "uploaded by curl")
+            let getURL = try client.presignedURL(bucket: bucket, key: key, expiresIn: 600)
+            let (getStatus, body) = try run("/usr/bin/curl", ["-s", "-f", getURL])
+            #expect(getStatus == 0)
+            #expect(String(decoding: body, as: UTF8.self) == "uploaded by curl")
+        }
     }
 
     @Test func putFromFileRegion() async throws {
         let client = try makeClient()
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        let bytes = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("put-\(UUID()).bin").path
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let fd = open(path, O_RDONLY)
-        defer { close(fd) }
-        try await client.putObject(bucket: bucket, key: "region", fileDescriptor: fd, offset: 4096, length: 1 << 20)
-        #expect(try await client.getObject(bucket: bucket, key: "region").body.collect() == Array(bytes[4096..<(4096 + (1 << 20))]))
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let bucket = temporary.name
+            let bytes = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("put-\(UUID()).bin").path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            try await client.putObject(bucket: bucket, key: "region", fileDescriptor: fd, offset: 4096, length: 1 << 20)
+            #expect(try await client.getObject(bucket: bucket, key: "region").body.collect() == Array(bytes[4096..<(4096 + (1 << 20))]))
+        }
     }
 
     @Test func createBucketOutsideUSEast1() async throws {
         let client = try makeClient(region: "eu-west-1")
-        let bucket = uniqueBucket()
-        try await client.createBucket(bucket)
-        #expect(try await client.listBuckets().contains { $0.name == bucket })
+        try await S3Bucket.withTemporaryBucket(client: client) { temporary in
+            let names = try await client.listBuckets().map(\.name)
+            #expect(names.contains(temporary.name))
+        }
     }
 }

@@ -263,7 +263,13 @@ public actor S3Bucket {
         }
         // Clean up even when the task was cancelled: run the deletion in an unstructured
         // task that does not inherit the cancellation, and wait for it.
-        let cleanup = Task.detached { try await bucket.deleteBucket(force: true) }
+        let cleanup = Task.detached {
+            do {
+                try await bucket.deleteBucket(force: true)
+            } catch let e as S3Error where e.code == .noSuchBucket {
+                return  // the body deleted it already
+            }
+        }
         let cleaned = await cleanup.result
         if case .failure(let e) = cleaned, case .success = result { throw e }
         return try result.get()
