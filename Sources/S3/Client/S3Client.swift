@@ -20,6 +20,7 @@ public final class S3Client: Sendable {
     /// The configuration it was made with.
     public let configuration: S3Configuration
     let engine: HTTPEngine
+    private let ownsEngine: Bool
     let signer: SigV4Signer
     let addressing: S3Addressing
     private let sentRequests = Atomic<Int>(0)
@@ -31,8 +32,16 @@ public final class S3Client: Sendable {
     public init(configuration: S3Configuration, engine: HTTPEngine? = nil) {
         self.configuration = configuration
         self.engine = engine ?? HTTPEngine(configuration: configuration.http)
+        self.ownsEngine = engine == nil
         self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
         self.addressing = S3Addressing(endpoint: configuration.endpoint, style: configuration.addressingStyle)
+    }
+
+    /// Stops the client's own HTTP engine (failing requests in flight) and waits for its
+    /// thread to end; an engine passed in by the caller is left running. Only needed for a
+    /// deterministic shutdown: dropping the last reference to the client stops its engine too.
+    public func shutdown() {
+        if ownsEngine { engine.shutdown() }
     }
 
     // MARK: - Sending

@@ -13,6 +13,10 @@ public struct S3Configuration: Sendable {
         case path
         /// `http://bucket.host/key`: AWS's default; needs DNS for each bucket name.
         case virtualHost
+        /// Virtual-host style on AWS endpoints (`*.amazonaws.com`) for bucket names that are
+        /// valid host labels (no dots); path style everywhere else (custom endpoints, MinIO,
+        /// moto, IP addresses).
+        case automatic
     }
 
     /// The endpoint: scheme, host, optional port and optional path prefix.
@@ -28,7 +32,7 @@ public struct S3Configuration: Sendable {
 
     /// A configuration. Throws ``S3Error`` (`.invalidArgument`) for a malformed endpoint.
     public init(endpoint: String, region: String = "us-east-1", credentials: S3Credentials,
-                addressingStyle: AddressingStyle = .path, http: HTTPEngineConfiguration = HTTPEngineConfiguration()) throws {
+                addressingStyle: AddressingStyle = .automatic, http: HTTPEngineConfiguration = HTTPEngineConfiguration()) throws {
         self.endpoint = try S3Endpoint(endpoint)
         self.region = region
         self.credentials = credentials

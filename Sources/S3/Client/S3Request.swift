@@ -38,11 +38,20 @@ struct S3Addressing: Sendable {
         var url: String
     }
 
+    /// Whether `bucket` goes in the host name.
+    func usesVirtualHost(_ bucket: String) -> Bool {
+        switch style {
+        case .path: return false
+        case .virtualHost: return true
+        case .automatic: return endpoint.host.hasSuffix(".amazonaws.com") && !bucket.contains(".")
+        }
+    }
+
     func target(bucket: String?, key: String?, query: [(String, String)]) -> Target {
         var hostName = endpoint.host
         var path = endpoint.basePath
         if let bucket {
-            if style == .virtualHost {
+            if usesVirtualHost(bucket) {
                 hostName = bucket + "." + hostName
             } else {
                 path += "/" + bucket
@@ -50,7 +59,7 @@ struct S3Addressing: Sendable {
         }
         path += "/"
         if let key { path += S3URIEncoding.encodePath(key) }
-        if bucket != nil && key == nil && style == .path && !path.isEmpty {
+        if let bucket, key == nil, !usesVirtualHost(bucket), !path.isEmpty {
             // `/bucket` rather than `/bucket/` for bucket-level requests.
             path.removeLast()
         }
