@@ -6,14 +6,19 @@ import PackageDescription
 //   S3HTTP              -> the libcurl event loop: one multi handle on one thread
 //   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
 //   S3                  -> configuration, request building, XML, errors, the client
-//   s3-demo             -> the README's demonstration executable
+//   s3                  -> the command-line tool (swift-argument-parser)
+//   s3-demo             -> the README's demonstration of the library
 let package = Package(
     name: "swift-s3",
     products: [
         .library(name: "S3", targets: ["S3"]),
         .library(name: "S3Signing", targets: ["S3Signing"]),
         .library(name: "S3HTTP", targets: ["S3HTTP"]),
+        .executable(name: "s3", targets: ["s3"]),
         .executable(name: "s3-demo", targets: ["s3-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,6 +46,11 @@ let package = Package(
             name: "S3",
             dependencies: ["S3HTTP", "S3Signing"],
             path: "Sources/S3"
+        ),
+        .executableTarget(
+            name: "s3",
+            dependencies: ["S3", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/s3"
         ),
         .executableTarget(
             name: "s3-demo",

@@ -1,0 +1,274 @@
+// The `s3` command-line tool: a thin layer over the S3 library.
+import ArgumentParser
+import Foundation
+import S3
+
+@main
+struct S3Command: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "s3",
+        abstract: "Work with Amazon S3 and S3-compatible stores.",
+        discussion: """
+        Endpoint, region and credentials come from the options below or, as with the AWS CLI, from \
+        AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, \
+        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_PROFILE with ~/.aws/credentials and ~/.aws/config.
+
+        Exit status: 0 success, 1 failure, 2 bad usage, 3 no such bucket or key.
+        """,
+        subcommands: [List.self, MakeBucket.self, RemoveBucket.self, Copy.self, Remove.self, Cat.self, URLCommand.self,
+                      Lifetime.self, Public.self]
+    )
+}
+
+/// Connection options shared by every subcommand.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The S3 endpoint URL, e.g. http://127.0.0.1:9000.")
+    var endpoint: String?
+
+    @Option(help: "The signing region.")
+    var region: String?
+
+    @Option(help: "The profile of ~/.aws/credentials and ~/.aws/config to use.")
+    var profile: String?
+
+    @Flag(help: "Use path-style URLs (http://host/bucket/key).")
+    var pathStyle = false
+
+    @Flag(help: "Use virtual-host-style URLs (http://bucket.host/key).")
+    var virtualHost = false
+
+    func client() throws -> S3Client {
+        let style: S3Configuration.AddressingStyle = pathStyle ? .path : (virtualHost ? .virtualHost : .automatic)
+        let configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
+                                                                addressingStyle: style)
+        return S3Client(configuration: configuration)
+    }
+}
+
+/// `s3://bucket[/key]`.
+struct S3Location: ExpressibleByArgument, CustomStringConvertible {
+    var bucket: String
+    var key: String?
+
+    init?(argument: String) {
+        guard argument.hasPrefix("s3://") else { return nil }
+        let rest = argument.dropFirst(5)
+        guard !rest.isEmpty else { return nil }
+        if let slash = rest.firstIndex(of: "/") {
+            bucket = String(rest[..<slash])
+            let k = String(rest[rest.index(after: slash)...])
+            key = k.isEmpty ? nil : k
+        } else {
+            bucket = String(rest)
+        }
+        if bucket.isEmpty { return nil }
+    }
+
+    var description: String { "s3://\(bucket)" + (key.map { "/" + $0 } ?? "") }
+
+    func requireKey() throws -> String {
+        guard let key else { throw ValidationError("\(self) names a bucket; an object key is needed (s3://bucket/key)") }
+        return key
+    }
+}
+
+/// Runs a subcommand body, turning library errors into a message and an exit status.
+func perform(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let e as S3Error {
+        FileHandle.standardError.write(Data("s3: \(e)\n".utf8))
+        throw ExitCode(e.code == .noSuchKey || e.code == .noSuchBucket ? 3 : 1)
+    }
+}
+
+func say(_ text: String) { print(text) }
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List buckets, or objects under s3://bucket/prefix.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket[/prefix]; without it, the buckets are listed.") var location: S3Location?
+    @Flag(name: .shortAndLong, help: "List every key below the prefix instead of one level.") var recursive = false
+
+    func run() async throws {
+        let client = try connection.client()
+        try await perform {
+            guard let location else {
+                for try await bucket in S3Bucket.listBuckets(client: client) { say(bucket.name) }
+                return
+            }
+            let bucket = S3Bucket.unchecked(name: location.bucket, client: client)
+            let formatter = ISO8601DateFormatter()
+            func line(_ o: S3Object) async throws -> String {
+                let size = try await o.size
+                let date = try await o.lastModified
+                return "\(formatter.string(from: date))  \(String(size).leftPad(12))  \(o.key)"
+            }
+            if recursive {
+                for try await o in bucket.findObjects(prefix: location.key) { say(try await line(o)) }
+            } else {
+                for try await entry in bucket.findEntries(prefix: location.key, delimiter: "/") {
+                    switch entry {
+                    case .commonPrefix(let p): say("\("PRE".leftPad(34))  \(p)")
+                    case .object(let o): say(try await line(o))
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+struct MakeBucket: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "mb", abstract: "Create a bucket (no error if you own it already).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket") var location: S3Location
+    @Option(help: "Expire objects this many days after they are written.") var lifetimeDays: Int?
+    @Flag(help: "Allow public reads and listing.") var `public` = false
+
+    func run() async throws {
+        let client = try connection.client()
+        try await perform {
+            _ = try await S3Bucket.create(name: location.bucket, client: client, lifetimeInDays: lifetimeDays, allowPublicAccess: self.public)
+            say("make_bucket: \(location)")
+        }
+    }
+}
+
+struct RemoveBucket: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rb", abstract: "Delete a bucket.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket") var location: S3Location
+    @Flag(help: "Delete every object, version and unfinished upload first.") var force = false
+
+    func run() async throws {
+        let client = try connection.client()
+        try await perform {
+            try await S3Bucket.unchecked(name: location.bucket, client: client).deleteBucket(force: force)
+            say("remove_bucket: \(location)")
+        }
+    }
+}
+
+struct Copy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cp", abstract: "Copy a local file to S3, or an object to a local file (- for standard output).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "A local path or s3://bucket/key.") var source: String
+    @Argument(help: "A local path (or directory) or s3://bucket[/key].") var destination: String
+    @Option(help: "Content-Type of an upload.") var contentType = "application/octet-stream"
+
+    func run() async throws {
+        let client = try connection.client()
+        let from = S3Location(argument: source), to = S3Location(argument: destination)
+        try await perform {
+            switch (from, to) {
+            case (nil, let target?):
+                let file = URL(fileURLWithPath: source)
+                let key = target.key.map { $0.hasSuffix("/") ? $0 + file.lastPathComponent : $0 } ?? file.lastPathComponent
+                let bucket = S3Bucket.unchecked(name: target.bucket, client: client)
+                try await bucket.uploadObject(key: key, file: file, contentType: contentType)
+                say("upload: \(source) to s3://\(target.bucket)/\(key)")
+            case (let origin?, nil):
+                let key = try origin.requireKey()
+                let bucket = S3Bucket.unchecked(name: origin.bucket, client: client)
+                if destination == "-" {
+                    try await bucket.downloadObject(key: key, toDescriptor: STDOUT_FILENO)
+                    return
+                }
+                var target = URL(fileURLWithPath: destination)
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
+                    target = target.appendingPathComponent((key as NSString).lastPathComponent)
+                }
+                try await bucket.downloadObject(key: key, to: target)
+                say("download: \(origin) to \(target.path)")
+            case (nil, nil):
+                throw ValidationError("one side of cp must be s3://bucket/key")
+            case (_?, _?):
+                throw ValidationError("copying between two S3 locations is not supported yet")
+            }
+        }
+    }
+}
+
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete an object.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+
+    func run() async throws {
+        let client = try connection.client()
+        let key = try location.requireKey()
+        try await perform {
+            try await S3Bucket.unchecked(name: location.bucket, client: client).deleteObject(key: key)
+            say("delete: \(location)")
+        }
+    }
+}
+
+struct Cat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cat", abstract: "Write an object to standard output.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+
+    func run() async throws {
+        let client = try connection.client()
+        let key = try location.requireKey()
+        try await perform {
+            try await S3Bucket.unchecked(name: location.bucket, client: client).downloadObject(key: key, toDescriptor: STDOUT_FILENO)
+        }
+    }
+}
+
+struct URLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "url", abstract: "Print an object's URL (optionally presigned).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+    @Option(help: "Presign for this many seconds (at most 604800).") var presign: Int?
+
+    func run() async throws {
+        let client = try connection.client()
+        let key = try location.requireKey()
+        try await perform {
+            if let seconds = presign {
+                say(try client.presignedURL(bucket: location.bucket, key: key, expiresIn: seconds))
+            } else {
+                say(S3Bucket.unchecked(name: location.bucket, client: client).url(forKey: key))
+            }
+        }
+    }
+}
+
+struct Lifetime: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lifetime", abstract: "Expire a bucket's objects DAYS days after they are written (0 removes the rule).")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket") var location: S3Location
+    @Argument(help: "Days; 0 or less removes the expiry rule.") var days: Int
+
+    func run() async throws {
+        let client = try connection.client()
+        try await perform {
+            try await S3Bucket.unchecked(name: location.bucket, client: client).setLifetimeInDays(days)
+            say(days > 0 ? "lifetime: objects in \(location) expire after \(days) day(s)" : "lifetime: expiry rule removed from \(location)")
+        }
+    }
+}
+
+struct Public: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "public", abstract: "Allow anyone to read and list a bucket.")
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "s3://bucket") var location: S3Location
+
+    func run() async throws {
+        let client = try connection.client()
+        try await perform {
+            try await S3Bucket.unchecked(name: location.bucket, client: client).allowPublicAccess()
+            say("public: \(location) is now publicly readable")
+        }
+    }
+}
