@@ -13,7 +13,7 @@ struct S3Command: AsyncParsableCommand {
         AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, \
         AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_PROFILE with ~/.aws/credentials and ~/.aws/config.
 
-        Exit status: 0 success, 1 failure, 2 bad usage, 3 no such bucket or key.
+        Exit status: 0 success, 1 failure, 3 no such bucket or key, 64 bad usage.
         """,
         subcommands: [List.self, MakeBucket.self, RemoveBucket.self, Copy.self, Remove.self, Cat.self, URLCommand.self,
                       Lifetime.self, Public.self]

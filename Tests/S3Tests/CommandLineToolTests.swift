@@ -1,0 +1,85 @@
+import Foundation
+import S3
+import Testing
+
+/// Runs the built `s3` executable against moto, as a user would.
+@Suite struct CommandLineToolTests {
+    var tool: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/s3").path
+    }
+
+    func s3(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = arguments
+        p.environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+                         "AWS_ENDPOINT_URL": try motoEndpoint(), "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func everySubcommandAgainstMoto() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: tool), "build the s3 product first (scripts/test does)")
+        let bucket = uniqueBucket("cli")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let local = dir.appendingPathComponent("a b.txt")
+        try Data("hello from the cli\n".utf8).write(to: local)
+
+        #expect(try s3(["mb", "s3://\(bucket)", "--lifetime-days", "5"]).status == 0)
+        let rules = try #require(try boto3(["lifecycle", bucket]) as? [[String: Any]])
+        #expect(rules.first?["ID"] as? String == "expire")
+        #expect(try s3(["cp", local.path, "s3://\(bucket)/docs/", "--content-type", "text/plain"]).status == 0)
+        let seen = try #require(try boto3(["get", bucket, "docs/a b.txt"]) as? [String: Any])
+        #expect(seen["content_type"] as? String == "text/plain")
+        #expect(seen["size"] as? Int == 19)
+
+        let ls = try s3(["ls", "s3://\(bucket)"])
+        #expect(ls.status == 0)
+        #expect(ls.output.contains("PRE  docs/"))
+        let lsr = try s3(["ls", "--recursive", "s3://\(bucket)"])
+        #expect(lsr.output.contains("19  docs/a b.txt"))
+        #expect(try s3(["ls"]).output.split(separator: "\n").contains { $0 == bucket })
+
+        let cat = try s3(["cat", "s3://\(bucket)/docs/a b.txt"])
+        #expect(cat.output == "hello from the cli\n")
+        #expect(try s3(["cp", "s3://\(bucket)/docs/a b.txt", dir.path]).status == 0)
+        #expect(try String(contentsOf: local, encoding: .utf8) == "hello from the cli\n")
+
+        let url = try s3(["url", "s3://\(bucket)/docs/a b.txt"])
+        #expect(url.output == "\(try motoEndpoint())/\(bucket)/docs/a%20b.txt\n")
+        let presigned = try s3(["url", "--presign", "60", "s3://\(bucket)/docs/a b.txt"]).output
+        let (curlStatus, body) = try run("/usr/bin/curl", ["-s", "-f", presigned.trimmingCharacters(in: .whitespacesAndNewlines)])
+        #expect(curlStatus == 0)
+        #expect(String(decoding: body, as: UTF8.self) == "hello from the cli\n")
+
+        #expect(try s3(["public", "s3://\(bucket)"]).status == 0)
+        #expect((try boto3(["policy", bucket]) as? String)?.contains("s3:GetObject") == true)
+        #expect(try s3(["lifetime", "s3://\(bucket)", "0"]).status == 0)
+        #expect((try boto3(["lifecycle", bucket]) as? [Any])?.isEmpty == true)
+
+        let missing = try s3(["cat", "s3://\(bucket)/nope"])
+        #expect(missing.status == 3)
+        #expect(missing.error.contains("NoSuchKey"))
+        let notEmpty = try s3(["rb", "s3://\(bucket)"])
+        #expect(notEmpty.status == 1)
+        #expect(notEmpty.error.contains("BucketNotEmpty"))
+        #expect(try s3(["rm", "s3://\(bucket)/docs/a b.txt"]).status == 0)
+        #expect(try s3(["rb", "s3://\(bucket)"]).status == 0)
+        #expect(try boto3(["bucket-exists", bucket]) as? Bool == false)
+
+        let usage = try s3(["cp", "only-one-argument"])
+        #expect(usage.status == 64, "usage errors exit with EX_USAGE")
+        let invalid = try s3(["mb", "s3://Invalid_Name"])
+        #expect(invalid.status == 1)
+        #expect(invalid.error.contains("invalid bucket name"))
+    }
+}
