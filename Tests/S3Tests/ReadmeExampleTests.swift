@@ -35,3 +35,49 @@ func readmeExample(endpoint: String) async throws -> String {
         #expect(try await readmeExample(endpoint: try motoEndpoint()) == "meow")
     }
 }
+
+// The README's S3Bucket example, verbatim inside a function.
+func readmeBucketExample(client: S3Client) async throws -> [String] {
+    let bucket = try await S3Bucket(name: "reports", client: client, autoCreate: true)
+
+    try await bucket.putObject(key: "2024/q1.csv", body: "region,total\neu,42\n", metadata: ["team": "finance"])
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("big.bin")
+    try Data(count: 20 << 20).write(to: file)
+    try await bucket.uploadObject(key: "2024/big.bin", file: file)      // multipart above 8 MiB
+
+    var keys: [String] = []
+    for try await object in bucket.findObjects(prefix: "2024/") {   // lazy: one page at a time
+        keys.append(object.key)
+        print(object.key, try await object.size)
+    }
+    for try await entry in bucket.findEntries(delimiter: "/") {     // objects and "folders"
+        if case .commonPrefix(let folder) = entry { print("folder:", folder) }
+    }
+
+    let report = try await bucket.getObject(key: "2024/q1.csv")
+    print(try await report.metadata["team"] ?? "-")                 // "finance"
+    let text = String(decoding: try await report.body(), as: UTF8.self)
+    print(text)
+
+    try await bucket.setLifetimeInDays(30)                          // objects expire after 30 days
+    print(bucket.url(forKey: "2024/q1.csv"))
+
+    try await bucket.deleteBucket(force: true)
+    return keys
+}
+
+// Test suites get buckets that never outlive them.
+func readmeTemporaryBucketExample(client: S3Client) async throws {
+    try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "test") { bucket in
+        try await bucket.putObject(key: "k", body: "v")
+        #expect(try await bucket.getObject(key: "k").body() == Array("v".utf8))
+    }   // deleted here, even if the body threw or was cancelled
+}
+
+extension ReadmeExampleTests {
+    @Test func theBucketExampleRuns() async throws {
+        let keys = try await readmeBucketExample(client: try makeClient())
+        #expect(keys == ["2024/big.bin", "2024/q1.csv"])
+        try await readmeTemporaryBucketExample(client: try makeClient())
+    }
+}
