@@ -13,6 +13,7 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
   versioning BUCKET                   enables versioning
   start-upload BUCKET KEY             creates a multipart upload, prints its id
   uploads BUCKET                      unfinished multipart upload keys
+  location BUCKET                     the LocationConstraint (null for us-east-1)
   bucket-exists BUCKET                true or false
   put-many BUCKET PREFIX COUNT        puts COUNT small objects PREFIX%05d, concurrently
 """
@@ -86,6 +87,8 @@ def main():
         out = s3.create_multipart_upload(Bucket=args[0], Key=args[1])["UploadId"]
     elif command == "uploads":
         out = [u["Key"] for u in s3.list_multipart_uploads(Bucket=args[0]).get("Uploads", [])]
+    elif command == "location":
+        out = s3.get_bucket_location(Bucket=args[0]).get("LocationConstraint")
     elif command == "bucket-exists":
         try:
             s3.head_bucket(Bucket=args[0])

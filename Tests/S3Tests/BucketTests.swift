@@ -117,6 +117,29 @@ import Testing
         }
     }
 
+    @Test func propertiesOfAVanishedObjectAreNoSuchKey() async throws {
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "gone") { bucket in
+            try await bucket.putObject(key: "x", body: "x")
+            var listed: [S3Object] = []
+            for try await o in bucket.listObjects() { listed.append(o) }
+            try await bucket.deleteObject(key: "x")
+            let object = try #require(listed.first)
+            let e1 = await #expect(throws: S3Error.self) { _ = try await object.metadata }
+            #expect(e1?.code == .noSuchKey)
+            let e2 = await #expect(throws: S3Error.self) { _ = try await object.body() }
+            #expect(e2?.code == .noSuchKey)
+            let e3 = await #expect(throws: S3Error.self) { for try await _ in object.bodyStream {} }
+            #expect(e3?.code == .noSuchKey)
+        }
+    }
+
+    @Test func aShutDownClientFailsFastAndCleanly() async throws {
+        let own = try makeClient()
+        own.shutdown()
+        let e = await #expect(throws: S3Error.self) { try await own.headBucket("any-bucket") }
+        #expect(e?.code == .transportFailure)
+    }
+
     @Test func deleteObjectRemovesIt() async throws {
         try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "del") { bucket in
             try await bucket.putObject(key: "x", body: "x")

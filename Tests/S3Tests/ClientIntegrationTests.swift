@@ -206,6 +206,8 @@ import Testing
         try await S3Bucket.withTemporaryBucket(client: client) { temporary in
             let names = try await client.listBuckets().map(\.name)
             #expect(names.contains(temporary.name))
+            let location = try boto3(["location", temporary.name]) as? String
+            #expect(location == "eu-west-1")
         }
     }
 }
