@@ -78,3 +78,16 @@ start_http_fixture() {
   FIXTURE_URL="http://127.0.0.1:$(cat "$portfile")"
   wait_http "$FIXTURE_URL/status/200" 10 "HTTP fixture" "$RUN_DIR/fixture.log"
 }
+
+# start_fault_proxy: the fault-injecting reverse proxy in front of moto; sets PROXY_URL.
+start_fault_proxy() {
+  local portfile="$RUN_DIR/proxy.port"
+  say "starting the fault-injecting proxy in front of moto"
+  python3 "$ROOT/Tests/Fixtures/fault_proxy.py" "$MOTO_URL" "$portfile" >"$RUN_DIR/proxy.log" 2>&1 &
+  PIDS+=($!)
+  local i
+  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  [ -s "$portfile" ] || die "the fault proxy did not start (see $RUN_DIR/proxy.log)"
+  PROXY_URL="http://127.0.0.1:$(cat "$portfile")"
+  wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/proxy.log"
+}

@@ -320,6 +320,23 @@ import Testing
         }
     }
 
+    @Test func clearObjectsReportsTheKeysS3Refused() async throws {
+        let proxied = S3Client(configuration: try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials))
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "refuse") { direct in
+            for i in 0..<30 { try await direct.putObject(key: "k\(i)", body: "\(i)") }
+            try setFaults(bucket: direct.name, #"[{"method":"POST","query":"delete","action":"delete-refuse","keys":["k3","k17"]}]"#)
+            defer { try? setFaults(bucket: direct.name, "[]") }
+            let bucket = S3Bucket.unchecked(name: direct.name, client: proxied)
+            let e = await #expect(throws: S3Error.self) { try await bucket.clearObjects() }
+            #expect(e?.code == .partialFailure)
+            #expect(Set(e?.failures.map(\.key) ?? []) == ["k3", "k17"])
+            #expect(e?.failures.allSatisfy { $0.code == "AccessDenied" } == true)
+            var left: [String] = []
+            for try await o in direct.listObjects() { left.append(o.key) }
+            #expect(left == ["k17", "k3"], "exactly the refused keys remain, and they were reported")
+        }
+    }
+
     @Test func forceDeleteRemovesVersionsMarkersAndUploads() async throws {
         let name = uniqueBucket("force")
         let bucket = try await S3Bucket.create(name: name, client: client)

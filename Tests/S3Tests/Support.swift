@@ -60,3 +60,17 @@ func boto3(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Any {
     guard status == 0 else { throw HelperFailed(description: "boto3_helper \(arguments) exited \(status)") }
     return try JSONSerialization.jsonObject(with: out, options: [.fragmentsAllowed])
 }
+
+/// The fault-injecting proxy in front of moto (Tests/Fixtures/fault_proxy.py), started by scripts/test.
+func proxyEndpoint() throws -> String {
+    guard let url = ProcessInfo.processInfo.environment["S3_TEST_PROXY_ENDPOINT"], !url.isEmpty else {
+        throw HelperFailed(description: "S3_TEST_PROXY_ENDPOINT is not set: run the suite with scripts/test")
+    }
+    return url
+}
+
+/// Sets the proxy's fault rules for one bucket (an empty list clears them).
+func setFaults(bucket: String, _ rulesJSON: String) throws {
+    let (status, out) = try run("/usr/bin/curl", ["-s", "-X", "PUT", "--data-binary", rulesJSON, try proxyEndpoint() + "/__faults__/" + bucket])
+    guard status == 0, String(decoding: out, as: UTF8.self) == "ok" else { throw HelperFailed(description: "setting proxy faults failed") }
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""A fault-injecting reverse proxy on 127.0.0.1 in front of the S3 server (moto) for tests.
+
+Usage: fault_proxy.py UPSTREAM_URL PORTFILE   (binds port 0, writes the port to PORTFILE)
+
+Every request is forwarded to UPSTREAM unless a rule matches. Rules are set per bucket, so
+tests running in parallel do not disturb each other:
+  PUT /__faults__/BUCKET   body: JSON list of rules      DELETE /__faults__/BUCKET  clears them
+A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default unlimited)}
+  "status":        answer {"status": 503, "code": "SlowDown"} with an S3 error document
+  "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
+                   that reaches the server and reported back as <Error> AccessDenied entries
+"""
+import base64
+import hashlib
+import http.client
+import json
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+UPSTREAM = urlsplit(sys.argv[1])
+RULES = {}
+LOCK = threading.Lock()
+HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
+
+
+def take_rule(method, bucket, query):
+    with LOCK:
+        for rule in RULES.get(bucket, []):
+            if rule.get("method", method) != method or rule.get("query", "") not in query:
+                continue
+            if rule.get("times") is not None:
+                if rule["times"] <= 0:
+                    continue
+                rule["times"] -= 1
+            return rule
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length", "0")))
+
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            if k.lower() not in HOP:
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        body = self.read_body()
+        path, _, query = self.path.partition("?")
+        if path.startswith("/__faults__/"):
+            bucket = path.split("/")[2]
+            with LOCK:
+                RULES[bucket] = json.loads(body) if self.command == "PUT" else []
+            return self.reply(200, [], b"ok")
+        bucket = path.split("/")[1] if path.count("/") >= 1 else ""
+        rule = take_rule(self.command, bucket, query)
+        if rule and rule["action"] == "status":
+            doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"
+                   "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "SlowDown")).encode()
+            return self.reply(rule.get("status", 503), [("Content-Type", "application/xml")], doc)
+        refused = []
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if rule and rule["action"] == "delete-refuse":
+            text = body.decode()
+            for key in rule["keys"]:
+                pattern = "<Object><Key>%s</Key>(<VersionId>[^<]*</VersionId>)?</Object>" % re.escape(key)
+                if re.search(pattern, text):
+                    refused.append(key)
+                    text = re.sub(pattern, "", text)
+            body = text.encode()
+            for k in list(headers):
+                if k.lower() == "content-md5":
+                    headers[k] = base64.b64encode(hashlib.md5(body).digest()).decode()
+        conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
+        conn.request(self.command, self.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        out_headers = resp.getheaders()
+        conn.close()
+        if refused and resp.status == 200:
+            errors = "".join("<Error><Key>%s</Key><Code>AccessDenied</Code><Message>refused by fault_proxy</Message></Error>"
+                             % k for k in refused)
+            data = data.decode().replace("</DeleteResult>", errors + "</DeleteResult>").encode()
+        self.reply(resp.status, out_headers, data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    server = Server(("127.0.0.1", 0), Handler)
+    with open(sys.argv[2] + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    import os
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
