@@ -255,7 +255,7 @@ import Testing
                 }
                 c.finish()
             }
-            try await bucket.uploadObject(key: "big", from: stream, metadata: ["kind": "stream"], partSize: 5 << 20)
+            try await bucket.uploadObject(key: "big", from: stream, metadata: ["kind": "stream"], options: S3TransferOptions(partSize: 5 << 20))
             let expected = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
             let info = try #require(try boto3(["get", bucket.name, "big"]) as? [String: Any])
             #expect(info["sha256"] as? String == sha256Hex(expected))
@@ -269,7 +269,7 @@ import Testing
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("up-\(UUID()).bin")
             try Data(expected).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            try await bucket.uploadObject(key: "file", file: file, partSize: 5 << 20)
+            try await bucket.uploadObject(key: "file", file: file, options: S3TransferOptions(partSize: 5 << 20))
             let fromFile = try #require(try boto3(["get", bucket.name, "file"]) as? [String: Any])
             #expect(fromFile["sha256"] as? String == sha256Hex(expected))
             #expect(try boto3(["uploads", bucket.name]) as? [String] == [], "no multipart upload left behind")
@@ -283,7 +283,7 @@ import Testing
                 c.yield([UInt8](repeating: 1, count: 6 << 20))
                 c.finish(throwing: SourceBroke())
             }
-            await #expect(throws: SourceBroke.self) { try await bucket.uploadObject(key: "x", from: failing, partSize: 5 << 20) }
+            await #expect(throws: SourceBroke.self) { try await bucket.uploadObject(key: "x", from: failing, options: S3TransferOptions(partSize: 5 << 20)) }
             let uploads = try boto3(["uploads", bucket.name]) as? [String]
             #expect(uploads == [])
         }
@@ -299,7 +299,7 @@ import Testing
                 try await bucket.uploadObject(key: "k", file: URL(fileURLWithPath: "/nonexistent/file.bin"))
             }
             let e5 = await #expect(throws: S3Error.self) {
-                try await bucket.uploadObject(key: "k", from: AsyncStream<[UInt8]> { $0.finish() }, partSize: 1024)
+                try await bucket.uploadObject(key: "k", from: AsyncStream<[UInt8]> { $0.finish() }, options: S3TransferOptions(partSize: 1024))
             }
             for e in [e1, e2, e3, e4, e5] { #expect(e?.code == .invalidArgument, "\(String(describing: e))") }
             #expect(e4?.message.contains("/nonexistent/file.bin") == true)

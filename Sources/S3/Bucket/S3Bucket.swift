@@ -107,25 +107,43 @@ public actor S3Bucket {
         try await uploadObject(key: key, file: file, metadata: metadata, contentType: contentType)
     }
 
-    /// Uploads the bytes of `source`, of known or unknown length, without holding more than one
-    /// part in memory: one PUT when it fits in `partSize`, else a multipart upload (aborted if
-    /// anything fails, so no orphaned upload is left behind).
+    /// Uploads the bytes of `source`, of known or unknown length, holding at most
+    /// `options.concurrency` parts in memory: one PUT up to `options.multipartThreshold`, else a
+    /// multipart upload with parts in flight concurrently, each retried on its own, aborted on
+    /// failure or cancellation (so no orphaned upload is left) unless
+    /// `options.keepPartialUploadOnFailure` is set.
     @discardableResult
     public nonisolated func uploadObject<Source: AsyncSequence>(key: String, from source: Source, metadata: [String: String] = [:],
-                                                    contentType: String = "application/octet-stream",
-                                                    partSize: Int = S3Bucket.defaultPartSize) async throws -> S3PutObjectResult
+                                                                contentType: String = "application/octet-stream",
+                                                                options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult
     where Source.Element == [UInt8] {
-        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, partSize: partSize)
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
             .upload(source)
     }
 
-    /// Uploads a local file (see ``uploadObject(key:from:metadata:contentType:partSize:)``).
+    /// Uploads a local file, each part read from its offset (see
+    /// ``uploadObject(key:from:metadata:contentType:options:)``). The part size grows so the
+    /// file fits in 10,000 parts.
     @discardableResult
-    public func uploadObject(key: String, file: URL, metadata: [String: String] = [:],
-                             contentType: String = "application/octet-stream",
-                             partSize: Int = S3Bucket.defaultPartSize) async throws -> S3PutObjectResult {
-        let uploader = try Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, partSize: partSize)
-        return try await uploader.upload(file: file)
+    public nonisolated func uploadObject(key: String, file: URL, metadata: [String: String] = [:],
+                                         contentType: String = "application/octet-stream",
+                                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
+            .upload(file: file)
+    }
+
+    /// Finishes a multipart upload that failed with `.uploadIncomplete`: parts already on the
+    /// server (per ListParts) are skipped, the rest are read from `file` and sent.
+    @discardableResult
+    public nonisolated func resumeUpload(_ state: S3UploadResumeState, file: URL, contentType: String = "application/octet-stream",
+                                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
+        guard state.bucket == name else {
+            throw S3Error.invalidArgument("the upload belongs to bucket \(state.bucket), not \(name)", bucket: name, key: state.key)
+        }
+        var options = options
+        options.partSize = state.partSize
+        return try await Uploader(client: client, bucket: name, key: state.key, metadata: [:], contentType: contentType, options: options)
+            .resume(state, file: file)
     }
 
     /// Downloads `key` into the file at `path`: written to a temporary file beside it and

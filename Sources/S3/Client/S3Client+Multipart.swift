@@ -26,13 +26,19 @@ extension S3Client {
 
     /// Uploads one part (UploadPart) with its `Content-MD5`; returns its ETag.
     public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8]) async throws -> S3CompletedPart {
+        try await uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: Digest.md5(bytes))
+    }
+
+    /// UploadPart with the part's MD5 computed by the caller (who keeps it for verifying the
+    /// final multipart ETag).
+    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8], md5: [UInt8]) async throws -> S3CompletedPart {
         guard (1...10_000).contains(partNumber) else {
             throw S3Error.invalidArgument("part numbers go from 1 to 10,000, got \(partNumber)", bucket: bucket, key: key)
         }
         var r = try objectRequest("PUT", bucket: bucket, key: key)
         r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
         r.setBody(bytes, contentType: "application/octet-stream")
-        r.setContentMD5(bytes)
+        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
         let (head, _) = try await sendAndCollect(r)
         guard let eTag = head.headers["etag"] else {
             throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: bucket, key: key)
@@ -68,6 +74,26 @@ extension S3Client {
         }
         // S3 names the root CompleteMultipartUploadResult; moto says ...Response. Both carry ETag.
         return S3PutObjectResult(eTag: doc.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+    }
+
+    /// The parts of an unfinished multipart upload already on the server (ListParts, all pages).
+    public func listParts(bucket: String, key: String, uploadID: String) async throws -> [S3CompletedPart] {
+        var parts: [S3CompletedPart] = []
+        var marker: String?
+        repeat {
+            var r = try objectRequest("GET", bucket: bucket, key: key)
+            r.query = [("uploadId", uploadID)]
+            if let marker { r.query.append(("part-number-marker", marker)) }
+            let (_, body) = try await sendAndCollect(r)
+            let xml = try parse(body, expecting: "ListPartsResult", bucket: bucket, key: key)
+            for p in xml.children("Part") {
+                if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {
+                    parts.append(S3CompletedPart(partNumber: n, eTag: Self.unquote(eTag)))
+                }
+            }
+            marker = xml.value("IsTruncated") == "true" ? xml.value("NextPartNumberMarker") : nil
+        } while marker != nil
+        return parts
     }
 
     /// Aborts a multipart upload (AbortMultipartUpload), discarding its parts.

@@ -49,6 +49,12 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         public static let invalidResponse: Code = "ClientInvalidResponse"
         /// Ours: a batch operation left some keys behind (see ``S3Error/failures``).
         public static let partialFailure: Code = "ClientPartialFailure"
+        /// Ours: a multipart upload failed and was kept for resuming (see ``S3Error/resumeState``).
+        public static let uploadIncomplete: Code = "ClientUploadIncomplete"
+        /// Ours: the object changed while it was being downloaded (its ETag no longer matched).
+        public static let objectChanged: Code = "ClientObjectChanged"
+        /// Ours: what the server stored does not match what was sent (ETag or checksum).
+        public static let integrityFailure: Code = "ClientIntegrityFailure"
     }
 
     /// What went wrong.
@@ -69,6 +75,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var underlying: (any Error)?
     /// For `.partialFailure`: each key that could not be processed, with S3's reason.
     public var failures: [S3DeleteFailure] = []
+    /// For `.uploadIncomplete`: what ``S3Bucket/resumeUpload(_:file:options:)`` needs.
+    public var resumeState: S3UploadResumeState?
 
     /// An error value.
     public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,

@@ -1,15 +1,21 @@
 import Foundation
+import S3Signing
 
-/// Uploads one object from a stream or a file: one PUT when it fits in a part, else a
-/// multipart upload, aborted on any failure (cancellation included) so that no orphaned
-/// upload is left behind. Parts go one at a time here; memory holds at most one part.
+/// Uploads one object: one PUT up to the multipart threshold, else a multipart upload whose
+/// parts go up in a sliding window of `concurrency` tasks (when one finishes, the next starts).
+///
+/// Memory holds at most `concurrency` parts. Each part is retried on its own (retryable errors,
+/// back-off with jitter). On failure or cancellation the upload is aborted, so no orphaned
+/// upload remains, unless the caller asked to keep it: then the error is `.uploadIncomplete`
+/// with an ``S3UploadResumeState``. Completion checks the multipart ETag (`md5-of-md5s-N`)
+/// against the MD5s of the parts sent.
 struct Uploader: Sendable {
     let client: S3Client
     let bucket: String
     let key: String
     let metadata: [String: String]
     let contentType: String
-    let partSize: Int
+    let options: S3TransferOptions
 
     /// S3's limits.
     static let minimumPartSize = 5 << 20
@@ -17,128 +23,261 @@ struct Uploader: Sendable {
     static let maximumParts = 10_000
     static let maximumObjectSize: Int64 = 5 << 40
 
-    init(client: S3Client, bucket: String, key: String, metadata: [String: String], contentType: String, partSize: Int) throws {
+    init(client: S3Client, bucket: String, key: String, metadata: [String: String], contentType: String, options: S3TransferOptions) throws {
         try Validation.bucketName(bucket)
         try Validation.key(key, bucket: bucket)
         try Validation.metadata(metadata, bucket: bucket, key: key)
-        guard (Self.minimumPartSize...Self.maximumPartSize).contains(partSize) else {
-            throw S3Error.invalidArgument("part size must be between 5 MiB and 5 GiB, got \(partSize) bytes", bucket: bucket, key: key)
+        guard (Self.minimumPartSize...Self.maximumPartSize).contains(options.partSize) else {
+            throw S3Error.invalidArgument("part size must be between 5 MiB and 5 GiB, got \(options.partSize) bytes", bucket: bucket, key: key)
+        }
+        guard options.concurrency >= 1 else {
+            throw S3Error.invalidArgument("concurrency must be at least 1, got \(options.concurrency)", bucket: bucket, key: key)
         }
         self.client = client
         self.bucket = bucket
         self.key = key
         self.metadata = metadata
         self.contentType = contentType
-        self.partSize = partSize
+        self.options = options
     }
 
-    /// A multipart upload in progress; aborted unless completed.
-    final class Multipart: @unchecked Sendable {
-        var uploadID: String?
-        var parts: [S3CompletedPart] = []
-    }
+    private var threshold: Int { max(options.multipartThreshold, 1) }
 
+    // MARK: - Sources
+
+    /// From an async sequence of unknown length: reads ahead into at most `concurrency` parts.
     func upload<Source: AsyncSequence>(_ source: Source) async throws -> S3PutObjectResult where Source.Element == [UInt8] {
-        let state = Multipart()
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(partSize)
-        do {
-            for try await chunk in source {
-                var rest = chunk[...]
-                while !rest.isEmpty {
-                    if buffer.count == partSize {
-                        // More data follows a full buffer: it is a part, not the whole object.
-                        try await send(part: buffer, state: state)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
-                    let take = min(partSize - buffer.count, rest.count)
-                    buffer.append(contentsOf: rest.prefix(take))
-                    rest = rest.dropFirst(take)
+        var iterator = source.makeAsyncIterator()
+        // Read up to the threshold (plus one byte) to choose between one PUT and multipart.
+        var head = [UInt8]()
+        var pending: ArraySlice<UInt8> = []
+        while head.count <= threshold, let chunk = try await iterator.next() {
+            head += chunk
+        }
+        if head.count <= threshold {
+            return try await options.retry.run {
+                try await client.putObject(bucket: bucket, key: key, bytes: head, contentType: contentType, metadata: metadata)
+            }
+        }
+        pending = head[...]
+        var exhausted = false
+        let partSize = options.partSize
+        return try await multipart(partSize: partSize, total: nil, resume: nil) { () async throws -> [UInt8]? in
+            var part = [UInt8]()
+            part.reserveCapacity(partSize)
+            while part.count < partSize {
+                if pending.isEmpty {
+                    if exhausted { break }
+                    guard let chunk = try await iterator.next() else { exhausted = true; break }
+                    pending = chunk[...]
+                    continue
                 }
+                let take = min(partSize - part.count, pending.count)
+                part.append(contentsOf: pending.prefix(take))
+                pending = pending.dropFirst(take)
             }
-            if state.uploadID == nil {
-                return try await client.putObject(bucket: bucket, key: key, bytes: buffer, contentType: contentType, metadata: metadata)
+            return part.isEmpty ? nil : part
+        }
+    }
+
+    /// From bytes in memory.
+    func upload(bytes: [UInt8]) async throws -> S3PutObjectResult {
+        if bytes.count <= threshold {
+            return try await options.retry.run {
+                try await client.putObject(bucket: bucket, key: key, bytes: bytes, contentType: contentType, metadata: metadata)
             }
-            if !buffer.isEmpty { try await send(part: buffer, state: state) }
-            return try await complete(state)
+        }
+        let partSize = Self.partSize(for: Int64(bytes.count), preferred: options.partSize)
+        var offset = 0
+        return try await multipart(partSize: partSize, total: Int64(bytes.count), resume: nil) { () -> [UInt8]? in
+            guard offset < bytes.count else { return nil }
+            let end = min(offset + partSize, bytes.count)
+            defer { offset = end }
+            return Array(bytes[offset..<end])
+        }
+    }
+
+    /// From a file: each part read from its offset with `pread`.
+    func upload(file: URL) async throws -> S3PutObjectResult {
+        let handle = try OpenFile(file, bucket: bucket, key: key)
+        if handle.size <= Int64(threshold) {
+            return try await options.retry.run {
+                try await client.putObject(bucket: bucket, key: key, fileDescriptor: handle.fd, offset: 0, length: handle.size,
+                                           contentType: contentType, metadata: metadata)
+            }
+        }
+        return try await upload(handle, resume: nil)
+    }
+
+    /// Finishes a kept multipart upload of `file`: the parts ListParts reports are skipped.
+    func resume(_ state: S3UploadResumeState, file: URL) async throws -> S3PutObjectResult {
+        let handle = try OpenFile(file, bucket: bucket, key: key)
+        let onServer = try await options.retry.run { try await client.listParts(bucket: bucket, key: key, uploadID: state.uploadID) }
+        return try await upload(handle, resume: (state, onServer))
+    }
+
+    private func upload(_ handle: OpenFile, resume: (S3UploadResumeState, [S3CompletedPart])?) async throws -> S3PutObjectResult {
+        guard handle.size <= Self.maximumObjectSize else {
+            throw S3Error.invalidArgument("\(handle.path) is \(handle.size) bytes; S3 objects hold at most 5 TiB", bucket: bucket, key: key)
+        }
+        let partSize = resume?.0.partSize ?? Self.partSize(for: handle.size, preferred: options.partSize)
+        var offset: Int64 = 0
+        return try await multipart(partSize: partSize, total: handle.size, resume: resume) { () throws -> [UInt8]? in
+            guard offset < handle.size else { return nil }
+            let n = Int(min(Int64(partSize), handle.size - offset))
+            defer { offset += Int64(n) }
+            return try handle.read(count: n, at: offset, bucket: bucket, key: key)
+        }
+    }
+
+    /// The part size for `size` bytes: the preferred one, grown so that 10,000 parts suffice.
+    static func partSize(for size: Int64, preferred: Int) -> Int {
+        Int(max(Int64(preferred), (size + Int64(maximumParts) - 1) / Int64(maximumParts)))
+    }
+
+    // MARK: - The multipart engine
+
+    /// Runs a multipart upload of the parts `nextPart` yields in order (called from one task,
+    /// never concurrently), `concurrency` parts in flight.
+    private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
+                           nextPart: () async throws -> [UInt8]?) async throws -> S3PutObjectResult {
+        let (client, bucket, key, retry) = (client, bucket, key, options.retry)
+        let uploadID: String
+        if let resume {
+            uploadID = resume.0.uploadID
+        } else {
+            uploadID = try await retry.run {
+                try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+            }
+        }
+        let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
+        let meter = ProgressMeter(total: total, callback: options.progress)
+        var done: [Int: (part: S3CompletedPart, md5: [UInt8]?)] = [:]
+        do {
+            try await withThrowingTaskGroup(of: (S3CompletedPart, [UInt8]?).self) { group in
+                var inFlight = 0
+                var number = 0
+                while let bytes = try await nextPart() {
+                    number += 1
+                    guard number <= Self.maximumParts else {
+                        throw S3Error.invalidArgument("the upload needs more than 10,000 parts of \(partSize) bytes: use a larger part size",
+                                                      bucket: bucket, key: key)
+                    }
+                    if let existing = alreadyThere[number] {
+                        done[number] = (existing, nil)
+                        meter.add(bytes: bytes.count, partDone: true)
+                        continue
+                    }
+                    if inFlight == options.concurrency, let (part, md5) = try await group.next() {
+                        done[part.partNumber] = (part, md5)
+                        inFlight -= 1
+                    }
+                    let partNumber = number
+                    group.addTask {
+                        let md5 = Digest.md5(bytes)
+                        let part = try await retry.run {
+                            try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: md5)
+                        }
+                        meter.add(bytes: bytes.count, partDone: true)
+                        return (part, md5)
+                    }
+                    inFlight += 1
+                }
+                while let (part, md5) = try await group.next() { done[part.partNumber] = (part, md5) }
+            }
+            let parts = done.keys.sorted().map { done[$0]!.part }
+            let result = try await retry.run {
+                try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            }
+            meter.finish()
+            try verify(result, parts: done.keys.sorted().map { done[$0]! })
+            return result
         } catch {
-            await abort(state)
+            if options.keepPartialUploadOnFailure {
+                var e = S3Error(code: .uploadIncomplete, message: "the multipart upload failed and was kept for resuming: \(error)",
+                                bucket: bucket, key: key, underlying: error)
+                e.resumeState = S3UploadResumeState(bucket: bucket, key: key, uploadID: uploadID, partSize: partSize,
+                                                    completedParts: done.keys.sorted().map { done[$0]!.part })
+                throw e
+            }
+            // Abort even when this task was cancelled: a detached task does not inherit that.
+            _ = await Task.detached { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }.result
             throw error
         }
     }
 
-    func upload(file: URL) async throws -> S3PutObjectResult {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw S3Error.invalidArgument("cannot open \(file.path) for upload: \(String(cString: strerror(errno)))", bucket: bucket, key: key)
+    /// A multipart ETag is the MD5 of the parts' MD5s, then `-N`. When the store reports that
+    /// form, it must match what was sent.
+    private func verify(_ result: S3PutObjectResult, parts: [(part: S3CompletedPart, md5: [UInt8]?)]) throws {
+        guard let eTag = result.eTag, let dash = eTag.lastIndex(of: "-"), Int(eTag[eTag.index(after: dash)...]) != nil else { return }
+        var all = [UInt8]()
+        for (part, md5) in parts {
+            if let md5 {
+                all += md5
+            } else if let bytes = Self.hexBytes(part.eTag), bytes.count == 16 {
+                all += bytes
+            } else {
+                return  // a part whose MD5 we cannot know (e.g. encrypted stores): nothing to compare
+            }
         }
-        defer { close(fd) }
+        let expected = Digest.hex(Digest.md5(all)) + "-\(parts.count)"
+        guard eTag == expected else {
+            throw S3Error(code: .integrityFailure, message: "the stored object's ETag \(eTag) does not match the parts sent (\(expected))",
+                          bucket: bucket, key: key)
+        }
+    }
+
+    static func hexBytes(_ s: String) -> [UInt8]? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        var i = 0
+        while i < u.count {
+            guard let hi = UInt8(String(UnicodeScalar(u[i])), radix: 16), let lo = UInt8(String(UnicodeScalar(u[i + 1])), radix: 16) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+}
+
+/// An open regular file, closed when released.
+final class OpenFile: Sendable {
+    let fd: Int32
+    let size: Int64
+    let path: String
+
+    init(_ url: URL, bucket: String, key: String) throws {
+        path = url.path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw S3Error.invalidArgument("cannot open \(path) for upload: \(String(cString: strerror(errno)))", bucket: bucket, key: key)
+        }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw S3Error.invalidArgument("\(file.path) is not a regular file", bucket: bucket, key: key)
+            close(fd)
+            throw S3Error.invalidArgument("\(path) is not a regular file", bucket: bucket, key: key)
         }
-        let size = Int64(st.st_size)
-        guard size <= Self.maximumObjectSize else {
-            throw S3Error.invalidArgument("\(file.path) is \(size) bytes; S3 objects hold at most 5 TiB", bucket: bucket, key: key)
-        }
-        if size <= Int64(partSize) {
-            return try await client.putObject(bucket: bucket, key: key, fileDescriptor: fd, offset: 0, length: size,
-                                              contentType: contentType, metadata: metadata)
-        }
-        // Grow the part size so the object fits in 10,000 parts.
-        let part = max(Int64(partSize), (size + Int64(Self.maximumParts) - 1) / Int64(Self.maximumParts))
-        let state = Multipart()
-        do {
-            var offset: Int64 = 0
-            var buffer = [UInt8](repeating: 0, count: Int(part))
-            while offset < size {
-                let n = Int(min(part, size - offset))
-                try Self.readFully(fd: fd, into: &buffer, count: n, at: offset, path: file.path, bucket: bucket, key: key)
-                try await send(part: n == buffer.count ? buffer : Array(buffer[0..<n]), state: state)
-                offset += Int64(n)
-            }
-            return try await complete(state)
-        } catch {
-            await abort(state)
-            throw error
-        }
+        self.fd = fd
+        self.size = Int64(st.st_size)
     }
 
-    static func readFully(fd: Int32, into buffer: inout [UInt8], count: Int, at offset: Int64, path: String, bucket: String, key: String) throws {
+    deinit { close(fd) }
+
+    /// `count` bytes from `offset`.
+    func read(count: Int, at offset: Int64, bucket: String, key: String) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         try buffer.withUnsafeMutableBytes { p in
             while done < count {
                 let r = pread(fd, p.baseAddress! + done, count - done, off_t(offset) + off_t(done))
                 if r < 0 && errno == EINTR { continue }
                 if r <= 0 {
-                    throw S3Error.invalidArgument("reading \(path) failed at byte \(offset + Int64(done))", bucket: bucket, key: key)
+                    throw S3Error.invalidArgument("reading \(path) failed at byte \(offset + Int64(done)) (did the file shrink?)", bucket: bucket, key: key)
                 }
                 done += r
             }
         }
-    }
-
-    private func send(part: [UInt8], state: Multipart) async throws {
-        if state.uploadID == nil {
-            state.uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
-        }
-        guard state.parts.count < Self.maximumParts else {
-            throw S3Error.invalidArgument("the upload needs more than 10,000 parts: use a larger part size", bucket: bucket, key: key)
-        }
-        let done = try await client.uploadPart(bucket: bucket, key: key, uploadID: state.uploadID!, partNumber: state.parts.count + 1, bytes: part)
-        state.parts.append(done)
-    }
-
-    private func complete(_ state: Multipart) async throws -> S3PutObjectResult {
-        let result = try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: state.uploadID!, parts: state.parts)
-        state.uploadID = nil
-        return result
-    }
-
-    /// Aborts the upload, even when the calling task was cancelled.
-    private func abort(_ state: Multipart) async {
-        guard let id = state.uploadID else { return }
-        let (client, bucket, key) = (client, bucket, key)
-        _ = await Task.detached { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: id) }.result
+        return buffer
     }
 }

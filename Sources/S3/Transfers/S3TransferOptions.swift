@@ -1,0 +1,141 @@
+import Foundation
+import Synchronization
+
+/// How large transfers are split and run.
+public struct S3TransferOptions: Sendable {
+    /// Bytes per part (multipart upload) or per range (download). Grows automatically so an
+    /// upload fits in 10,000 parts. 5 MiB to 5 GiB for uploads.
+    public var partSize: Int = 8 << 20
+    /// Parts or ranges in flight at once (a sliding window).
+    public var concurrency: Int = 8
+    /// Uploads larger than this use multipart; smaller ones are one PUT.
+    public var multipartThreshold: Int = 8 << 20
+    /// How failed parts are retried.
+    public var retry: S3RetryPolicy = S3RetryPolicy()
+    /// Keep an unfinished multipart upload when an upload fails, so it can be resumed (the error
+    /// carries an ``S3UploadResumeState``). By default it is aborted.
+    public var keepPartialUploadOnFailure = false
+    /// Called with progress, at most about 20 times a second (and once at the end).
+    public var progress: (@Sendable (S3TransferProgress) -> Void)?
+
+    /// Options; the defaults are 8 MiB parts, 8 in flight, multipart above 8 MiB.
+    public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int? = nil,
+                retry: S3RetryPolicy = S3RetryPolicy(), keepPartialUploadOnFailure: Bool = false,
+                progress: (@Sendable (S3TransferProgress) -> Void)? = nil) {
+        self.partSize = partSize
+        self.concurrency = concurrency
+        self.multipartThreshold = multipartThreshold ?? partSize
+        self.retry = retry
+        self.keepPartialUploadOnFailure = keepPartialUploadOnFailure
+        self.progress = progress
+    }
+}
+
+/// Progress of one transfer.
+public struct S3TransferProgress: Sendable {
+    /// Bytes moved so far.
+    public var bytesDone: Int64
+    /// Total bytes, when known.
+    public var totalBytes: Int64?
+    /// Parts (or ranges) finished.
+    public var partsDone: Int
+    /// Average rate since the start, bytes per second.
+    public var bytesPerSecond: Double
+
+    /// An `AsyncStream` of progress events and the callback that feeds it, for
+    /// ``S3TransferOptions/progress``.
+    public static func makeStream() -> (stream: AsyncStream<S3TransferProgress>, callback: @Sendable (S3TransferProgress) -> Void) {
+        let (stream, continuation) = AsyncStream<S3TransferProgress>.makeStream(bufferingPolicy: .bufferingNewest(64))
+        return (stream, { continuation.yield($0) })
+    }
+}
+
+/// Retries with exponential back-off and full jitter.
+public struct S3RetryPolicy: Sendable {
+    /// Attempts in all (1 = no retry).
+    public var maxAttempts: Int = 5
+    /// The first back-off.
+    public var baseDelay: Duration = .milliseconds(100)
+    /// The longest back-off.
+    public var maxDelay: Duration = .seconds(5)
+
+    /// The defaults: 5 attempts, 100 ms doubling up to 5 s, jittered.
+    public init(maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(5)) {
+        self.maxAttempts = maxAttempts
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+    }
+
+    /// Runs `operation`, retrying retryable failures (``S3Error/isRetryable``).
+    func run<T>(_ operation: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await operation()
+            } catch let e as S3Error where e.isRetryable && attempt < maxAttempts {
+                let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
+                let ms = Double(cap.components.seconds) * 1000 + Double(cap.components.attoseconds) / 1e15
+                try await Task.sleep(for: .milliseconds(Double.random(in: 0...max(ms, 1))))
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// What resuming an unfinished multipart upload needs; carried by the error of a failed upload
+/// when ``S3TransferOptions/keepPartialUploadOnFailure`` is set.
+public struct S3UploadResumeState: Sendable, Hashable {
+    /// The bucket.
+    public var bucket: String
+    /// The key.
+    public var key: String
+    /// The multipart upload ID.
+    public var uploadID: String
+    /// The part size the upload was split with.
+    public var partSize: Int
+    /// Parts known to be on the server.
+    public var completedParts: [S3CompletedPart]
+}
+
+/// Counts bytes and parts and reports progress, throttled.
+final class ProgressMeter: Sendable {
+    private struct State {
+        var bytes: Int64 = 0
+        var parts = 0
+        var lastReport: ContinuousClock.Instant?
+    }
+    private let state = Mutex(State())
+    private let total: Int64?
+    private let callback: (@Sendable (S3TransferProgress) -> Void)?
+    private let start = ContinuousClock.now
+
+    init(total: Int64?, callback: (@Sendable (S3TransferProgress) -> Void)?) {
+        self.total = total
+        self.callback = callback
+    }
+
+    func add(bytes: Int, partDone: Bool = false) {
+        guard let callback else { return }
+        let now = ContinuousClock.now
+        let event: S3TransferProgress? = state.withLock { s in
+            s.bytes += Int64(bytes)
+            if partDone { s.parts += 1 }
+            if let last = s.lastReport, now - last < .milliseconds(50) { return nil }
+            s.lastReport = now
+            return snapshot(s, now)
+        }
+        if let event { callback(event) }
+    }
+
+    func finish() {
+        guard let callback else { return }
+        callback(state.withLock { snapshot($0, .now) })
+    }
+
+    private func snapshot(_ s: State, _ now: ContinuousClock.Instant) -> S3TransferProgress {
+        let elapsed = now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return S3TransferProgress(bytesDone: s.bytes, totalBytes: total, partsDone: s.parts,
+                                  bytesPerSecond: seconds > 0 ? Double(s.bytes) / seconds : 0)
+    }
+}
