@@ -10,6 +10,10 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "status":        answer {"status": 503, "code": "SlowDown"} with an S3 error document
   "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
                    that reaches the server and reported back as <Error> AccessDenied entries
+  "truncate":      {"bytes": N} forward, then send the real headers but only N body bytes and
+                   close the connection (a body that breaks mid-way)
+A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
+  GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...]
 """
 import base64
 import hashlib
@@ -23,14 +27,17 @@ from urllib.parse import urlsplit
 
 UPSTREAM = urlsplit(sys.argv[1])
 RULES = {}
+LOG = {}
 LOCK = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
 
 
-def take_rule(method, bucket, query):
+def take_rule(method, bucket, query, range_header):
     with LOCK:
         for rule in RULES.get(bucket, []):
             if rule.get("method", method) != method or rule.get("query", "") not in query:
+                continue
+            if rule.get("range") is not None and rule["range"] not in range_header:
                 continue
             if rule.get("times") is not None:
                 if rule["times"] <= 0:
@@ -75,9 +82,17 @@ class Handler(BaseHTTPRequestHandler):
             bucket = path.split("/")[2]
             with LOCK:
                 RULES[bucket] = json.loads(body) if self.command == "PUT" else []
+                LOG[bucket] = []
             return self.reply(200, [], b"ok")
+        if path.startswith("/__log__/"):
+            with LOCK:
+                entries = list(LOG.get(path.split("/")[2], []))
+            return self.reply(200, [("Content-Type", "application/json")], json.dumps(entries).encode())
         bucket = path.split("/")[1] if path.count("/") >= 1 else ""
-        rule = take_rule(self.command, bucket, query)
+        range_header = self.headers.get("Range", "")
+        with LOCK:
+            LOG.setdefault(bucket, []).append("%s %s %s" % (self.command, self.path, range_header))
+        rule = take_rule(self.command, bucket, query, range_header)
         if rule and rule["action"] == "status":
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"
                    "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "SlowDown")).encode()
@@ -101,6 +116,18 @@ class Handler(BaseHTTPRequestHandler):
         data = resp.read()
         out_headers = resp.getheaders()
         conn.close()
+        if rule and rule["action"] == "truncate":
+            self.send_response(resp.status)
+            for k, v in out_headers:
+                if k.lower() not in HOP:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data[: rule.get("bytes", 0)])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if refused and resp.status == 200:
             errors = "".join("<Error><Key>%s</Key><Code>AccessDenied</Code><Message>refused by fault_proxy</Message></Error>"
                              % k for k in refused)

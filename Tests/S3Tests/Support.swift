@@ -74,3 +74,15 @@ func setFaults(bucket: String, _ rulesJSON: String) throws {
     let (status, out) = try run("/usr/bin/curl", ["-s", "-X", "PUT", "--data-binary", rulesJSON, try proxyEndpoint() + "/__faults__/" + bucket])
     guard status == 0, String(decoding: out, as: UTF8.self) == "ok" else { throw HelperFailed(description: "setting proxy faults failed") }
 }
+
+/// The requests the proxy saw for `bucket` since its faults were last set.
+func proxyLog(bucket: String) throws -> [String] {
+    let (status, out) = try run("/usr/bin/curl", ["-s", try proxyEndpoint() + "/__log__/" + bucket])
+    guard status == 0 else { throw HelperFailed(description: "reading the proxy log failed") }
+    return try JSONDecoder().decode([String].self, from: out)
+}
+
+/// Deterministic bytes for transfer tests.
+func patternBytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13 &+ Int(seed)) }
+}

@@ -146,10 +146,14 @@ public actor S3Bucket {
             .resume(state, file: file)
     }
 
-    /// Downloads `key` into the file at `path`: written to a temporary file beside it and
-    /// renamed only when complete, so a failure never leaves a partial file under `path`.
-    public func downloadObject(key: String, to path: URL) async throws {
-        try await Downloader(client: client, bucket: name, key: key).download(to: path)
+    /// Downloads `key` into the file at `path` with ranged GETs in parallel (`options`),
+    /// written to a temporary file beside it and renamed only when complete, so a failure or
+    /// cancellation never leaves a partial file under `path`. Fails with `.objectChanged` when
+    /// the object is replaced during the download.
+    public nonisolated func downloadObject(key: String, to path: URL, options: S3TransferOptions = S3TransferOptions()) async throws {
+        try Validation.bucketName(name)
+        try Validation.key(key, bucket: name)
+        try await Downloader(client: client, bucket: name, key: key, options: options).download(to: path)
     }
 
     /// Downloads `key` into an open file descriptor, from its current position.

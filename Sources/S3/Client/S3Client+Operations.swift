@@ -162,10 +162,13 @@ extension S3Client {
         return out
     }
 
+    /// Parses a response document whose root must be `root`. moto names some roots
+    /// `...Response` where S3 says `...Result`; both are accepted.
     func parse(_ body: [UInt8], expecting root: String, bucket: String?, key: String?) throws -> XMLNode {
         do {
             let xml = try XMLParser.parse(body)
-            guard xml.name == root else {
+            let alternative = root.hasSuffix("Result") ? String(root.dropLast(6)) + "Response" : root
+            guard xml.name == root || xml.name == alternative else {
                 throw S3Error(code: .invalidResponse, message: "expected <\(root)> in the response, got <\(xml.name)>", bucket: bucket, key: key)
             }
             return xml

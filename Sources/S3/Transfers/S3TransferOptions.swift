@@ -73,12 +73,18 @@ public struct S3RetryPolicy: Sendable {
             do {
                 return try await operation()
             } catch let e as S3Error where e.isRetryable && attempt < maxAttempts {
-                let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
-                let ms = Double(cap.components.seconds) * 1000 + Double(cap.components.attoseconds) / 1e15
-                try await Task.sleep(for: .milliseconds(Double.random(in: 0...max(ms, 1))))
+                try await pause(attempt: attempt)
                 attempt += 1
             }
         }
+    }
+
+    /// Sleeps before retry number `attempt` (1-based): a random time up to
+    /// `min(maxDelay, baseDelay * 2^(attempt-1))`.
+    func pause(attempt: Int) async throws {
+        let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
+        let ms = Double(cap.components.seconds) * 1000 + Double(cap.components.attoseconds) / 1e15
+        try await Task.sleep(for: .milliseconds(Double.random(in: 0...max(ms, 1))))
     }
 }
 

@@ -1,0 +1,173 @@
+import Foundation
+import S3
+import Testing
+
+/// Parallel transfers against moto, with faults injected by the reverse proxy in front of it.
+@Suite struct TransferTests {
+    let direct: S3Client
+    let proxied: S3Client
+    init() throws {
+        direct = try makeClient()
+        proxied = S3Client(configuration: try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials))
+    }
+
+    func tempFile(_ bytes: [UInt8]) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("transfer-\(UUID()).bin")
+        try Data(bytes).write(to: url)
+        return url
+    }
+
+    @Test func parallelUploadsFromFileBytesAndStreamDownloadInParallel() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "par") { bucket in
+            let body = patternBytes(23 << 20)
+            let file = try tempFile(body)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let options = S3TransferOptions(partSize: 5 << 20, concurrency: 4)
+            let events = EventLog()
+            var withProgress = options
+            withProgress.progress = { p in events.add(p) }
+            try await bucket.uploadObject(key: "file", file: file, options: withProgress)
+            try await bucket.uploadObject(key: "stream", from: AsyncStream { c in
+                var i = 0
+                while i < body.count { c.yield(Array(body[i..<min(i + 777_777, body.count)])); i += 777_777 }
+                c.finish()
+            }, options: options)
+            for key in ["file", "stream"] {
+                let seen = try #require(try boto3(["get", bucket.name, key]) as? [String: Any])
+                #expect(seen["sha256"] as? String == sha256Hex(body), "\(key)")
+                #expect(try await bucket.getObject(key: key).eTag.hasSuffix("-5"), "23 MiB in 5 MiB parts: 5 parts")
+            }
+            let last = try #require(events.all.last)
+            #expect(last.bytesDone == Int64(body.count))
+            #expect(last.totalBytes == Int64(body.count))
+            #expect(last.partsDone == 5)
+
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent("down-\(UUID()).bin")
+            defer { try? FileManager.default.removeItem(at: target) }
+            try await bucket.downloadObject(key: "file", to: target, options: S3TransferOptions(partSize: 4 << 20, concurrency: 4))
+            #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
+        }
+    }
+
+    @Test func aThrottledPartIsRetriedAndTheUploadCompletes() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "retry") { b in
+            let body = patternBytes(12 << 20, seed: 3)
+            let file = try tempFile(body)
+            defer { try? FileManager.default.removeItem(at: file) }
+            try setFaults(bucket: b.name, #"[{"method":"PUT","query":"partNumber=2&","action":"status","status":503,"code":"SlowDown","times":2}]"#)
+            defer { try? setFaults(bucket: b.name, "[]") }
+            let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+            try await bucket.uploadObject(key: "k", file: file, options: S3TransferOptions(partSize: 5 << 20, concurrency: 3))
+            let parts = try proxyLog(bucket: b.name).filter { $0.contains("partNumber=2&") }
+            #expect(parts.count == 3, "part 2 was sent three times: \(parts)")
+            let seen = try #require(try boto3(["get", b.name, "k"]) as? [String: Any])
+            #expect(seen["sha256"] as? String == sha256Hex(body))
+        }
+    }
+
+    @Test func aCancelledUploadLeavesNoMultipartUploadBehind() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "cancel") { bucket in
+            let started = Flag()
+            let task = Task {
+                try await bucket.uploadObject(key: "k", from: AsyncThrowingStream<[UInt8], any Error> { c in
+                    Task {
+                        for _ in 0..<100 {
+                            c.yield(patternBytes(1 << 20))
+                            try? await Task.sleep(for: .milliseconds(30))
+                        }
+                        c.finish()
+                    }
+                }, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2, progress: { p in if p.partsDone >= 1 { started.set() } }))
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(10)) }
+            let clock = ContinuousClock()
+            let t0 = clock.now
+            task.cancel()
+            let result = await task.result
+            let elapsed = clock.now - t0
+            #expect(throws: CancellationError.self) { try result.get() }
+            #expect(elapsed < .milliseconds(500), "cancellation took \(elapsed)")
+            let uploads = try boto3(["uploads", bucket.name]) as? [String]
+            #expect(uploads == [], "the multipart upload was aborted")
+        }
+    }
+
+    @Test func aKeptUploadResumesSkippingPartsOnTheServer() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "resume") { b in
+            let body = patternBytes(16 << 20, seed: 9)
+            let file = try tempFile(body)
+            defer { try? FileManager.default.removeItem(at: file) }
+            try setFaults(bucket: b.name, #"[{"method":"PUT","query":"partNumber=3&","action":"status","status":500,"code":"InternalError"}]"#)
+            let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+            let options = S3TransferOptions(partSize: 5 << 20, concurrency: 1, retry: S3RetryPolicy(maxAttempts: 2, baseDelay: .milliseconds(10)),
+                                            keepPartialUploadOnFailure: true)
+            let e = await #expect(throws: S3Error.self) { try await bucket.uploadObject(key: "k", file: file, options: options) }
+            #expect(e?.code == .uploadIncomplete)
+            let state = try #require(e?.resumeState)
+            #expect(state.completedParts.map(\.partNumber) == [1, 2])
+            #expect(try boto3(["uploads", b.name]) as? [String] == ["k"], "the upload was kept")
+
+            try setFaults(bucket: b.name, "[]")
+            try await bucket.resumeUpload(state, file: file, options: S3TransferOptions(concurrency: 2))
+            let sent = try proxyLog(bucket: b.name).filter { $0.hasPrefix("PUT") && $0.contains("partNumber=") }
+            #expect(sent.count == 2 && sent.allSatisfy { $0.contains("partNumber=3&") || $0.contains("partNumber=4&") },
+                    "only parts 3 and 4 were sent again: \(sent)")
+            let seen = try #require(try boto3(["get", b.name, "k"]) as? [String: Any])
+            #expect(seen["sha256"] as? String == sha256Hex(body))
+            #expect(try boto3(["uploads", b.name]) as? [String] == [])
+        }
+    }
+
+    @Test func aBrokenRangeResumesFromTheByteWhereItBroke() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "broken") { b in
+            let body = patternBytes(6 << 20, seed: 5)
+            try await b.putObject(key: "k", body: body)
+            try setFaults(bucket: b.name, #"[{"method":"GET","range":"bytes=2097152-","action":"truncate","bytes":100000,"times":1}]"#)
+            defer { try? setFaults(bucket: b.name, "[]") }
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent("broken-\(UUID()).bin")
+            defer { try? FileManager.default.removeItem(at: target) }
+            let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+            try await bucket.downloadObject(key: "k", to: target, options: S3TransferOptions(partSize: 2 << 20, concurrency: 2))
+            #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
+            let ranges = try proxyLog(bucket: b.name).filter { $0.hasPrefix("GET") }.map { $0.split(separator: " ").last.map(String.init) ?? "" }
+            #expect(ranges.contains("bytes=2197152-4194303"), "the retry started where the body broke: \(ranges)")
+        }
+    }
+
+    @Test func anObjectReplacedMidDownloadFailsAndLeavesNoFile() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "changed") { bucket in
+            try await bucket.putObject(key: "k", body: patternBytes(12 << 20, seed: 1))
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("changed-\(UUID())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let target = dir.appendingPathComponent("k.bin")
+            let replaced = Flag()
+            let client = direct
+            let name = bucket.name
+            let options = S3TransferOptions(partSize: 1 << 20, concurrency: 1, progress: { _ in
+                guard replaced.setIfFirst() else { return }
+                Task { _ = try? await client.putObject(bucket: name, key: "k", bytes: patternBytes(12 << 20, seed: 2)); replaced.done() }
+            })
+            let e = await #expect(throws: S3Error.self) { try await bucket.downloadObject(key: "k", to: target, options: options) }
+            #expect(e?.code == .objectChanged)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "no file, partial or final, is left")
+        }
+    }
+}
+
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [S3TransferProgress] = []
+    func add(_ e: S3TransferProgress) { lock.lock(); events.append(e); lock.unlock() }
+    var all: [S3TransferProgress] { lock.lock(); defer { lock.unlock() }; return events }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    private var first = true
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func setIfFirst() -> Bool { lock.lock(); defer { lock.unlock() }; let f = first; first = false; return f }
+    func done() { set() }
+}
