@@ -155,24 +155,39 @@ struct RemoveBucket: AsyncParsableCommand {
 
 struct Copy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cp", abstract: "Copy a local file to S3, or an object to a local file (- for standard output).")
+        commandName: "cp",
+        abstract: "Copy files to S3 or objects to files (- for standard output); --recursive for directories and prefixes.")
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "A local path or s3://bucket/key.") var source: String
+    @Argument(help: "A local path or s3://bucket/key (s3://bucket/prefix/ with --recursive).") var source: String
     @Argument(help: "A local path (or directory) or s3://bucket[/key].") var destination: String
+    @Flag(name: .shortAndLong, help: "Copy a whole directory up, or everything under a prefix down.") var recursive = false
     @Option(help: "Content-Type of an upload.") var contentType = "application/octet-stream"
+    @Option(help: "Part and range size in MiB.") var partSizeMib = 8
+    @Option(help: "Parts or ranges in flight at once (shared by all files).") var concurrency = 8
+    @Flag(help: "Print no progress.") var quiet = false
 
     func run() async throws {
         let client = try connection.client()
         let from = S3Location(argument: source), to = S3Location(argument: destination)
+        let progress = ProgressLine(enabled: !quiet && destination != "-")
+        let options = S3TransferOptions(partSize: partSizeMib << 20, concurrency: concurrency, progress: { progress.show($0) })
         try await perform {
-            switch (from, to) {
-            case (nil, let target?):
+            switch (from, to, recursive) {
+            case (nil, let target?, false):
                 let file = URL(fileURLWithPath: source)
                 let key = target.key.map { $0.hasSuffix("/") ? $0 + file.lastPathComponent : $0 } ?? file.lastPathComponent
                 let bucket = S3Bucket.unchecked(name: target.bucket, client: client)
-                try await bucket.uploadObject(key: key, file: file, contentType: contentType)
+                try await bucket.uploadObject(key: key, file: file, contentType: contentType, options: options)
+                progress.end()
                 say("upload: \(source) to s3://\(target.bucket)/\(key)")
-            case (let origin?, nil):
+            case (nil, let target?, true):
+                var prefix = target.key ?? ""
+                if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+                let bucket = S3Bucket.unchecked(name: target.bucket, client: client)
+                let keys = try await bucket.uploadDirectory(URL(fileURLWithPath: source), prefix: prefix, options: options)
+                progress.end()
+                say("upload: \(keys.count) file(s) from \(source) to s3://\(target.bucket)/\(prefix)")
+            case (let origin?, nil, false):
                 let key = try origin.requireKey()
                 let bucket = S3Bucket.unchecked(name: origin.bucket, client: client)
                 if destination == "-" {
@@ -184,14 +199,59 @@ struct Copy: AsyncParsableCommand {
                 if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
                     target = target.appendingPathComponent((key as NSString).lastPathComponent)
                 }
-                try await bucket.downloadObject(key: key, to: target)
+                try await bucket.downloadObject(key: key, to: target, options: options)
+                progress.end()
                 say("download: \(origin) to \(target.path)")
-            case (nil, nil):
+            case (let origin?, nil, true):
+                var prefix = origin.key ?? ""
+                if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+                let bucket = S3Bucket.unchecked(name: origin.bucket, client: client)
+                let files = try await bucket.downloadPrefix(prefix, to: URL(fileURLWithPath: destination), options: options)
+                progress.end()
+                say("download: \(files.count) object(s) from s3://\(origin.bucket)/\(prefix) to \(destination)")
+            case (nil, nil, _):
                 throw ValidationError("one side of cp must be s3://bucket/key")
-            case (_?, _?):
+            case (_?, _?, _):
                 throw ValidationError("copying between two S3 locations is not supported yet")
             }
         }
+    }
+}
+
+/// One progress line on standard error: redrawn in place on a terminal (about 20 times a
+/// second at most, as the library throttles), a single summary line otherwise.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let live = isatty(STDERR_FILENO) == 1
+    private let lock = NSLock()
+    private var last: S3TransferProgress?
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(_ p: S3TransferProgress) {
+        guard enabled else { return }
+        lock.lock()
+        last = p
+        lock.unlock()
+        if live { FileHandle.standardError.write(Data(("\r" + Self.format(p) + "   ").utf8)) }
+    }
+
+    func end() {
+        lock.lock()
+        let p = last
+        lock.unlock()
+        guard enabled, let p else { return }
+        FileHandle.standardError.write(Data(((live ? "\r" : "") + Self.format(p) + "\n").utf8))
+    }
+
+    static func format(_ p: S3TransferProgress) -> String {
+        func mib(_ b: Int64) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
+        var s = mib(p.bytesDone)
+        if let total = p.totalBytes, total > 0 {
+            s += " / " + mib(total) + String(format: " (%.0f%%)", Double(p.bytesDone) * 100 / Double(total))
+        }
+        s += String(format: "  %.1f MiB/s  %d part(s) or file(s) done", p.bytesPerSecond / 1_048_576, p.partsDone)
+        return s
     }
 }
 

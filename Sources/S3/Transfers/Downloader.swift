@@ -38,7 +38,7 @@ struct Downloader: Sendable {
             first.body.cancel()
             throw S3Error.invalidArgument("cannot create \(temp): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
         }
-        let meter = ProgressMeter(total: total, callback: options.progress)
+        let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
         do {
             let ranges = stride(from: Int64(0), to: total, by: Int(partSize)).map { $0...min($0 + partSize, total) - 1 }
             let (client, bucket, key, retry) = (client, bucket, key, options.retry)
@@ -50,7 +50,10 @@ struct Downloader: Sendable {
                         inFlight -= 1
                     }
                     let opening = index == 0 ? first : nil
+                    let limiter = options.limiter
                     group.addTask {
+                        try await limiter?.acquire()
+                        defer { limiter?.release() }
                         try await Self.fetch(range, opening: opening, client: client, bucket: bucket, key: key, eTag: eTag,
                                              retry: retry, fd: fd, meter: meter)
                     }

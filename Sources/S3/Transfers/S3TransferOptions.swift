@@ -17,6 +17,11 @@ public struct S3TransferOptions: Sendable {
     public var keepPartialUploadOnFailure = false
     /// Called with progress, at most about 20 times a second (and once at the end).
     public var progress: (@Sendable (S3TransferProgress) -> Void)?
+    /// A limit shared with other transfers: each part or range also holds one of its permits
+    /// while in memory or in flight (see ``S3TransferLimiter``).
+    public var limiter: S3TransferLimiter?
+    /// Bytes are also counted here (the meter of a batch of transfers).
+    var parentMeter: ProgressMeter?
 
     /// Options; the defaults are 8 MiB parts, 8 in flight, multipart above 8 MiB.
     public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int? = nil,
@@ -113,14 +118,17 @@ final class ProgressMeter: Sendable {
     private let state = Mutex(State())
     private let total: Int64?
     private let callback: (@Sendable (S3TransferProgress) -> Void)?
+    private let parent: ProgressMeter?
     private let start = ContinuousClock.now
 
-    init(total: Int64?, callback: (@Sendable (S3TransferProgress) -> Void)?) {
+    init(total: Int64?, callback: (@Sendable (S3TransferProgress) -> Void)?, parent: ProgressMeter? = nil) {
         self.total = total
         self.callback = callback
+        self.parent = parent
     }
 
     func add(bytes: Int, partDone: Bool = false) {
+        if bytes > 0 { parent?.add(bytes: bytes) }
         guard let callback else { return }
         let now = ContinuousClock.now
         let event: S3TransferProgress? = state.withLock { s in

@@ -55,7 +55,7 @@ struct Uploader: Sendable {
             head += chunk
         }
         if head.count <= threshold {
-            return try await options.retry.run {
+            return try await singlePut(count: head.count) {
                 try await client.putObject(bucket: bucket, key: key, bytes: head, contentType: contentType, metadata: metadata)
             }
         }
@@ -83,7 +83,7 @@ struct Uploader: Sendable {
     /// From bytes in memory.
     func upload(bytes: [UInt8]) async throws -> S3PutObjectResult {
         if bytes.count <= threshold {
-            return try await options.retry.run {
+            return try await singlePut(count: bytes.count) {
                 try await client.putObject(bucket: bucket, key: key, bytes: bytes, contentType: contentType, metadata: metadata)
             }
         }
@@ -101,7 +101,7 @@ struct Uploader: Sendable {
     func upload(file: URL) async throws -> S3PutObjectResult {
         let handle = try OpenFile(file, bucket: bucket, key: key)
         if handle.size <= Int64(threshold) {
-            return try await options.retry.run {
+            return try await singlePut(count: Int(handle.size)) {
                 try await client.putObject(bucket: bucket, key: key, fileDescriptor: handle.fd, offset: 0, length: handle.size,
                                            contentType: contentType, metadata: metadata)
             }
@@ -130,6 +130,17 @@ struct Uploader: Sendable {
         }
     }
 
+    /// One PUT, retried, holding one shared permit, reported to the progress meters.
+    private func singlePut(count: Int, _ put: () async throws -> S3PutObjectResult) async throws -> S3PutObjectResult {
+        let meter = ProgressMeter(total: Int64(count), callback: options.progress, parent: options.parentMeter)
+        try await options.limiter?.acquire()
+        defer { options.limiter?.release() }
+        let result = try await options.retry.run(put)
+        meter.add(bytes: count, partDone: true)
+        meter.finish()
+        return result
+    }
+
     /// The part size for `size` bytes: the preferred one, grown so that 10,000 parts suffice.
     static func partSize(for size: Int64, preferred: Int) -> Int {
         Int(max(Int64(preferred), (size + Int64(maximumParts) - 1) / Int64(maximumParts)))
@@ -151,13 +162,20 @@ struct Uploader: Sendable {
             }
         }
         let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
-        let meter = ProgressMeter(total: total, callback: options.progress)
+        let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
         var done: [Int: (part: S3CompletedPart, md5: [UInt8]?)] = [:]
         do {
             try await withThrowingTaskGroup(of: (S3CompletedPart, [UInt8]?).self) { group in
                 var inFlight = 0
                 var number = 0
-                while let bytes = try await nextPart() {
+                let limiter = options.limiter
+                while true {
+                    // Take the shared permit before reading the part: it bounds memory too. The
+                    // part's task returns it; any other way out of this iteration returns it here.
+                    try await limiter?.acquire()
+                    var handedOff = false
+                    defer { if !handedOff { limiter?.release() } }
+                    guard let bytes = try await nextPart() else { break }
                     number += 1
                     guard number <= Self.maximumParts else {
                         throw S3Error.invalidArgument("the upload needs more than 10,000 parts of \(partSize) bytes: use a larger part size",
@@ -174,6 +192,7 @@ struct Uploader: Sendable {
                     }
                     let partNumber = number
                     group.addTask {
+                        defer { limiter?.release() }
                         let md5 = Digest.md5(bytes)
                         let part = try await retry.run {
                             try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: md5)
@@ -181,6 +200,7 @@ struct Uploader: Sendable {
                         meter.add(bytes: bytes.count, partDone: true)
                         return (part, md5)
                     }
+                    handedOff = true
                     inFlight += 1
                 }
                 while let (part, md5) = try await group.next() { done[part.partNumber] = (part, md5) }
