@@ -76,6 +76,23 @@ import Testing
         #expect(try s3(["rb", "s3://\(bucket)"]).status == 0)
         #expect(try boto3(["bucket-exists", bucket]) as? Bool == false)
 
+        // Recursive copies both ways, with a progress summary on standard error.
+        let tree = dir.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try Data(patternBytes(6 << 20)).write(to: tree.appendingPathComponent("sub/big.bin"))
+        try Data("small".utf8).write(to: tree.appendingPathComponent("small.txt"))
+        let bucket2 = uniqueBucket("cli")
+        #expect(try s3(["mb", "s3://\(bucket2)"]).status == 0)
+        let up = try s3(["cp", "--recursive", "--part-size-mib", "5", tree.path, "s3://\(bucket2)/t"])
+        #expect(up.status == 0)
+        #expect(up.output.contains("upload: 2 file(s)"))
+        #expect(up.error.contains("(100%)"), "a progress summary: \(up.error)")
+        let down = try s3(["cp", "-r", "s3://\(bucket2)/t/", dir.appendingPathComponent("back").path])
+        #expect(down.status == 0)
+        #expect(try Data(contentsOf: dir.appendingPathComponent("back/sub/big.bin")) == Data(patternBytes(6 << 20)))
+        #expect(try String(contentsOf: dir.appendingPathComponent("back/small.txt"), encoding: .utf8) == "small")
+        #expect(try s3(["rb", "--force", "s3://\(bucket2)"]).status == 0)
+
         let usage = try s3(["cp", "only-one-argument"])
         #expect(usage.status == 64, "usage errors exit with EX_USAGE")
         let invalid = try s3(["mb", "s3://Invalid_Name"])

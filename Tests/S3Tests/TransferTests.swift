@@ -171,3 +171,60 @@ final class Flag: @unchecked Sendable {
     func setIfFirst() -> Bool { lock.lock(); defer { lock.unlock() }; let f = first; first = false; return f }
     func done() { set() }
 }
+
+@Suite struct BatchTransferTests {
+    let client: S3Client
+    init() throws { client = try makeClient() }
+
+    @Test func directoriesGoUpAndComeBackWithOneSharedLimit() async throws {
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "dirs") { bucket in
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("tree-\(UUID())")
+            defer { try? FileManager.default.removeItem(at: root) }
+            var expected: [String: [UInt8]] = [:]
+            for (i, path) in ["a.txt", "sub/b.bin", "sub/deeper/c.bin", "big.bin", "sp ace/ü.txt"].enumerated() {
+                let bytes = path == "big.bin" ? patternBytes(11 << 20, seed: 4) : patternBytes(1000 * (i + 1), seed: UInt8(i))
+                let url = root.appendingPathComponent(path)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(bytes).write(to: url)
+                expected[path] = bytes
+            }
+            let (stream, callback) = S3TransferProgress.makeStream()
+            let limiter = S3TransferLimiter(permits: 3)
+            let options = S3TransferOptions(partSize: 5 << 20, concurrency: 3, progress: callback)
+            var withLimiter = options
+            withLimiter.limiter = limiter
+            let keys = try await bucket.uploadDirectory(root, prefix: "backup/", options: withLimiter, maxObjectsInFlight: 4)
+            #expect(Set(keys) == Set(expected.keys.map { "backup/" + $0 }))
+            for (path, bytes) in expected {
+                let seen = try #require(try boto3(["get", bucket.name, "backup/" + path]) as? [String: Any])
+                #expect(seen["sha256"] as? String == sha256Hex(bytes), "\(path)")
+            }
+            var last: S3TransferProgress?
+            for await event in stream {
+                last = event
+                if event.partsDone == expected.count && event.bytesDone == Int64(expected.values.reduce(0) { $0 + $1.count }) { break }
+            }
+            #expect(last?.partsDone == expected.count, "batch progress counts files")
+            #expect(last?.totalBytes == Int64(expected.values.reduce(0) { $0 + $1.count }))
+
+            let back = FileManager.default.temporaryDirectory.appendingPathComponent("back-\(UUID())")
+            defer { try? FileManager.default.removeItem(at: back) }
+            let files = try await bucket.downloadPrefix("backup/", to: back, options: S3TransferOptions(partSize: 4 << 20, concurrency: 3))
+            #expect(files.count == expected.count)
+            for (path, bytes) in expected {
+                #expect(try Data(contentsOf: back.appendingPathComponent(path)) == Data(bytes), "\(path)")
+            }
+        }
+    }
+
+    @Test func keysThatWouldEscapeTheDirectoryAreRefused() async throws {
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "escape") { bucket in
+            try await bucket.putObject(key: "p/../../evil.txt", body: "x")
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent("escape-\(UUID())")
+            defer { try? FileManager.default.removeItem(at: target) }
+            let e = await #expect(throws: S3Error.self) { try await bucket.downloadPrefix("p/", to: target) }
+            #expect(e?.code == .invalidArgument)
+            #expect(!FileManager.default.fileExists(atPath: target.deletingLastPathComponent().appendingPathComponent("evil.txt").path))
+        }
+    }
+}
