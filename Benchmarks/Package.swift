@@ -36,6 +36,11 @@ let package = Package(
             path: "Sources/profile-cpu"
         ),
         .executableTarget(
+            name: "transfer-memory",
+            dependencies: [.product(name: "S3", package: root)],
+            path: "Sources/transfer-memory"
+        ),
+        .executableTarget(
             name: "transport-compare",
             dependencies: [.product(name: "S3HTTP", package: root)],
             path: "Sources/transport-compare"

@@ -37,6 +37,14 @@ func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
         t.loopUploadOffset += Int64(n)
         t.loopLastActivity = monotonicNanoseconds()
         return n
+    case .buffer(let part):
+        let start = Int(t.loopUploadOffset)
+        let n = min(out.count, part.count - start)
+        if n <= 0 { return 0 }
+        out.baseAddress!.copyMemory(from: part.base + start, byteCount: n)
+        t.loopUploadOffset += Int64(n)
+        t.loopLastActivity = monotonicNanoseconds()
+        return n
     case .file(let fd, let offset, let length):
         let remaining = length - t.loopUploadOffset
         if remaining <= 0 { return 0 }
@@ -60,7 +68,7 @@ func curlSeekCallback(_ userdata: UnsafeMutableRawPointer?, _ offset: curl_off_t
     let t = transfer(userdata)
     guard origin == SEEK_SET else { return s3_curl_seekfunc_cantseek() }
     switch t.request.body {
-    case .none, .bytes, .file:
+    case .none, .bytes, .buffer, .file:
         guard offset >= 0, Int64(offset) <= (t.request.body.length ?? 0) else { return s3_curl_seekfunc_fail() }
         t.loopUploadOffset = Int64(offset)
         return s3_curl_seekfunc_ok()

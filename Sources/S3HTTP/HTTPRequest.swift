@@ -33,6 +33,8 @@ public enum HTTPRequestBody: Sendable {
     case none
     /// Bytes in memory.
     case bytes([UInt8])
+    /// The bytes in use of a part buffer (kept alive until the request completes).
+    case buffer(PartBuffer)
     /// `length` bytes of an open file from `offset`, read with `pread` as they are sent, so the
     /// region can be sent again on a retry. The caller keeps the descriptor open until the
     /// response completes, and closes it.
@@ -46,6 +48,7 @@ public enum HTTPRequestBody: Sendable {
         switch self {
         case .none: return 0
         case .bytes(let b): return Int64(b.count)
+        case .buffer(let b): return Int64(b.count)
         case .file(_, _, let length): return length
         case .stream(let s): return s.length
         }

@@ -46,11 +46,14 @@ public enum Digest {
 
     /// The MD5 of `bytes` (16 bytes), as S3's `Content-MD5` wants it (before base64).
     public static func md5(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.withUnsafeBytes { b in
-            [UInt8](unsafeUninitializedCapacity: 16) { out, count in
-                precondition(s3_md5(b.baseAddress, b.count, out.baseAddress) == 1, "libcrypto MD5 failed")
-                count = 16
-            }
+        bytes.withUnsafeBytes { md5($0) }
+    }
+
+    /// The MD5 of `bytes` (16 bytes).
+    public static func md5(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: 16) { out, count in
+            precondition(s3_md5(bytes.baseAddress, bytes.count, out.baseAddress) == 1, "libcrypto MD5 failed")
+            count = 16
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import S3HTTP
 import S3Signing
 
 /// A part of a multipart upload, as CompleteMultipartUpload wants it.
@@ -29,21 +30,40 @@ extension S3Client {
         try await uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: Digest.md5(bytes))
     }
 
-    /// UploadPart with the part's MD5 computed by the caller (who keeps it for verifying the
-    /// final multipart ETag).
-    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8], md5: [UInt8]) async throws -> S3CompletedPart {
+    /// UploadPart from a part buffer, with its MD5 computed by the caller (who keeps it for
+    /// verifying the final multipart ETag).
+    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]) async throws -> S3CompletedPart {
+        var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
+        r.body = .buffer(buffer)
+        r.payloadHash = Digest.hex(Digest.sha256(buffer.bytes))
+        r.headers.set("Content-Type", "application/octet-stream")
+        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
+        return try await sendPart(r, partNumber: partNumber)
+    }
+
+    private func partRequest(bucket: String, key: String, uploadID: String, partNumber: Int) throws -> S3Request {
         guard (1...10_000).contains(partNumber) else {
             throw S3Error.invalidArgument("part numbers go from 1 to 10,000, got \(partNumber)", bucket: bucket, key: key)
         }
         var r = try objectRequest("PUT", bucket: bucket, key: key)
         r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
-        r.setBody(bytes, contentType: "application/octet-stream")
-        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
+        return r
+    }
+
+    private func sendPart(_ r: S3Request, partNumber: Int) async throws -> S3CompletedPart {
         let (head, _) = try await sendAndCollect(r)
         guard let eTag = head.headers["etag"] else {
-            throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: bucket, key: key)
+            throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: r.bucket, key: r.key)
         }
         return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag))
+    }
+
+    /// UploadPart with the part's MD5 computed by the caller.
+    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8], md5: [UInt8]) async throws -> S3CompletedPart {
+        var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
+        r.setBody(bytes, contentType: "application/octet-stream")
+        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
+        return try await sendPart(r, partNumber: partNumber)
     }
 
     /// Completes a multipart upload (CompleteMultipartUpload). S3 may answer 200 with an error

@@ -1,4 +1,5 @@
 import Foundation
+import S3HTTP
 import S3Signing
 
 /// Uploads one object: one PUT up to the multipart threshold, else a multipart upload whose
@@ -54,17 +55,19 @@ struct Uploader: Sendable {
         while head.count <= threshold, let chunk = try await iterator.next() {
             head += chunk
         }
+        // A cancelled consumer makes many sequences simply end: never store a truncated object.
+        try Task.checkCancellation()
         if head.count <= threshold {
             return try await singlePut(count: head.count) {
                 try await client.putObject(bucket: bucket, key: key, bytes: head, contentType: contentType, metadata: metadata)
             }
         }
         pending = head[...]
+        head = []
         var exhausted = false
         let partSize = options.partSize
-        return try await multipart(partSize: partSize, total: nil, resume: nil) { () async throws -> [UInt8]? in
-            var part = [UInt8]()
-            part.reserveCapacity(partSize)
+        return try await multipart(partSize: partSize, total: nil, resume: nil) { () async throws -> PartBuffer? in
+            let part = PartBuffer(capacity: partSize)
             while part.count < partSize {
                 if pending.isEmpty {
                     if exhausted { break }
@@ -73,10 +76,10 @@ struct Uploader: Sendable {
                     continue
                 }
                 let take = min(partSize - part.count, pending.count)
-                part.append(contentsOf: pending.prefix(take))
+                pending.prefix(take).withUnsafeBytes { part.append($0) }
                 pending = pending.dropFirst(take)
             }
-            return part.isEmpty ? nil : part
+            return part.count == 0 ? nil : part
         }
     }
 
@@ -89,11 +92,13 @@ struct Uploader: Sendable {
         }
         let partSize = Self.partSize(for: Int64(bytes.count), preferred: options.partSize)
         var offset = 0
-        return try await multipart(partSize: partSize, total: Int64(bytes.count), resume: nil) { () -> [UInt8]? in
+        return try await multipart(partSize: partSize, total: Int64(bytes.count), resume: nil) { () -> PartBuffer? in
             guard offset < bytes.count else { return nil }
             let end = min(offset + partSize, bytes.count)
             defer { offset = end }
-            return Array(bytes[offset..<end])
+            let part = PartBuffer(capacity: end - offset)
+            bytes[offset..<end].withUnsafeBytes { part.append($0) }
+            return part
         }
     }
 
@@ -122,7 +127,7 @@ struct Uploader: Sendable {
         }
         let partSize = resume?.0.partSize ?? Self.partSize(for: handle.size, preferred: options.partSize)
         var offset: Int64 = 0
-        return try await multipart(partSize: partSize, total: handle.size, resume: resume) { () throws -> [UInt8]? in
+        return try await multipart(partSize: partSize, total: handle.size, resume: resume) { () throws -> PartBuffer? in
             guard offset < handle.size else { return nil }
             let n = Int(min(Int64(partSize), handle.size - offset))
             defer { offset += Int64(n) }
@@ -151,7 +156,7 @@ struct Uploader: Sendable {
     /// Runs a multipart upload of the parts `nextPart` yields in order (called from one task,
     /// never concurrently), `concurrency` parts in flight.
     private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
-                           nextPart: () async throws -> [UInt8]?) async throws -> S3PutObjectResult {
+                           nextPart: () async throws -> PartBuffer?) async throws -> S3PutObjectResult {
         let (client, bucket, key, retry) = (client, bucket, key, options.retry)
         let uploadID: String
         if let resume {
@@ -170,8 +175,13 @@ struct Uploader: Sendable {
                 var number = 0
                 let limiter = options.limiter
                 while true {
-                    // Take the shared permit before reading the part: it bounds memory too. The
-                    // part's task returns it; any other way out of this iteration returns it here.
+                    // A free slot first, then the shared permit, then read the part: memory holds
+                    // at most `concurrency` parts. The part's task returns the permit; any other
+                    // way out of this iteration returns it here.
+                    if inFlight == options.concurrency, let (part, md5) = try await group.next() {
+                        done[part.partNumber] = (part, md5)
+                        inFlight -= 1
+                    }
                     try await limiter?.acquire()
                     var handedOff = false
                     defer { if !handedOff { limiter?.release() } }
@@ -186,16 +196,12 @@ struct Uploader: Sendable {
                         meter.add(bytes: bytes.count, partDone: true)
                         continue
                     }
-                    if inFlight == options.concurrency, let (part, md5) = try await group.next() {
-                        done[part.partNumber] = (part, md5)
-                        inFlight -= 1
-                    }
                     let partNumber = number
                     group.addTask {
                         defer { limiter?.release() }
-                        let md5 = Digest.md5(bytes)
+                        let md5 = Digest.md5(bytes.bytes)
                         let part = try await retry.run {
-                            try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: md5)
+                            try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, buffer: bytes, md5: md5)
                         }
                         meter.add(bytes: bytes.count, partDone: true)
                         return (part, md5)
@@ -204,6 +210,7 @@ struct Uploader: Sendable {
                     inFlight += 1
                 }
                 while let (part, md5) = try await group.next() { done[part.partNumber] = (part, md5) }
+                try Task.checkCancellation()
             }
             let parts = done.keys.sorted().map { done[$0]!.part }
             let result = try await retry.run {
@@ -284,20 +291,19 @@ final class OpenFile: Sendable {
 
     deinit { close(fd) }
 
-    /// `count` bytes from `offset`.
-    func read(count: Int, at offset: Int64, bucket: String, key: String) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
+    /// `count` bytes from `offset`, in a part buffer.
+    func read(count: Int, at offset: Int64, bucket: String, key: String) throws -> PartBuffer {
+        let buffer = PartBuffer(capacity: count)
         var done = 0
-        try buffer.withUnsafeMutableBytes { p in
-            while done < count {
-                let r = pread(fd, p.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                if r < 0 && errno == EINTR { continue }
-                if r <= 0 {
-                    throw S3Error.invalidArgument("reading \(path) failed at byte \(offset + Int64(done)) (did the file shrink?)", bucket: bucket, key: key)
-                }
-                done += r
+        while done < count {
+            let r = pread(fd, buffer.base + done, count - done, off_t(offset) + off_t(done))
+            if r < 0 && errno == EINTR { continue }
+            if r <= 0 {
+                throw S3Error.invalidArgument("reading \(path) failed at byte \(offset + Int64(done)) (did the file shrink?)", bucket: bucket, key: key)
             }
+            done += r
         }
+        buffer.count = count
         return buffer
     }
 }

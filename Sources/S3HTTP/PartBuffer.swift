@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel
+/// (`mmap`) and returned to it (`munmap`) when the last reference goes.
+///
+/// Part-sized `[UInt8]`s come from malloc's arenas, which keep freed megabytes around: over a
+/// long multipart upload the process's resident memory crept up with the object's size. These
+/// buffers keep it at the number of parts in flight.
+///
+/// Written by one task before it is shared; read-only afterwards (what makes it `Sendable`).
+public final class PartBuffer: @unchecked Sendable {
+    /// The start of the memory.
+    public let base: UnsafeMutableRawPointer
+    /// The capacity in bytes.
+    public let capacity: Int
+    /// Bytes in use (set by whoever fills the buffer, before sharing it).
+    public var count: Int
+
+    /// A zero-filled buffer of `capacity` bytes (at least 1).
+    public init(capacity: Int) {
+        let size = max(capacity, 1)
+        let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { fatalError("mmap of \(size) bytes failed") }
+        base = p
+        self.capacity = size
+        count = 0
+    }
+
+    deinit { munmap(base, capacity) }
+
+    /// The bytes in use.
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Appends `source` (which must fit).
+    public func append(_ source: UnsafeRawBufferPointer) {
+        precondition(count + source.count <= capacity, "PartBuffer overflow")
+        if let s = source.baseAddress, source.count > 0 { (base + count).copyMemory(from: s, byteCount: source.count) }
+        count += source.count
+    }
+}
