@@ -32,7 +32,8 @@ import Testing
                 while i < body.count { c.yield(Array(body[i..<min(i + 777_777, body.count)])); i += 777_777 }
                 c.finish()
             }, options: options)
-            for key in ["file", "stream"] {
+            try await bucket.uploadObject(key: "bytes", bytes: body, options: options)
+            for key in ["file", "stream", "bytes"] {
                 let seen = try #require(try boto3(["get", bucket.name, key]) as? [String: Any])
                 #expect(seen["sha256"] as? String == sha256Hex(body), "\(key)")
                 #expect(try await bucket.getObject(key: key).eTag.hasSuffix("-5"), "23 MiB in 5 MiB parts: 5 parts")
@@ -137,6 +138,31 @@ import Testing
             #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
             let ranges = try proxyLog(bucket: b.name).filter { $0.hasPrefix("GET") }.map { $0.split(separator: " ").last.map(String.init) ?? "" }
             #expect(ranges.contains("bytes=2197152-4194303"), "the retry started where the body broke: \(ranges)")
+        }
+    }
+
+    @Test func aCancelledDownloadStopsAndLeavesNoFile() async throws {
+        try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "dcancel") { b in
+            try await b.putObject(key: "k", body: patternBytes(24 << 20, seed: 8))
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcancel-\(UUID())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let started = Flag()
+            // Through the proxy, which is slow enough that the download is still running.
+            let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+            let task = Task {
+                try await bucket.downloadObject(key: "k", to: dir.appendingPathComponent("k.bin"),
+                                                options: S3TransferOptions(partSize: 1 << 20, concurrency: 2, progress: { _ in started.set() }))
+            }
+            while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
+            let clock = ContinuousClock()
+            let t0 = clock.now
+            task.cancel()
+            let result = await task.result
+            let elapsed = clock.now - t0
+            #expect(throws: CancellationError.self) { try result.get() }
+            #expect(elapsed < .milliseconds(200), "cancellation took \(elapsed)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "the temporary file was removed")
         }
     }
 

@@ -121,6 +121,16 @@ public actor S3Bucket {
             .upload(source)
     }
 
+    /// Uploads bytes in memory: one PUT up to `options.multipartThreshold`, else parts in
+    /// parallel (see ``uploadObject(key:from:metadata:contentType:options:)``).
+    @discardableResult
+    public nonisolated func uploadObject(key: String, bytes: [UInt8], metadata: [String: String] = [:],
+                                         contentType: String = "application/octet-stream",
+                                         options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
+            .upload(bytes: bytes)
+    }
+
     /// Uploads a local file, each part read from its offset (see
     /// ``uploadObject(key:from:metadata:contentType:options:)``). The part size grows so the
     /// file fits in 10,000 parts.
