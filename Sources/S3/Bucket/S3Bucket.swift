@@ -171,9 +171,23 @@ public actor S3Bucket {
         try await Downloader(client: client, bucket: name, key: key).download { try Downloader.writeAll(fd: fd, $0) }
     }
 
-    /// Downloads `key`, handing each chunk to `sink` in order.
-    public func downloadObject(key: String, to sink: @Sendable ([UInt8]) async throws -> Void) async throws {
-        try await Downloader(client: client, bucket: name, key: key).download(sink)
+    /// Downloads `key`, handing each chunk to `sink` in order: one streamed GET by default;
+    /// with `options`, parallel ranged GETs reassembled in order (see ``downloadStream(key:options:)``).
+    public nonisolated func downloadObject(key: String, options: S3TransferOptions? = nil,
+                                           to sink: @Sendable ([UInt8]) async throws -> Void) async throws {
+        try Validation.bucketName(name)
+        try Validation.key(key, bucket: name)
+        guard let options else {
+            return try await Downloader(client: client, bucket: name, key: key).download(sink)
+        }
+        for try await chunk in downloadStream(key: key, options: options) { try await sink(chunk) }
+    }
+
+    /// The bytes of `key` in order, fetched as `options.concurrency` parallel ranged GETs of
+    /// `options.partSize` bytes; memory stays near `concurrency x partSize` whatever the size.
+    /// Fails with `.objectChanged` if the object is replaced during the download.
+    public nonisolated func downloadStream(key: String, options: S3TransferOptions = S3TransferOptions()) -> S3RangedByteStream {
+        S3RangedByteStream(client: client, bucket: name, key: key, options: options)
     }
 
     /// Deletes `key` (succeeds when it does not exist, as S3 does).

@@ -89,6 +89,12 @@ public final class S3Object: Sendable, CustomStringConvertible {
     /// with back-pressure, and keeps nothing.
     public var bodyStream: S3ObjectBodyStream { S3ObjectBodyStream(object: self) }
 
+    /// The bytes in order through parallel ranged GETs (for large objects): memory stays near
+    /// `options.concurrency x options.partSize`.
+    public func rangedBodyStream(options: S3TransferOptions = S3TransferOptions()) -> S3RangedByteStream {
+        S3RangedByteStream(client: client, bucket: bucketName, key: key, options: options)
+    }
+
     func remember(_ attributes: S3ObjectAttributes) { known.withLock { Self.merge(attributes, into: &$0) } }
 
     public var description: String { "S3Object(s3://\(bucketName)/\(key))" }

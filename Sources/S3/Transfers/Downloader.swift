@@ -55,7 +55,9 @@ struct Downloader: Sendable {
                         try await limiter?.acquire()
                         defer { limiter?.release() }
                         try await Self.fetch(range, opening: opening, client: client, bucket: bucket, key: key, eTag: eTag,
-                                             retry: retry, fd: fd, meter: meter)
+                                             retry: retry, meter: meter) { chunk, position in
+                            try Downloader.writeAll(fd: fd, chunk, at: position)
+                        }
                     }
                     inFlight += 1
                 }
@@ -77,9 +79,11 @@ struct Downloader: Sendable {
         }
     }
 
-    /// Fetches one range into `fd`, resuming from the byte where a broken attempt stopped.
-    private static func fetch(_ range: ClosedRange<Int64>, opening: S3ObjectDownload?, client: S3Client, bucket: String, key: String,
-                              eTag: String?, retry: S3RetryPolicy, fd: Int32, meter: ProgressMeter) async throws {
+    /// Fetches one range, handing each chunk and its object offset to `consume`, resuming from
+    /// the byte where a broken attempt stopped.
+    static func fetch(_ range: ClosedRange<Int64>, opening: S3ObjectDownload?, client: S3Client, bucket: String, key: String,
+                      eTag: String?, retry: S3RetryPolicy, meter: ProgressMeter,
+                      consume: ([UInt8], Int64) throws -> Void) async throws {
         var position = range.lowerBound
         var pending = opening
         var attempt = 1
@@ -100,7 +104,7 @@ struct Downloader: Sendable {
                     }
                 }
                 for try await chunk in download.body {
-                    try writeAll(fd: fd, chunk, at: position)
+                    try consume(chunk, position)
                     position += Int64(chunk.count)
                     meter.add(bytes: chunk.count)
                 }
