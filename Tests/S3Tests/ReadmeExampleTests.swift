@@ -81,3 +81,44 @@ extension ReadmeExampleTests {
         try await readmeTemporaryBucketExample(client: try makeClient())
     }
 }
+
+// The README's "Large and many objects" example, with its placeholders defined.
+func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, localFolder: URL, restoreFolder: URL,
+                           someAsyncByteSequence: AsyncStream<[UInt8]>) async throws -> Int {
+    var consumed = 0
+    func consume(_ chunk: [UInt8]) { consumed += chunk.count }
+
+    let (events, report) = S3TransferProgress.makeStream()          // or any @Sendable callback
+    let options = S3TransferOptions(partSize: 8 << 20, concurrency: 8, progress: report)
+    Task { for await p in events { print(p.bytesDone, p.totalBytes ?? -1, p.bytesPerSecond) } }
+
+    try await bucket.uploadObject(key: "video.mp4", file: videoURL, options: options)
+    try await bucket.uploadObject(key: "log.gz", from: someAsyncByteSequence, options: options)   // length unknown
+    try await bucket.downloadObject(key: "video.mp4", to: targetURL, options: options)
+    for try await chunk in bucket.downloadStream(key: "video.mp4", options: options) { consume(chunk) }
+
+    // Many objects under one concurrency limit (and so one memory budget):
+    try await bucket.uploadDirectory(localFolder, prefix: "backup/", options: options)
+    try await bucket.downloadPrefix("backup/", to: restoreFolder, options: options)
+    return consumed
+}
+
+extension ReadmeExampleTests {
+    @Test func theTransferExampleRuns() async throws {
+        try await S3Bucket.withTemporaryBucket(client: try makeClient(), namePrefix: "readme") { bucket in
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID())")
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("folder"), withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let video = dir.appendingPathComponent("video.mp4")
+            try Data(patternBytes(9 << 20)).write(to: video)
+            try Data("x".utf8).write(to: dir.appendingPathComponent("folder/x.txt"))
+            let consumed = try await readmeTransferExample(
+                bucket: bucket, videoURL: video, targetURL: dir.appendingPathComponent("copy.mp4"),
+                localFolder: dir.appendingPathComponent("folder"), restoreFolder: dir.appendingPathComponent("restore"),
+                someAsyncByteSequence: AsyncStream { c in c.yield([1, 2, 3]); c.finish() })
+            #expect(consumed == 9 << 20)
+            #expect(try Data(contentsOf: dir.appendingPathComponent("copy.mp4")) == Data(patternBytes(9 << 20)))
+            #expect(try String(contentsOf: dir.appendingPathComponent("restore/x.txt"), encoding: .utf8) == "x")
+        }
+    }
+}
