@@ -10,6 +10,7 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "status":        answer {"status": 503, "code": "SlowDown"} with an S3 error document
   "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
                    that reaches the server and reported back as <Error> AccessDenied entries
+  "delay":         {"seconds": S} wait, then forward
   "truncate":      {"bytes": N} forward, then send the real headers but only N body bytes and
                    close the connection (a body that breaks mid-way)
 A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
@@ -22,6 +23,7 @@ import json
 import re
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -97,6 +99,8 @@ class Handler(BaseHTTPRequestHandler):
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"
                    "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "SlowDown")).encode()
             return self.reply(rule.get("status", 503), [("Content-Type", "application/xml")], doc)
+        if rule and rule["action"] == "delay":
+            time.sleep(float(rule.get("seconds", 1)))
         refused = []
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
         if rule and rule["action"] == "delete-refuse":
