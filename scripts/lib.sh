@@ -66,28 +66,30 @@ start_moto() {
   wait_http "$MOTO_URL/" 60 "moto_server" "$RUN_DIR/moto.log"
 }
 
+# start_python_server NAME SCRIPT ARGS...: runs a fixture that writes its port to a file;
+# sets SERVER_URL. (Not for $(...): the PID must reach this shell's cleanup list.)
+start_python_server() {
+  local name=$1 script=$2; shift 2
+  local portfile="$RUN_DIR/$name.port" i
+  python3 "$ROOT/Tests/Fixtures/$script" "$@" "$portfile" >"$RUN_DIR/$name.log" 2>&1 &
+  PIDS+=($!)
+  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  [ -s "$portfile" ] || die "$name did not start (see $RUN_DIR/$name.log)"
+  SERVER_URL="http://127.0.0.1:$(cat "$portfile")"
+}
+
 # start_http_fixture: the transport tests' HTTP server; sets FIXTURE_URL.
 start_http_fixture() {
-  local portfile="$RUN_DIR/fixture.port"
   say "starting the HTTP test fixture"
-  python3 "$ROOT/Tests/Fixtures/http_fixture.py" "$portfile" >"$RUN_DIR/fixture.log" 2>&1 &
-  PIDS+=($!)
-  local i
-  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
-  [ -s "$portfile" ] || die "the HTTP fixture did not start (see $RUN_DIR/fixture.log)"
-  FIXTURE_URL="http://127.0.0.1:$(cat "$portfile")"
+  start_python_server fixture http_fixture.py
+  FIXTURE_URL=$SERVER_URL
   wait_http "$FIXTURE_URL/status/200" 10 "HTTP fixture" "$RUN_DIR/fixture.log"
 }
 
 # start_fault_proxy: the fault-injecting reverse proxy in front of moto; sets PROXY_URL.
 start_fault_proxy() {
-  local portfile="$RUN_DIR/proxy.port"
   say "starting the fault-injecting proxy in front of moto"
-  python3 "$ROOT/Tests/Fixtures/fault_proxy.py" "$MOTO_URL" "$portfile" >"$RUN_DIR/proxy.log" 2>&1 &
-  PIDS+=($!)
-  local i
-  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
-  [ -s "$portfile" ] || die "the fault proxy did not start (see $RUN_DIR/proxy.log)"
-  PROXY_URL="http://127.0.0.1:$(cat "$portfile")"
+  start_python_server proxy fault_proxy.py "$MOTO_URL"
+  PROXY_URL=$SERVER_URL
   wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/proxy.log"
 }

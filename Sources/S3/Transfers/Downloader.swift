@@ -21,15 +21,7 @@ struct Downloader: Sendable {
 
     /// Downloads into `url` through a temporary file beside it.
     func download(to url: URL) async throws {
-        let partSize = Int64(max(options.partSize, 1 << 20))
-        // The first range tells the size and the ETag.
-        let first: S3ObjectDownload
-        do {
-            first = try await client.getObject(bucket: bucket, key: key, range: 0...(partSize - 1))
-        } catch let e as S3Error where e.code == .invalidRange {
-            // An empty object has no byte 0.
-            first = try await client.getObject(bucket: bucket, key: key)
-        }
+        let (first, ranges) = try await Self.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
         let total = first.attributes.size
         let eTag = first.attributes.eTag
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).s3-partial-\(UUID().uuidString.prefix(8))").path
@@ -40,7 +32,6 @@ struct Downloader: Sendable {
         }
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
         do {
-            let ranges = stride(from: Int64(0), to: total, by: Int(partSize)).map { $0...min($0 + partSize, total) - 1 }
             let (client, bucket, key, retry) = (client, bucket, key, options.retry)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var inFlight = 0
@@ -77,6 +68,21 @@ struct Downloader: Sendable {
             unlink(temp)
             throw error
         }
+    }
+
+    /// Starts the first ranged GET, which tells the size and ETag, and splits the object into
+    /// ranges of `partSize` (at least 1 MiB). An empty object has no byte 0: it gets a plain GET
+    /// and no ranges.
+    static func openRanges(client: S3Client, bucket: String, key: String, partSize: Int) async throws -> (S3ObjectDownload, [ClosedRange<Int64>]) {
+        let size = Int64(max(partSize, 1 << 20))
+        let first: S3ObjectDownload
+        do {
+            first = try await client.getObject(bucket: bucket, key: key, range: 0...(size - 1))
+        } catch let e as S3Error where e.code == .invalidRange {
+            first = try await client.getObject(bucket: bucket, key: key)
+        }
+        let total = first.attributes.size
+        return (first, stride(from: Int64(0), to: total, by: Int(size)).map { $0...min($0 + size, total) - 1 })
     }
 
     /// Fetches one range, handing each chunk and its object offset to `consume`, resuming from

@@ -67,17 +67,10 @@ final class RangedDownload: @unchecked Sendable {
     }
 
     private func start() async throws {
-        let partSize = Int64(max(options.partSize, 1 << 20))
         let first: S3ObjectDownload
-        do {
-            first = try await client.getObject(bucket: bucket, key: key, range: 0...(partSize - 1))
-        } catch let e as S3Error where e.code == .invalidRange {
-            first = try await client.getObject(bucket: bucket, key: key)
-        }
-        let total = first.attributes.size
+        (first, ranges) = try await Downloader.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
         eTag = first.attributes.eTag
-        meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
-        ranges = stride(from: Int64(0), to: total, by: Int(partSize)).map { $0...min($0 + partSize, total) - 1 }
+        meter = ProgressMeter(total: first.attributes.size, callback: options.progress, parent: options.parentMeter)
         // The next ranges start while the first one is read.
         for _ in 0..<max(options.concurrency - 1, 0) { launch() }
         guard let range0 = ranges.first else {
