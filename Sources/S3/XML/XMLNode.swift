@@ -54,10 +54,14 @@ public enum XMLParser {
         try parse(Array(text.utf8))
     }
 
+    /// An open element. Its text is kept as a range of the input while it is one run without
+    /// entities (the common case: no copy until the node is made); otherwise in `text`.
     struct Frame {
         var name: String
         var children: [XMLNode] = []
         var text: [UInt8] = []
+        var run: Range<Int>?
+        var usesBuffer = false
     }
 
     struct Cursor {
@@ -140,6 +144,39 @@ public enum XMLParser {
             }
         }
 
+        /// Appends a child; the first one reserves room for a typical record's fields (one
+        /// allocation instead of four as the array grows).
+        @inline(__always)
+        func adopt(_ node: XMLNode, into frame: inout Frame) {
+            if frame.children.isEmpty { frame.children.reserveCapacity(8) }
+            frame.children.append(node)
+        }
+
+        /// Moves a frame's text from its input range to its own buffer (a second run, an
+        /// entity, CDATA).
+        func toBuffer(_ frame: inout Frame) {
+            if frame.usesBuffer { return }
+            frame.usesBuffer = true
+            if let run = frame.run { frame.text.append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
+            frame.run = nil
+        }
+
+        /// Adds the text `i..<end` to `frame`.
+        mutating func addText(from start: Int, to end: Int, into frame: inout Frame) throws(XMLParseError) {
+            var plain = true
+            for k in start..<end where p[k] == UInt8(ascii: "&") {
+                plain = false
+                break
+            }
+            if plain && !frame.usesBuffer && frame.run == nil {
+                frame.run = start..<end
+                i = end
+                return
+            }
+            toBuffer(&frame)
+            try appendText(until: end, to: &frame.text)
+        }
+
         mutating func document() throws(XMLParseError) -> XMLNode {
             var stack: [Frame] = []
             var root: XMLNode?
@@ -155,7 +192,7 @@ public enum XMLParser {
                         }
                         i = end
                     } else {
-                        try appendText(until: end, to: &stack[stack.count - 1].text)
+                        try addText(from: i, to: end, into: &stack[stack.count - 1])
                     }
                     continue
                 }
@@ -166,6 +203,7 @@ public enum XMLParser {
                     let start = i
                     try skip(past: "]]>")
                     guard !stack.isEmpty else { throw fail("CDATA outside the root element") }
+                    toBuffer(&stack[stack.count - 1])
                     stack[stack.count - 1].text.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
                     continue
                 }
@@ -177,8 +215,14 @@ public enum XMLParser {
                     guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
                     i += 1
                     guard let top = stack.popLast(), top.name == n else { throw fail("mismatched closing tag </\(n)>") }
-                    let node = XMLNode(name: top.name, children: top.children, text: String(decoding: top.text, as: UTF8.self))
-                    if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                    let text: String
+                    if let run = top.run {
+                        text = String(decoding: UnsafeBufferPointer(rebasing: p[run]), as: UTF8.self)
+                    } else {
+                        text = top.usesBuffer ? String(decoding: top.text, as: UTF8.self) : ""
+                    }
+                    let node = XMLNode(name: top.name, children: top.children, text: text)
+                    if stack.isEmpty { root = node } else { adopt(node, into: &stack[stack.count - 1]) }
                     continue
                 }
                 i += 1
@@ -186,7 +230,7 @@ public enum XMLParser {
                 let n = try name()
                 if try endOfTag() {
                     let node = XMLNode(name: n)
-                    if stack.isEmpty { root = node } else { stack[stack.count - 1].children.append(node) }
+                    if stack.isEmpty { root = node } else { adopt(node, into: &stack[stack.count - 1]) }
                 } else {
                     stack.append(Frame(name: n))
                 }
