@@ -40,7 +40,7 @@ public final class HTTPEngine: Sendable {
                 transfer.start(c)
             }
         } onCancel: {
-            transfer.cancel(reason: CancellationError())
+            transfer.cancel()
         }
         return HTTPResponse(head: head, body: HTTPResponseBody(transfer: transfer))
     }

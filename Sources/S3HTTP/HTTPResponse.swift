@@ -38,7 +38,7 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
 
     init(transfer: Transfer) { self.transfer = transfer }
 
-    deinit { transfer.cancel(reason: nil) }
+    deinit { transfer.cancel() }
 
     public func makeAsyncIterator() -> Iterator { Iterator(body: self) }
 
@@ -61,7 +61,7 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
         var out = [UInt8]()
         for try await chunk in self {
             if out.count + chunk.count > limit {
-                transfer.cancel(reason: nil)
+                transfer.cancel()
                 throw HTTPTransportError(kind: .bodyTooLarge, host: transfer.host, curlCode: 0,
                                          message: "response body exceeds \(limit) bytes")
             }
@@ -75,5 +75,5 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
     public var peakBufferedBytes: Int { transfer.peakBuffered }
 
     /// Stops the transfer now; later reads throw `CancellationError`.
-    public func cancel() { transfer.cancel(reason: nil) }
+    public func cancel() { transfer.cancel() }
 }

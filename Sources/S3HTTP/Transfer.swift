@@ -158,12 +158,12 @@ final class Transfer: @unchecked Sendable {
                 }
             }
         } onCancel: {
-            self.cancel(reason: CancellationError())
+            self.cancel()
         }
     }
 
     /// Cancels the transfer unless it already finished. Waiters get `CancellationError`.
-    func cancel(reason: (any Error)?) {
+    func cancel() {
         let (head, body, producerWaiter, producer, wasLive) = state.withLock { s in
             let live = s.done == nil && !s.cancelled
             if live { s.cancelled = true }
@@ -218,7 +218,7 @@ final class Transfer: @unchecked Sendable {
             }
         } onCancel: {
             // The producer being cancelled means the body can never complete.
-            self.cancel(reason: CancellationError())
+            self.cancel()
         }
     }
 

@@ -58,11 +58,4 @@ public final class S3TransferLimiter: Sendable {
         }
         next?.resume()
     }
-
-    /// Runs `body` holding a permit.
-    func withPermit<T>(_ body: () async throws -> T) async throws -> T {
-        try await acquire()
-        defer { release() }
-        return try await body()
-    }
 }
