@@ -111,15 +111,11 @@ import Testing
                 }, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2, progress: { p in if p.partsDone >= 1 { started.set() } }))
             }
             while !started.isSet { try await Task.sleep(for: .milliseconds(10)) }
-            let clock = ContinuousClock()
-            let t0 = clock.now
-            task.cancel()
-            let result = await task.result
-            let elapsed = clock.now - t0
-            #expect(throws: CancellationError.self) { try result.get() }
+            let elapsed = await cancelAndWait(task)
             // The upload returns only after its AbortMultipartUpload was answered, so the bound is
             // 200 ms plus what one request costs moto right now (it is shared with the suites
             // running in parallel).
+            let clock = ContinuousClock()
             let t1 = clock.now
             try await bucket.client.headBucket(bucket.name)
             let roundTrip = clock.now - t1
@@ -185,12 +181,7 @@ import Testing
                                                 options: S3TransferOptions(partSize: 1 << 20, concurrency: 2, progress: { _ in started.set() }))
             }
             while !started.isSet { try await Task.sleep(for: .milliseconds(5)) }
-            let clock = ContinuousClock()
-            let t0 = clock.now
-            task.cancel()
-            let result = await task.result
-            let elapsed = clock.now - t0
-            #expect(throws: CancellationError.self) { try result.get() }
+            let elapsed = await cancelAndWait(task)
             #expect(elapsed < .milliseconds(200), "cancellation took \(elapsed)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "the temporary file was removed")
         }
@@ -220,6 +211,17 @@ import Testing
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "no file, partial or final, is left")
         }
     }
+}
+
+/// Cancels `task`, expects it to end with `CancellationError`, and returns how long that took.
+func cancelAndWait<T: Sendable>(_ task: Task<T, any Error>) async -> Duration {
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    task.cancel()
+    let result = await task.result
+    let elapsed = clock.now - t0
+    #expect(throws: CancellationError.self) { try result.get() }
+    return elapsed
 }
 
 final class EventLog: @unchecked Sendable {

@@ -161,8 +161,6 @@ public actor S3Bucket {
     /// cancellation never leaves a partial file under `path`. Fails with `.objectChanged` when
     /// the object is replaced during the download.
     public nonisolated func downloadObject(key: String, to path: URL, options: S3TransferOptions = S3TransferOptions()) async throws {
-        try Validation.bucketName(name)
-        try Validation.key(key, bucket: name)
         try await Downloader(client: client, bucket: name, key: key, options: options).download(to: path)
     }
 
@@ -175,8 +173,6 @@ public actor S3Bucket {
     /// with `options`, parallel ranged GETs reassembled in order (see ``downloadStream(key:options:)``).
     public nonisolated func downloadObject(key: String, options: S3TransferOptions? = nil,
                                            to sink: @Sendable ([UInt8]) async throws -> Void) async throws {
-        try Validation.bucketName(name)
-        try Validation.key(key, bucket: name)
         guard let options else {
             return try await Downloader(client: client, bucket: name, key: key).download(sink)
         }
@@ -247,11 +243,7 @@ public actor S3Bucket {
                 throw S3Error(code: .partialFailure, message: "object versions remain after being deleted", bucket: name)
             }
             let failures = try await client.deleteObjects(bucket: name, keys: page.map { (key: $0.key, versionID: Optional($0.versionID)) })
-            if !failures.isEmpty {
-                var e = S3Error(code: .partialFailure, message: "\(failures.count) version(s) could not be deleted", bucket: name)
-                e.failures = failures
-                throw e
-            }
+            if !failures.isEmpty { throw S3Error.partialFailure(failures, what: "version(s)", bucket: name) }
             previous = page
         }
     }

@@ -23,6 +23,7 @@ struct ListingPager: Sendable {
         var finished = false
     }
 
+    /// The next entry; with `includePrefixes` false, only objects.
     func next(_ s: inout State, includePrefixes: Bool) async throws -> S3ListEntry? {
         while true {
             if s.index < s.entries.count {
@@ -67,14 +68,13 @@ public struct S3ObjectSequence: AsyncSequence, Sendable {
 
     /// Fetches one page at a time.
     public struct Iterator: AsyncIteratorProtocol {
-        let pager: ListingPager
-        var state = ListingPager.State()
+        var entries: S3EntrySequence.Iterator
+
+        init(pager: ListingPager) { entries = S3EntrySequence.Iterator(pager: pager, includePrefixes: false) }
 
         public mutating func next() async throws -> S3Object? {
-            while let entry = try await pager.next(&state, includePrefixes: false) {
-                if case .object(let o) = entry { return o }
-            }
-            return nil
+            guard case .object(let o)? = try await entries.next() else { return nil }
+            return o
         }
     }
 }
@@ -85,15 +85,16 @@ public struct S3EntrySequence: AsyncSequence, Sendable {
     public typealias Failure = any Error
     let pager: ListingPager
 
-    public func makeAsyncIterator() -> Iterator { Iterator(pager: pager) }
+    public func makeAsyncIterator() -> Iterator { Iterator(pager: pager, includePrefixes: true) }
 
     /// Fetches one page at a time.
     public struct Iterator: AsyncIteratorProtocol {
         let pager: ListingPager
+        let includePrefixes: Bool
         var state = ListingPager.State()
 
         public mutating func next() async throws -> S3ListEntry? {
-            try await pager.next(&state, includePrefixes: true)
+            try await pager.next(&state, includePrefixes: includePrefixes)
         }
     }
 }

@@ -95,20 +95,19 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         S3Error(code: .invalidArgument, message: message, bucket: bucket, key: key)
     }
 
-    /// Set on errors that are retryable although their code alone would not say so (a body
-    /// that ended early).
-    var forceRetry = false
-
-    func retryable() -> S3Error {
-        var e = self
-        e.forceRetry = true
+    /// `.partialFailure` for the keys a batch could not process, naming the first.
+    static func partialFailure(_ failures: [S3DeleteFailure], what: String, bucket: String) -> S3Error {
+        let first = failures[0]
+        var e = S3Error(code: .partialFailure,
+                        message: "\(failures.count) \(what) could not be deleted; first: \(first.key): \(first.code) \(first.message)",
+                        bucket: bucket)
+        e.failures = failures
         return e
     }
 
     /// Whether the same request may succeed if sent again (throttling, server errors, broken
     /// connections, timeouts).
     public var isRetryable: Bool {
-        if forceRetry { return true }
         if let t = underlying as? HTTPTransportError { return t.isRetryable }
         if [.slowDown, .internalError, "RequestTimeout", "ServiceUnavailable", "RequestTimeTooSkewed"].contains(code) { return true }
         if let s = httpStatus, s >= 500 || s == 429 { return true }

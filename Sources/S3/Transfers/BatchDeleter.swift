@@ -36,11 +36,7 @@ struct BatchDeleter: Sendable {
             if !batch.isEmpty { launch(batch) }
             while running > 0 { try await collect() }
         }
-        if !failures.isEmpty {
-            var e = S3Error(code: .partialFailure, message: "\(failures.count) key(s) could not be deleted; first: \(failures[0].key): \(failures[0].code) \(failures[0].message)", bucket: bucket)
-            e.failures = failures
-            throw e
-        }
+        if !failures.isEmpty { throw S3Error.partialFailure(failures, what: "key(s)", bucket: bucket) }
         return deleted
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import S3HTTP
 
 /// Downloads one object: to a sink as one stream, or to a file as ranged GETs in a sliding
 /// window of `concurrency` tasks.
@@ -115,10 +116,11 @@ struct Downloader: Sendable {
                     meter.add(bytes: chunk.count)
                 }
                 if position <= range.upperBound {
-                    throw S3Error(code: .transportFailure, message: "the range ended at byte \(position), before \(range.upperBound + 1)",
-                                  httpStatus: nil, bucket: bucket, key: key, underlying: nil).retryable()
+                    let cause = HTTPTransportError(kind: .connectionBroken, host: client.configuration.endpoint.host, curlCode: 0,
+                                                   message: "the range ended at byte \(position), before \(range.upperBound + 1)")
+                    throw S3Error(code: .transportFailure, message: cause.description, bucket: bucket, key: key, underlying: cause)
                 }
-            } catch let e as S3Error where (e.isRetryable || e.forceRetry) && attempt < retry.maxAttempts {
+            } catch let e as S3Error where e.isRetryable && attempt < retry.maxAttempts {
                 attempt += 1
                 try await retry.pause(attempt: attempt - 1)
             }
