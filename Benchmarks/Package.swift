@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .executableTarget(
@@ -39,6 +40,17 @@ let package = Package(
             name: "transfer-memory",
             dependencies: [.product(name: "S3", package: root)],
             path: "Sources/transfer-memory"
+        ),
+        .executableTarget(
+            name: "bench-s3-server",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "S3Signing", package: root),
+            ],
+            path: "Sources/bench-s3-server"
         ),
         .executableTarget(
             name: "transport-compare",
