@@ -53,6 +53,11 @@ let package = Package(
             path: "Sources/bench-s3-server"
         ),
         .executableTarget(
+            name: "s3-bench-client",
+            dependencies: [.product(name: "S3", package: root)],
+            path: "Sources/s3-bench-client"
+        ),
+        .executableTarget(
             name: "transport-compare",
             dependencies: [.product(name: "S3HTTP", package: root)],
             path: "Sources/transport-compare"

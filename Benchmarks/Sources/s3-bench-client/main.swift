@@ -1,0 +1,86 @@
+// Our side of the peer comparison (Benchmarks/compare): each workload as a user of the
+// library would write it. The harness times the process (wall, CPU, peak RSS); this prints
+// what it moved, "<objects> <bytes>", so the harness can check nothing was skipped.
+//
+//   s3-bench-client ENDPOINT download-file   BUCKET KEY PATH  PART_MIB CONCURRENCY
+//   s3-bench-client ENDPOINT download-memory BUCKET KEY       PART_MIB CONCURRENCY
+//   s3-bench-client ENDPOINT upload          BUCKET KEY PATH  PART_MIB CONCURRENCY
+//   s3-bench-client ENDPOINT put-many        BUCKET PREFIX COUNT SIZE CONCURRENCY
+//   s3-bench-client ENDPOINT get-many        BUCKET PREFIX COUNT CONCURRENCY
+//   s3-bench-client ENDPOINT list            BUCKET PREFIX
+import Foundation
+import S3
+import Synchronization
+
+let a = CommandLine.arguments
+func arg(_ i: Int) -> String {
+    guard i < a.count else {
+        FileHandle.standardError.write(Data("s3-bench-client: missing argument \(i); see the usage at the top of main.swift\n".utf8))
+        exit(64)
+    }
+    return a[i]
+}
+func int(_ i: Int) -> Int { Int(arg(i)) ?? { FileHandle.standardError.write(Data("not a number: \(arg(i))\n".utf8)); exit(64) }() }
+
+let client = S3Client(configuration: try S3Configuration(
+    endpoint: arg(1), credentials: S3Credentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), addressingStyle: .path))
+let bucket = S3Bucket.unchecked(name: arg(3), client: client)
+var objects = 0, bytes = 0
+
+/// Runs `work(i)` for i in 0..<count with at most `width` running at once.
+func forEach(_ count: Int, width: Int, _ work: @escaping @Sendable (Int) async throws -> Int) async throws -> Int {
+    try await withThrowingTaskGroup(of: Int.self) { group in
+        var next = 0, total = 0
+        while next < min(width, count) { let i = next; group.addTask { try await work(i) }; next += 1 }
+        while let n = try await group.next() {
+            total += n
+            if next < count { let i = next; group.addTask { try await work(i) }; next += 1 }
+        }
+        return total
+    }
+}
+
+func key(_ prefix: String, _ i: Int) -> String { prefix + String(format: "%06d", i) }
+
+switch arg(2) {
+case "download-file":
+    let path = URL(fileURLWithPath: arg(5))
+    try await bucket.downloadObject(key: arg(4), to: path, options: S3TransferOptions(partSize: int(6) << 20, concurrency: int(7)))
+    objects = 1
+    bytes = (try FileManager.default.attributesOfItem(atPath: path.path)[.size] as? Int) ?? 0
+case "download-memory":
+    for try await chunk in bucket.downloadStream(key: arg(4), options: S3TransferOptions(partSize: int(5) << 20, concurrency: int(6))) {
+        bytes += chunk.count
+    }
+    objects = 1
+case "upload":
+    let path = URL(fileURLWithPath: arg(5))
+    try await bucket.uploadObject(key: arg(4), file: path, options: S3TransferOptions(partSize: int(6) << 20, concurrency: int(7)))
+    objects = 1
+    bytes = (try FileManager.default.attributesOfItem(atPath: path.path)[.size] as? Int) ?? 0
+case "put-many":
+    let prefix = arg(4), count = int(5), body = [UInt8](repeating: 0x61, count: int(6))
+    bytes = try await forEach(count, width: int(7)) { i in
+        try await bucket.putObject(key: key(prefix, i), body: body)
+        return body.count
+    }
+    objects = count
+case "get-many":
+    let prefix = arg(4), count = int(5)
+    bytes = try await forEach(count, width: int(6)) { i in
+        let received = Atomic<Int>(0)
+        try await bucket.downloadObject(key: key(prefix, i)) { received.add($0.count, ordering: .relaxed) }
+        return received.load(ordering: .relaxed)
+    }
+    objects = count
+case "list":
+    for try await object in bucket.findObjects(prefix: arg(4)) {
+        objects += 1
+        bytes += Int(try await object.size)
+    }
+default:
+    FileHandle.standardError.write(Data("unknown workload \(arg(2))\n".utf8))
+    exit(64)
+}
+client.shutdown()
+print(objects, bytes)

@@ -1,0 +1,269 @@
+"""The Python peers of the comparison, one workload per process, as their users would write it.
+
+    python peers.py CLIENT WORKLOAD ENDPOINT ARGS...
+
+CLIENT: boto3 | crt | obstore. WORKLOAD and ARGS as for s3-bench-client:
+    download-file BUCKET KEY PATH PART_MIB CONCURRENCY
+    download-memory BUCKET KEY PART_MIB CONCURRENCY
+    upload BUCKET KEY PATH PART_MIB CONCURRENCY
+    put-many BUCKET PREFIX COUNT SIZE CONCURRENCY
+    get-many BUCKET PREFIX COUNT CONCURRENCY
+    list BUCKET PREFIX
+Prints "<objects> <bytes>" moved, which the harness checks.
+"""
+import os
+import sys
+import threading
+from urllib.parse import urlparse
+
+ACCESS, SECRET, REGION = "bench", "bench-secret", "us-east-1"
+
+
+def key(prefix, i):
+    return f"{prefix}{i:06d}"
+
+
+# ----------------------------------------------------------------------------- boto3
+
+def boto3_main(endpoint, workload, args):
+    import boto3
+    import botocore.config
+    from boto3.s3.transfer import TransferConfig
+
+    width = 64 if workload in ("put-many", "get-many") else 10
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+        config=botocore.config.Config(
+            s3={"addressing_style": "path"}, max_pool_connections=max(width, 10),
+            # The default (CRC32 on every upload, aws-chunked) costs CPU: measured without it.
+            request_checksum_calculation="when_required", response_checksum_validation="when_required"))
+
+    def transfer_config(part, conc):
+        return TransferConfig(multipart_threshold=int(part) << 20, multipart_chunksize=int(part) << 20,
+                              max_concurrency=int(conc), use_threads=True)
+
+    if workload == "download-file":
+        bucket, k, path, part, conc = args
+        client.download_file(bucket, k, path, Config=transfer_config(part, conc))
+        return 1, os.path.getsize(path)
+    if workload == "download-memory":
+        bucket, k, part, conc = args
+
+        class Discard:
+            """A seekable sink that keeps nothing (s3transfer then writes parts as they come)."""
+
+            def __init__(self):
+                self.n, self.pos, self.lock = 0, 0, threading.Lock()
+
+            def seekable(self):
+                return True
+
+            def seek(self, pos, whence=0):
+                self.pos = pos
+
+            def tell(self):
+                return self.pos
+
+            def write(self, b):
+                with self.lock:
+                    self.n += len(b)
+                return len(b)
+
+        sink = Discard()
+        client.download_fileobj(bucket, k, sink, Config=transfer_config(part, conc))
+        return 1, sink.n
+    if workload == "upload":
+        bucket, k, path, part, conc = args
+        client.upload_file(path, bucket, k, Config=transfer_config(part, conc))
+        return 1, os.path.getsize(path)
+    if workload in ("put-many", "get-many"):
+        from concurrent.futures import ThreadPoolExecutor
+        if workload == "put-many":
+            bucket, prefix, count, size, conc = args
+            body = b"a" * int(size)
+
+            def one(i):
+                client.put_object(Bucket=bucket, Key=key(prefix, i), Body=body)
+                return len(body)
+        else:
+            bucket, prefix, count, conc = args
+
+            def one(i):
+                return len(client.get_object(Bucket=bucket, Key=key(prefix, i))["Body"].read())
+        with ThreadPoolExecutor(int(conc)) as pool:
+            total = sum(pool.map(one, range(int(count))))
+        return int(count), total
+    if workload == "list":
+        bucket, prefix = args
+        n = size = 0
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                n += 1
+                size += obj["Size"]
+        return n, size
+    raise SystemExit(f"unknown workload {workload}")
+
+
+# ----------------------------------------------------------------------------- AWS CRT
+
+def crt_main(endpoint, workload, args):
+    import io
+    from awscrt.auth import AwsCredentialsProvider
+    from awscrt.http import HttpHeaders, HttpRequest
+    from awscrt.io import ClientBootstrap, DefaultHostResolver, EventLoopGroup
+    from awscrt.s3 import S3Client, S3RequestTlsMode, S3RequestType
+    from urllib.parse import quote
+
+    host = urlparse(endpoint).netloc
+    part_mib = {"download-file": 3, "upload": 3, "download-memory": 2}.get(workload)
+    part_mib = int(args[part_mib]) if part_mib is not None else 8
+    elg = EventLoopGroup()
+    bootstrap = ClientBootstrap(elg, DefaultHostResolver(elg))
+    client = S3Client(bootstrap=bootstrap, region=REGION, tls_mode=S3RequestTlsMode.DISABLED,
+                      credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET),
+                      part_size=part_mib << 20, throughput_target_gbps=10.0)
+
+    def request(method, path, body_length=None, body=None):
+        headers = HttpHeaders([("Host", host)])
+        if body_length is not None:
+            headers.add("Content-Length", str(body_length))
+            headers.add("Content-Type", "application/octet-stream")
+        return HttpRequest(method, path, headers, io.BytesIO(body) if body is not None else None)
+
+    def obj_path(bucket, k):
+        return f"/{bucket}/{quote(k)}"
+
+    if workload == "download-file":
+        bucket, k, path, _, _ = args
+        client.make_request(type=S3RequestType.GET_OBJECT, request=request("GET", obj_path(bucket, k)),
+                            recv_filepath=path).finished_future.result()
+        return 1, os.path.getsize(path)
+    if workload == "download-memory":
+        bucket, k, _, _ = args
+        got = [0]
+
+        def on_body(chunk, offset, **kw):
+            got[0] += len(chunk)
+        client.make_request(type=S3RequestType.GET_OBJECT, request=request("GET", obj_path(bucket, k)),
+                            on_body=on_body).finished_future.result()
+        return 1, got[0]
+    if workload == "upload":
+        bucket, k, path, _, _ = args
+        size = os.path.getsize(path)
+        client.make_request(type=S3RequestType.PUT_OBJECT, request=request("PUT", obj_path(bucket, k), size),
+                            send_filepath=path).finished_future.result()
+        return 1, size
+    if workload in ("put-many", "get-many"):
+        if workload == "put-many":
+            bucket, prefix, count, size, conc = args
+            body = b"a" * int(size)
+        else:
+            bucket, prefix, count, conc = args
+        count, gate, lock, total, futures = int(count), threading.Semaphore(int(conc)), threading.Lock(), [0], []
+
+        def on_body(chunk, offset, **kw):
+            with lock:
+                total[0] += len(chunk)
+
+        def on_done(**kw):
+            gate.release()
+        for i in range(count):
+            gate.acquire()
+            if workload == "put-many":
+                futures.append(client.make_request(type=S3RequestType.PUT_OBJECT,
+                                                   request=request("PUT", obj_path(bucket, key(prefix, i)), len(body), body),
+                                                   on_done=on_done))
+            else:
+                futures.append(client.make_request(type=S3RequestType.GET_OBJECT,
+                                                   request=request("GET", obj_path(bucket, key(prefix, i))),
+                                                   on_body=on_body, on_done=on_done))
+        for f in futures:
+            f.finished_future.result()
+        return count, (count * len(body) if workload == "put-many" else total[0])
+    if workload == "list":
+        import xml.etree.ElementTree as ET
+        bucket, prefix = args
+        ns = "{http://s3.amazonaws.com/doc/2006-03-01/}"
+        n = size = 0
+        token = None
+        while True:
+            query = f"list-type=2&prefix={quote(prefix, safe='')}"
+            if token:
+                query += f"&continuation-token={quote(token, safe='')}"
+            chunks = []
+            client.make_request(type=S3RequestType.DEFAULT, operation_name="ListObjectsV2",
+                                request=request("GET", f"/{bucket}?{query}"),
+                                on_body=lambda chunk, offset, **kw: chunks.append(bytes(chunk))).finished_future.result()
+            root = ET.fromstring(b"".join(chunks))
+            for c in root.iter(ns + "Contents"):
+                n += 1
+                size += int(c.find(ns + "Size").text)
+            token = root.findtext(ns + "NextContinuationToken")
+            if root.findtext(ns + "IsTruncated") != "true" or not token:
+                return n, size
+    raise SystemExit(f"unknown workload {workload}")
+
+
+# ----------------------------------------------------------------------------- obstore
+
+def obstore_main(endpoint, workload, args):
+    import obstore as obs
+    from obstore.store import S3Store
+
+    def store(bucket):
+        return S3Store(bucket, endpoint=endpoint, region=REGION, access_key_id=ACCESS, secret_access_key=SECRET,
+                       virtual_hosted_style_request=False, client_options={"allow_http": True})
+
+    if workload == "download-file":
+        bucket, k, path, part, _ = args
+        with open(path, "wb") as f:
+            for chunk in obs.get(store(bucket), k).stream(min_chunk_size=int(part) << 20):
+                f.write(chunk)
+        return 1, os.path.getsize(path)
+    if workload == "download-memory":
+        bucket, k, part, _ = args
+        n = 0
+        for chunk in obs.get(store(bucket), k).stream(min_chunk_size=int(part) << 20):
+            n += len(chunk)
+        return 1, n
+    if workload == "upload":
+        from pathlib import Path
+        bucket, k, path, part, conc = args
+        obs.put(store(bucket), k, Path(path), chunk_size=int(part) << 20, max_concurrency=int(conc))
+        return 1, os.path.getsize(path)
+    if workload in ("put-many", "get-many"):
+        import asyncio
+        if workload == "put-many":
+            bucket, prefix, count, size, conc = args
+            body = b"a" * int(size)
+        else:
+            bucket, prefix, count, conc = args
+        s = store(bucket)
+
+        async def run():
+            gate = asyncio.Semaphore(int(conc))
+
+            async def one(i):
+                async with gate:
+                    if workload == "put-many":
+                        await obs.put_async(s, key(prefix, i), body)
+                        return len(body)
+                    result = await obs.get_async(s, key(prefix, i))
+                    return len(await result.bytes_async())
+            return sum(await asyncio.gather(*(one(i) for i in range(int(count)))))
+        return int(count), asyncio.run(run())
+    if workload == "list":
+        bucket, prefix = args
+        n = size = 0
+        for batch in obs.list(store(bucket), prefix=prefix, chunk_size=1000):
+            n += len(batch)
+            size += sum(o["size"] for o in batch)
+        return n, size
+    raise SystemExit(f"unknown workload {workload}")
+
+
+if __name__ == "__main__":
+    client, workload, endpoint, *rest = sys.argv[1:]
+    main = {"boto3": boto3_main, "crt": crt_main, "obstore": obstore_main}[client]
+    objects, moved = main(endpoint, workload, rest)
+    print(objects, moved)
