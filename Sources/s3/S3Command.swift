@@ -165,12 +165,14 @@ struct Copy: AsyncParsableCommand {
     @Option(help: "Part and range size in MiB.") var partSizeMib = 8
     @Option(help: "Parts or ranges in flight at once (shared by all files).") var concurrency = 8
     @Flag(help: "Print no progress.") var quiet = false
+    @Flag(help: "Flush downloaded files to disk (fsync) before they appear under their name.") var fsync = false
 
     func run() async throws {
         let client = try connection.client()
         let from = S3Location(argument: source), to = S3Location(argument: destination)
         let progress = ProgressLine(enabled: !quiet && destination != "-")
-        let options = S3TransferOptions(partSize: partSizeMib << 20, concurrency: concurrency, progress: { progress.show($0) })
+        var options = S3TransferOptions(partSize: partSizeMib << 20, concurrency: concurrency, progress: { progress.show($0) })
+        options.syncToDisk = fsync
         try await perform {
             switch (from, to, recursive) {
             case (nil, let target?, false):

@@ -271,8 +271,10 @@ final class S3Handler: ChannelInboundHandler {
             }
             var out: [(String, StoredObject)] = []
             var i = lo
-            // Gather enough for one page even when delimiters fold many keys into one prefix.
-            while i < keys.count, keys[i].hasPrefix(prefix), out.count <= maxKeys * 64 + 1 {
+            // One page and one more (to know it is truncated); with a delimiter, more, since
+            // many keys can fold into one common prefix.
+            let gather = delimiter.isEmpty ? maxKeys + 1 : maxKeys * 64 + 1
+            while i < keys.count, keys[i].hasPrefix(prefix), out.count < gather {
                 out.append((keys[i], b.objects[keys[i]]!))
                 i += 1
             }

@@ -24,7 +24,9 @@ struct ListingPager: Sendable {
     }
 
     /// The next entry; with `includePrefixes` false, only objects.
-    func next(_ s: inout State, includePrefixes: Bool) async throws -> S3ListEntry? {
+    /// Runs on the caller's executor (`isolation`): only the page fetch leaves it, so a
+    /// consumer on an actor does not hop twice per entry.
+    func next(_ s: inout State, includePrefixes: Bool, isolation actor: isolated (any Actor)? = #isolation) async throws -> S3ListEntry? {
         while true {
             if s.index < s.entries.count {
                 defer { s.index += 1 }
@@ -73,7 +75,12 @@ public struct S3ObjectSequence: AsyncSequence, Sendable {
         init(pager: ListingPager) { entries = S3EntrySequence.Iterator(pager: pager, includePrefixes: false) }
 
         public mutating func next() async throws -> S3Object? {
-            guard case .object(let o)? = try await entries.next() else { return nil }
+            try await next(isolation: nil)
+        }
+
+        /// The next object, without leaving the caller's actor unless a page must be fetched.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> S3Object? {
+            guard case .object(let o)? = try await entries.next(isolation: actor) else { return nil }
             return o
         }
     }
@@ -94,7 +101,12 @@ public struct S3EntrySequence: AsyncSequence, Sendable {
         var state = ListingPager.State()
 
         public mutating func next() async throws -> S3ListEntry? {
-            try await pager.next(&state, includePrefixes: includePrefixes)
+            try await next(isolation: nil)
+        }
+
+        /// The next entry, without leaving the caller's actor unless a page must be fetched.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> S3ListEntry? {
+            try await pager.next(&state, includePrefixes: includePrefixes, isolation: actor)
         }
     }
 }

@@ -56,22 +56,23 @@ public final class S3Object: Sendable, CustomStringConvertible {
         }
     }
 
-    private func value<T>(_ pick: (Known) -> T?) async throws -> T {
+    /// Runs on the caller's executor: a property already known costs no hop.
+    private nonisolated(nonsending) func value<T>(_ pick: (Known) -> T?) async throws -> T {
         if let v = known.withLock({ pick($0) }) { return v }
         if let v = pick(try await load()) { return v }
         throw S3Error(code: .invalidResponse, message: "the server did not report this property", bucket: bucketName, key: key)
     }
 
     /// The size in bytes.
-    public var size: Int64 { get async throws { try await value { $0.size } } }
+    public nonisolated(nonsending) var size: Int64 { get async throws { try await value { $0.size } } }
     /// When the object was last written.
-    public var lastModified: Date { get async throws { try await value { $0.lastModified } } }
+    public nonisolated(nonsending) var lastModified: Date { get async throws { try await value { $0.lastModified } } }
     /// The ETag, quotes removed.
-    public var eTag: String { get async throws { try await value { $0.eTag } } }
+    public nonisolated(nonsending) var eTag: String { get async throws { try await value { $0.eTag } } }
     /// The `Content-Type` it was stored with.
-    public var contentType: String { get async throws { try await value { $0.contentType } } }
+    public nonisolated(nonsending) var contentType: String { get async throws { try await value { $0.contentType } } }
     /// User metadata, names lower-cased (as S3 stores them) and without `x-amz-meta-`.
-    public var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
+    public nonisolated(nonsending) var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
 
     /// All the bytes, downloaded on the first call and cached for later ones.
     public func body() async throws -> [UInt8] {

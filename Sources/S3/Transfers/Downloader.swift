@@ -56,7 +56,7 @@ struct Downloader: Sendable {
                 if ranges.isEmpty { for try await _ in first.body {} }
                 try await group.waitForAll()
             }
-            guard fsync(fd) == 0 || errno == EINVAL, close(fd) == 0 else {
+            guard !options.syncToDisk || fsync(fd) == 0 || errno == EINVAL, close(fd) == 0 else {
                 throw S3Error.invalidArgument("writing \(temp) failed: \(String(cString: strerror(errno)))", bucket: bucket, key: key)
             }
             guard rename(temp, url.path) == 0 else {

@@ -20,6 +20,12 @@ public struct S3TransferOptions: Sendable {
     /// A limit shared with other transfers: each part or range also holds one of its permits
     /// while in memory or in flight (see ``S3TransferLimiter``).
     public var limiter: S3TransferLimiter?
+    /// Downloads to a file call `fsync` before the rename that publishes them, so the file
+    /// survives a power loss once the call returns. Off by default, as in `cp`, curl, s5cmd and
+    /// boto3: the rename alone already guarantees that no partial file appears under the
+    /// target name, and waiting for the disk costs more than the transfer on a fast network
+    /// (1 GiB: 1.0 s without, 2.8-3.2 s with, measured on the benchmark machine).
+    public var syncToDisk = false
     /// Bytes are also counted here (the meter of a batch of transfers).
     var parentMeter: ProgressMeter?
 
