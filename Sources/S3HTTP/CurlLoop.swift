@@ -164,6 +164,10 @@ final class CurlLoop: @unchecked Sendable {
         if t.state.withLock({ $0.cancelled }) || raw == 42 || (raw == 23 && t.state.withLock({ $0.cancelled })) {
             return CancellationError()
         }
+        if raw == 23 && t.loopOverflow, let buffer = t.loopDirect {
+            return HTTPTransportError(kind: .bodyTooLarge, host: t.host, curlCode: raw,
+                                      message: "the response body is larger than its buffer of \(buffer.capacity) bytes")
+        }
         var message = String(cString: curl_easy_strerror(code))
         if let buf = t.loopErrorBuffer, buf.pointee != 0 { message = String(cString: buf) }
         if kind == .stalled, let easy = t.loopEasy {

@@ -8,13 +8,23 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     /// The body to send.
     public var body: HTTPRequestBody
+    /// Where a successful (2xx) response body goes instead of the response's byte stream: curl's
+    /// write callback copies it straight into this buffer, after the `count` bytes already
+    /// there, on the loop thread; no element is allocated and no reader is woken until the
+    /// transfer ends. The response's body stream then yields nothing and ends when the last
+    /// byte is in. A body larger than the room left fails with `.bodyTooLarge`. Error
+    /// responses (other statuses) still stream, so they can be read. The buffer must not be
+    /// touched until the response's body stream has ended.
+    public var responseBuffer: PartBuffer?
 
     /// A request.
-    public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none) {
+    public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none,
+                responseBuffer: PartBuffer? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.responseBuffer = responseBuffer
     }
 
     /// The host (and port) the URL names, for error messages.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel
 /// (`mmap`) and returned to it (`munmap`) when the last reference goes.
@@ -38,5 +39,34 @@ public final class PartBuffer: @unchecked Sendable {
         precondition(count + source.count <= capacity, "PartBuffer overflow")
         if let s = source.baseAddress, source.count > 0 { (base + count).copyMemory(from: s, byteCount: source.count) }
         count += source.count
+    }
+}
+
+/// Part buffers of one size, taken and given back, so a transfer that moves many parts reuses
+/// the same (already resident) pages instead of mapping and faulting in fresh ones for every
+/// part. Keeps at most `keep` idle buffers; buffers beyond that go back to the kernel.
+public final class PartBufferPool: Sendable {
+    /// The capacity of every buffer.
+    public let bufferSize: Int
+    private let keep: Int
+    private let idle = Mutex<[PartBuffer]>([])
+
+    /// A pool of buffers of `bufferSize` bytes, keeping at most `keep` idle.
+    public init(bufferSize: Int, keep: Int) {
+        self.bufferSize = max(bufferSize, 1)
+        self.keep = max(keep, 0)
+    }
+
+    /// An empty buffer: an idle one, else a new one.
+    public func take() -> PartBuffer {
+        idle.withLock { $0.popLast() } ?? PartBuffer(capacity: bufferSize)
+    }
+
+    /// Returns `buffer` for reuse. Only give back a buffer nothing else uses any more (a
+    /// request that had it as its `responseBuffer` must have ended).
+    public func give(_ buffer: PartBuffer) {
+        guard buffer.capacity == bufferSize else { return }
+        buffer.count = 0
+        idle.withLock { if $0.count < keep { $0.append(buffer) } }
     }
 }

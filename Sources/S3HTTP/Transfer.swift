@@ -71,6 +71,10 @@ final class Transfer: @unchecked Sendable {
     var loopExpectedLength: Int64 = -1
     /// When a byte last moved either way (monotonic nanoseconds), for stall detection.
     var loopLastActivity: UInt64 = 0
+    /// The request's `responseBuffer`, once a 2xx head said the body goes there.
+    var loopDirect: PartBuffer?
+    /// The body did not fit in `loopDirect`.
+    var loopOverflow = false
 
     init(id: UInt64, request: HTTPRequest, loop: CurlLoop, configuration: HTTPEngineConfiguration) {
         self.id = id
@@ -237,6 +241,7 @@ final class Transfer: @unchecked Sendable {
 
     /// curl's write callback: buffer response bytes, or pause when the reader lags.
     func loopReceive(_ data: UnsafeRawBufferPointer) -> Int {
+        if let direct = loopDirect { return loopReceiveDirect(data, into: direct) }
         let r = state.withLock { s -> Int in
             if s.cancelled { return 0 }
             if s.buffered >= responseLimit {
@@ -263,6 +268,18 @@ final class Transfer: @unchecked Sendable {
             loop.markDirty(self)
         }
         return r
+    }
+
+    /// The write callback with a response buffer: one copy, no lock but the cancel check.
+    private func loopReceiveDirect(_ data: UnsafeRawBufferPointer, into buffer: PartBuffer) -> Int {
+        if state.withLock({ $0.cancelled }) { return 0 }
+        guard buffer.count + data.count <= buffer.capacity else {
+            loopOverflow = true
+            return 0
+        }
+        buffer.append(data)
+        loopLastActivity = monotonicNanoseconds()
+        return data.count
     }
 
     /// After a loop pass: hands buffered bytes to a waiting reader (one wake-up per pass).
@@ -318,6 +335,7 @@ final class Transfer: @unchecked Sendable {
     func deliverHead(status: Int) {
         let head = HTTPResponseHead(status: status, headers: HTTPHeaders(loopHeaderFields))
         if let lengthText = head.headers["content-length"], let n = Int64(lengthText) { loopExpectedLength = n }
+        if (200..<300).contains(status), let buffer = request.responseBuffer { loopDirect = buffer }
         let waiter = state.withLock { s -> CheckedContinuation<HTTPResponseHead, any Error>? in
             if s.head != nil { return nil }
             s.head = head

@@ -30,14 +30,14 @@ extension S3Client {
         try await uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: Digest.md5(bytes))
     }
 
-    /// UploadPart from a part buffer, with its MD5 computed by the caller (who keeps it for
-    /// verifying the final multipart ETag).
-    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]) async throws -> S3CompletedPart {
+    /// UploadPart from a part buffer, its SHA-256 signed; with `Content-MD5` when the caller
+    /// computed the MD5 (and keeps it for verifying the final multipart ETag).
+    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]?) async throws -> S3CompletedPart {
         var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
         r.body = .buffer(buffer)
         r.payloadHash = Digest.hex(Digest.sha256(buffer.bytes))
         r.headers.set("Content-Type", "application/octet-stream")
-        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
+        if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
         return try await sendPart(r, partNumber: partNumber)
     }
 

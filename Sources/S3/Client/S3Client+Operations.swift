@@ -74,7 +74,14 @@ extension S3Client {
     /// Starts a GET and returns once the headers are in; the body streams. `range` selects
     /// bytes (inclusive offsets), `ifMatch` fails with `.preconditionFailed` when the ETag differs.
     public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil) async throws -> S3ObjectDownload {
+        try await getObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch, into: nil)
+    }
+
+    /// `getObject`, with the body of a successful response written straight into `buffer`
+    /// (the returned body stream then yields nothing and ends when the bytes are in).
+    func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?) async throws -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
+        r.responseBuffer = buffer
         if let range {
             guard range.lowerBound >= 0 else { throw S3Error.invalidArgument("range must not start below 0", bucket: bucket, key: key) }
             r.headers.set("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")

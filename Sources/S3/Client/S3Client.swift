@@ -56,7 +56,8 @@ public final class S3Client: Sendable {
                                   headers: signedHeaders(headers), payloadHash: request.payloadHash)
         signer.sign(&toSign, at: SigV4Timestamp(secondsSince1970: Int(Date().timeIntervalSince1970)))
         for (name, value) in toSign.headers where !headers.contains(name) { headers.add(name, value) }
-        let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body)
+        let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,
+                               responseBuffer: request.responseBuffer)
         sentRequests.add(1, ordering: .relaxed)
         let response: HTTPResponse
         do {

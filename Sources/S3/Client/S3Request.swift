@@ -11,6 +11,8 @@ struct S3Request: Sendable {
     var body: HTTPRequestBody = .none
     /// Hex SHA-256 of the body, or ``SigV4Payload/unsigned``.
     var payloadHash: String = Digest.emptySHA256Hex
+    /// Where a 2xx response body is written directly (see `HTTPRequest.responseBuffer`).
+    var responseBuffer: PartBuffer?
 
     init(_ method: String, bucket: String? = nil, key: String? = nil, query: [(String, String)] = []) {
         self.method = method

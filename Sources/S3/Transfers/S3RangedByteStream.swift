@@ -1,4 +1,5 @@
 import Foundation
+import S3HTTP
 
 /// An object's bytes in order, fetched as parallel ranged GETs: `options.concurrency` ranges of
 /// `options.partSize` bytes in flight, reassembled in order, so memory stays near
@@ -15,54 +16,76 @@ public struct S3RangedByteStream: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(state: RangedDownload(client: client, bucket: bucket, key: key, options: options)) }
 
-    /// Yields one range at a time, in order.
+    /// Yields the bytes in order, in elements of up to 1 MiB.
     public struct Iterator: AsyncIteratorProtocol {
         let state: RangedDownload
 
-        public mutating func next() async throws -> [UInt8]? { try await state.next() }
+        public mutating func next() async throws -> [UInt8]? { try await state.next(isolation: nil) }
+
+        /// The next bytes, on the caller's executor.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> [UInt8]? {
+            try await state.next(isolation: actor)
+        }
     }
 }
 
 /// The state of one ranged, ordered download. Used by one consumer at a time (its iterator);
 /// the range tasks only return values. Dropping it cancels what is still in flight.
+///
+/// Each range is received straight into a part buffer from a small pool; the consumer gets
+/// it in elements of at most `elementSize` bytes copied out of that buffer, which goes back to
+/// the pool once read. Memory: `concurrency + 1` buffers of `partSize`, whatever the size of
+/// the object.
 final class RangedDownload: @unchecked Sendable {
+    static let elementSize = 1 << 20
     let client: S3Client
     let bucket: String
     let key: String
     let options: S3TransferOptions
     private var started = false
-    private var firstBytes: [UInt8]?
     private var ranges: [ClosedRange<Int64>] = []
-    private var nextRange = 1
+    private var nextRange = 0
     private var eTag: String?
-    private var window: [Task<[UInt8], any Error>] = []
+    private var window: [Task<PartBuffer, any Error>] = []
     private var meter: ProgressMeter?
+    private var pool: PartBufferPool
+    private var current: PartBuffer?
+    private var offset = 0
 
     init(client: S3Client, bucket: String, key: String, options: S3TransferOptions) {
         self.client = client
         self.bucket = bucket
         self.key = key
         self.options = options
+        pool = PartBufferPool(bufferSize: Downloader.rangeSize(options.partSize), keep: options.concurrency + 1)
     }
 
     deinit { for t in window { t.cancel() } }
 
-    func next() async throws -> [UInt8]? {
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
         if !started {
             started = true
             try await start()
         }
-        if let first = firstBytes {
-            firstBytes = nil
-            return first
-        }
-        guard !window.isEmpty else { return nil }
-        let task = window.removeFirst()
-        launch()
-        return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            task.cancel()
+        while true {
+            if let buffer = current {
+                if offset < buffer.count {
+                    let n = min(Self.elementSize, buffer.count - offset)
+                    defer { offset += n }
+                    return [UInt8](UnsafeRawBufferPointer(rebasing: buffer.bytes[offset..<(offset + n)]))
+                }
+                current = nil
+                pool.give(buffer)
+            }
+            guard !window.isEmpty else { return nil }
+            let task = window.removeFirst()
+            launch(opening: nil)
+            current = try await withTaskCancellationHandler {
+                try await task.value
+            } onCancel: {
+                task.cancel()
+            }
+            offset = 0
         }
     }
 
@@ -71,42 +94,27 @@ final class RangedDownload: @unchecked Sendable {
         (first, ranges) = try await Downloader.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
         eTag = first.attributes.eTag
         meter = ProgressMeter(total: first.attributes.size, callback: options.progress, parent: options.parentMeter)
-        // The next ranges start while the first one is read.
-        for _ in 0..<max(options.concurrency - 1, 0) { launch() }
-        guard let range0 = ranges.first else {
+        guard !ranges.isEmpty else {
             for try await _ in first.body {}
             return
         }
-        firstBytes = try await collect(range0, opening: first)
+        // The first range continues the opening GET; the next ones start beside it.
+        launch(opening: first)
+        for _ in 0..<max(options.concurrency - 1, 0) { launch(opening: nil) }
     }
 
-    private func launch() {
+    private func launch(opening: S3ObjectDownload?) {
         guard nextRange < ranges.count else { return }
         let range = ranges[nextRange]
         nextRange += 1
-        let (client, bucket, key, retry, eTag, meter, limiter) = (client, bucket, key, options.retry, eTag, meter!, options.limiter)
+        let (client, bucket, key, retry, eTag, meter, limiter, pool) = (client, bucket, key, options.retry, eTag, meter!, options.limiter, pool)
         window.append(Task {
             try await limiter?.acquire()
             defer { limiter?.release() }
-            return try await Self.collect(range, opening: nil, client: client, bucket: bucket, key: key, eTag: eTag, retry: retry, meter: meter)
+            let buffer = pool.take()
+            try await Downloader.fetch(range, opening: opening, into: .buffer(buffer), client: client, bucket: bucket, key: key, eTag: eTag,
+                                       retry: retry, meter: meter)
+            return buffer
         })
-    }
-
-    private func collect(_ range: ClosedRange<Int64>, opening: S3ObjectDownload?) async throws -> [UInt8] {
-        try await Self.collect(range, opening: opening, client: client, bucket: bucket, key: key, eTag: eTag, retry: options.retry, meter: meter!)
-    }
-
-    private static func collect(_ range: ClosedRange<Int64>, opening: S3ObjectDownload?, client: S3Client, bucket: String, key: String,
-                                eTag: String?, retry: S3RetryPolicy, meter: ProgressMeter) async throws -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(Int(range.count))
-        try await Downloader.fetch(range, opening: opening, client: client, bucket: bucket, key: key, eTag: eTag, retry: retry,
-                                   meter: meter) { chunk, position in
-            // A retry resumes at `position`: drop anything a broken attempt left past it.
-            let offset = Int(position - range.lowerBound)
-            if bytes.count > offset { bytes.removeSubrange(offset...) }
-            bytes.append(contentsOf: chunk)
-        }
-        return bytes
     }
 }

@@ -66,8 +66,8 @@ struct Uploader: Sendable {
         head = []
         var exhausted = false
         let partSize = options.partSize
-        return try await multipart(partSize: partSize, total: nil, resume: nil) { () async throws -> PartBuffer? in
-            let part = PartBuffer(capacity: partSize)
+        return try await multipart(partSize: partSize, total: nil, resume: nil) { (pool: PartBufferPool) async throws -> PartBuffer? in
+            let part = pool.take()
             while part.count < partSize {
                 if pending.isEmpty {
                     if exhausted { break }
@@ -79,7 +79,11 @@ struct Uploader: Sendable {
                 pending.prefix(take).withUnsafeBytes { part.append($0) }
                 pending = pending.dropFirst(take)
             }
-            return part.count == 0 ? nil : part
+            if part.count == 0 {
+                pool.give(part)
+                return nil
+            }
+            return part
         }
     }
 
@@ -92,11 +96,11 @@ struct Uploader: Sendable {
         }
         let partSize = Self.partSize(for: Int64(bytes.count), preferred: options.partSize)
         var offset = 0
-        return try await multipart(partSize: partSize, total: Int64(bytes.count), resume: nil) { () -> PartBuffer? in
+        return try await multipart(partSize: partSize, total: Int64(bytes.count), resume: nil) { (pool: PartBufferPool) -> PartBuffer? in
             guard offset < bytes.count else { return nil }
             let end = min(offset + partSize, bytes.count)
             defer { offset = end }
-            let part = PartBuffer(capacity: end - offset)
+            let part = pool.take()
             bytes[offset..<end].withUnsafeBytes { part.append($0) }
             return part
         }
@@ -127,11 +131,11 @@ struct Uploader: Sendable {
         }
         let partSize = resume?.0.partSize ?? Self.partSize(for: handle.size, preferred: options.partSize)
         var offset: Int64 = 0
-        return try await multipart(partSize: partSize, total: handle.size, resume: resume) { () throws -> PartBuffer? in
+        return try await multipart(partSize: partSize, total: handle.size, resume: resume) { (pool: PartBufferPool) throws -> PartBuffer? in
             guard offset < handle.size else { return nil }
             let n = Int(min(Int64(partSize), handle.size - offset))
             defer { offset += Int64(n) }
-            return try handle.read(count: n, at: offset, bucket: bucket, key: key)
+            return try handle.read(count: n, at: offset, into: pool.take(), bucket: bucket, key: key)
         }
     }
 
@@ -154,9 +158,12 @@ struct Uploader: Sendable {
     // MARK: - The multipart engine
 
     /// Runs a multipart upload of the parts `nextPart` yields in order (called from one task,
-    /// never concurrently), `concurrency` parts in flight.
+    /// never concurrently), `concurrency` parts in flight. Parts are filled into buffers of
+    /// `partSize` from a pool, given back once sent, so the same pages carry every part.
     private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
-                           nextPart: () async throws -> PartBuffer?) async throws -> S3PutObjectResult {
+                           nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
+        let pool = PartBufferPool(bufferSize: partSize, keep: options.concurrency)
+        let sendMD5 = options.contentMD5
         let (client, bucket, key, retry) = (client, bucket, key, options.retry)
         let uploadID: String
         if let resume {
@@ -185,7 +192,7 @@ struct Uploader: Sendable {
                     try await limiter?.acquire()
                     var handedOff = false
                     defer { if !handedOff { limiter?.release() } }
-                    guard let bytes = try await nextPart() else { break }
+                    guard let bytes = try await nextPart(pool) else { break }
                     number += 1
                     guard number <= Self.maximumParts else {
                         throw S3Error.invalidArgument("the upload needs more than 10,000 parts of \(partSize) bytes: use a larger part size",
@@ -194,16 +201,18 @@ struct Uploader: Sendable {
                     if let existing = alreadyThere[number] {
                         done[number] = (existing, nil)
                         meter.add(bytes: bytes.count, partDone: true)
+                        pool.give(bytes)
                         continue
                     }
                     let partNumber = number
                     group.addTask {
                         defer { limiter?.release() }
-                        let md5 = Digest.md5(bytes.bytes)
+                        let md5 = sendMD5 ? Digest.md5(bytes.bytes) : nil
                         let part = try await retry.run {
                             try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, buffer: bytes, md5: md5)
                         }
                         meter.add(bytes: bytes.count, partDone: true)
+                        pool.give(bytes)
                         return (part, md5)
                     }
                     handedOff = true
@@ -217,7 +226,7 @@ struct Uploader: Sendable {
                 try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
             }
             meter.finish()
-            try verify(result, parts: done.keys.sorted().map { done[$0]! })
+            if sendMD5 { try verify(result, parts: done.keys.sorted().map { done[$0]! }) }
             return result
         } catch {
             if options.keepPartialUploadOnFailure {
@@ -291,9 +300,9 @@ final class OpenFile: Sendable {
 
     deinit { close(fd) }
 
-    /// `count` bytes from `offset`, in a part buffer.
-    func read(count: Int, at offset: Int64, bucket: String, key: String) throws -> PartBuffer {
-        let buffer = PartBuffer(capacity: count)
+    /// `count` bytes from `offset`, into `buffer` (empty, with room for them).
+    func read(count: Int, at offset: Int64, into buffer: PartBuffer, bucket: String, key: String) throws -> PartBuffer {
+        precondition(buffer.count == 0 && buffer.capacity >= count)
         var done = 0
         while done < count {
             let r = pread(fd, buffer.base + done, count - done, off_t(offset) + off_t(done))
