@@ -21,6 +21,35 @@ import Testing
         #expect(good)
     }
 
+    @Test func responseBufferReceivesTheBodyDirectly() async throws {
+        let base = try fixtureURL()
+        let buffer = PartBuffer(capacity: 3 << 20)
+        let response = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/3000001", responseBuffer: buffer))
+        #expect(response.status == 200)
+        #expect(try await response.body.collect().isEmpty, "the bytes went to the buffer, not the stream")
+        #expect(buffer.count == 3_000_001)
+        #expect(patternMatches([UInt8](buffer.bytes), at: 0))
+
+        // After bytes already in the buffer: appended behind them.
+        let second = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/1000", responseBuffer: buffer))
+        _ = try await second.body.collect()
+        #expect(buffer.count == 3_001_001)
+        #expect(patternMatches([UInt8](UnsafeRawBufferPointer(rebasing: buffer.bytes[3_000_001...])), at: 0))
+
+        // Too large for the room left: a clear error, not an overrun.
+        let small = PartBuffer(capacity: 100_000)
+        let tooLarge = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/3000001", responseBuffer: small))
+        let error = await #expect(throws: HTTPTransportError.self) { _ = try await tooLarge.body.collect() }
+        #expect(error?.kind == .bodyTooLarge)
+        #expect(small.count <= small.capacity)
+
+        // Error statuses stream as usual, so they can be read.
+        let missingBuffer = PartBuffer(capacity: 1 << 20)
+        let missing = try await engine.execute(HTTPRequest(method: "GET", url: base + "/status/404", responseBuffer: missingBuffer))
+        #expect(String(decoding: try await missing.body.collect(), as: UTF8.self) == "status 404")
+        #expect(missingBuffer.count == 0)
+    }
+
     @Test func headAndStatusCodes() async throws {
         let base = try fixtureURL()
         let head = try await engine.execute(HTTPRequest(method: "HEAD", url: base + "/bytes/12345"))
