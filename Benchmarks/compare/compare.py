@@ -160,7 +160,7 @@ WORKLOADS = [
 ]
 
 
-def one_run(r, a, workload, server_name, endpoint, client, round_no):
+def one_run(r, a, workload, server_name, endpoint, client):
     """Runs one (workload, server, client) and returns its measurement with the amount moved."""
     kw = {}
     expect_objects, expect_bytes = 1, GIB
@@ -224,7 +224,7 @@ def main():
                 continue
             for server_name in servers:
                 for client in clients:
-                    m = one_run(r, a, workload, server_name, endpoints[server_name], client, round_no)
+                    m = one_run(r, a, workload, server_name, endpoints[server_name], client)
                     if m is None:
                         continue
                     results.setdefault((workload, server_name, client), []).append(m)
