@@ -53,6 +53,7 @@ def parse_args():
     p.add_argument("--json", required=True)
     p.add_argument("--micro", default="", help="package-benchmark markdown to include")
     p.add_argument("--transport", default="", help="transport-vs-curl markdown to include")
+    p.add_argument("--from-json", default="", help="only write the report and chart from an earlier run's --json")
     return p.parse_args()
 
 
@@ -158,6 +159,11 @@ WORKLOADS = [
     ("get-many", f"GET {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS),
     ("list", f"list {LIST_COUNT:,} keys (all pages)", "keys/s", ["server"], PEERS),
 ]
+# Labels under the chart's bars.
+SHORT = {
+    "download-file": "1 GiB to file", "download-memory": "1 GiB to memory", "upload": "upload 1 GiB",
+    "put-many": f"PUT {SMALL_COUNT:,} x 4 KiB", "get-many": f"GET {SMALL_COUNT:,} x 4 KiB", "list": f"list {LIST_COUNT:,} keys",
+}
 
 
 def one_run(r, a, workload, server_name, endpoint, client):
@@ -213,6 +219,10 @@ def one_run(r, a, workload, server_name, endpoint, client):
 
 def main():
     a = parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            report(a, {tuple(k.split("|")): v for k, v in json.load(f).items()})
+        return
     r = Runner(a)
     os.makedirs(a.work, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
@@ -348,7 +358,7 @@ def chart(a, results):
     for workload, title, unit, servers, clients in WORKLOADS:
         for server_name in servers:
             if (workload, server_name, "ours") in results:
-                groups.append((f"{title}\n({server_name})", workload, server_name, unit, clients))
+                groups.append((f"{SHORT[workload]}\n({server_name})", workload, server_name, unit, clients))
     clients = PEERS + ["curl"]
     colors = {"ours": "#d9480f", "s5cmd": "#1c7ed6", "crt": "#f59f00", "obstore": "#37b24d", "boto3": "#7048e8", "curl": "#868e96"}
     fig, ax = plt.subplots(figsize=(13, 6))
@@ -364,7 +374,7 @@ def chart(a, results):
         ax.bar(xs, ys, width, label=CLIENT_NAMES[c], color=colors[c])
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([g[0] for g in groups], fontsize=7)
+    ax.set_xticklabels([g[0] for g in groups], fontsize=9)
     ax.set_ylabel("throughput relative to ours (higher is faster)")
     ax.set_title(f"S3 clients on {os.cpu_count()} vCPU, loopback, medians of {a.rounds} rounds ({datetime.date.today().isoformat()})")
     ax.legend(fontsize=8)

@@ -23,6 +23,15 @@ def key(prefix, i):
     return f"{prefix}{i:06d}"
 
 
+def many_args(workload, args):
+    """(bucket, prefix, count, body or None, concurrency) of put-many / get-many."""
+    if workload == "put-many":
+        bucket, prefix, count, size, conc = args
+        return bucket, prefix, int(count), b"a" * int(size), int(conc)
+    bucket, prefix, count, conc = args
+    return bucket, prefix, int(count), None, int(conc)
+
+
 # ----------------------------------------------------------------------------- boto3
 
 def boto3_main(endpoint, workload, args):
@@ -78,21 +87,17 @@ def boto3_main(endpoint, workload, args):
         return 1, os.path.getsize(path)
     if workload in ("put-many", "get-many"):
         from concurrent.futures import ThreadPoolExecutor
+        bucket, prefix, count, body, conc = many_args(workload, args)
         if workload == "put-many":
-            bucket, prefix, count, size, conc = args
-            body = b"a" * int(size)
-
             def one(i):
                 client.put_object(Bucket=bucket, Key=key(prefix, i), Body=body)
                 return len(body)
         else:
-            bucket, prefix, count, conc = args
-
             def one(i):
                 return len(client.get_object(Bucket=bucket, Key=key(prefix, i))["Body"].read())
-        with ThreadPoolExecutor(int(conc)) as pool:
-            total = sum(pool.map(one, range(int(count))))
-        return int(count), total
+        with ThreadPoolExecutor(conc) as pool:
+            total = sum(pool.map(one, range(count)))
+        return count, total
     if workload == "list":
         bucket, prefix = args
         n = size = 0
@@ -154,12 +159,8 @@ def crt_main(endpoint, workload, args):
                             send_filepath=path).finished_future.result()
         return 1, size
     if workload in ("put-many", "get-many"):
-        if workload == "put-many":
-            bucket, prefix, count, size, conc = args
-            body = b"a" * int(size)
-        else:
-            bucket, prefix, count, conc = args
-        count, gate, lock, total, futures = int(count), threading.Semaphore(int(conc)), threading.Lock(), [0], []
+        bucket, prefix, count, body, conc = many_args(workload, args)
+        gate, lock, total, futures = threading.Semaphore(conc), threading.Lock(), [0], []
 
         def on_body(chunk, offset, **kw):
             with lock:
@@ -233,15 +234,11 @@ def obstore_main(endpoint, workload, args):
         return 1, os.path.getsize(path)
     if workload in ("put-many", "get-many"):
         import asyncio
-        if workload == "put-many":
-            bucket, prefix, count, size, conc = args
-            body = b"a" * int(size)
-        else:
-            bucket, prefix, count, conc = args
+        bucket, prefix, count, body, conc = many_args(workload, args)
         s = store(bucket)
 
         async def run():
-            gate = asyncio.Semaphore(int(conc))
+            gate = asyncio.Semaphore(conc)
 
             async def one(i):
                 async with gate:
@@ -250,8 +247,8 @@ def obstore_main(endpoint, workload, args):
                         return len(body)
                     result = await obs.get_async(s, key(prefix, i))
                     return len(await result.bytes_async())
-            return sum(await asyncio.gather(*(one(i) for i in range(int(count)))))
-        return int(count), asyncio.run(run())
+            return sum(await asyncio.gather(*(one(i) for i in range(count))))
+        return count, asyncio.run(run())
     if workload == "list":
         bucket, prefix = args
         n = size = 0
