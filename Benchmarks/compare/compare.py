@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # sweeps on this machine kind (see BENCHMARKS.md); ours are the library's defaults.
 SETTINGS = {
     "ours": (8, 8),
+    "ours-sha256": (8, 8),
     "s5cmd": (8, 8),
     "crt": (8, 8),
     "obstore": (8, 8),
@@ -31,7 +32,7 @@ SETTINGS = {
 }
 SMALL_COUNT, SMALL_SIZE, SMALL_WIDTH, LIST_COUNT = 2000, 4096, 64, 10_000
 CLIENT_NAMES = {
-    "ours": "ours (swift-s3)", "s5cmd": "s5cmd", "crt": "AWS CRT (awscrt)", "obstore": "obstore",
+    "ours": "ours (swift-s3)", "ours-sha256": "ours, SHA-256 signed payload (default)", "s5cmd": "s5cmd", "crt": "AWS CRT (awscrt)", "obstore": "obstore",
     "boto3": "boto3/s3transfer", "curl": "curl",
 }
 
@@ -66,10 +67,10 @@ class Runner:
             self.env.pop(k, None)
         self.env["NO_PROXY"] = "127.0.0.1,localhost"
 
-    def measure(self, cmd, stdout=subprocess.PIPE):
+    def measure(self, cmd, stdout=subprocess.PIPE, env=None):
         """Runs `cmd`, returning wall, CPU (user + sys), peak RSS (MiB) and its stdout."""
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=self.env)
+        proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=dict(self.env, **(env or {})))
         out_chunks = []
         if stdout is subprocess.PIPE:
             out_chunks.append(proc.stdout.read())
@@ -88,8 +89,8 @@ class Runner:
         a = self.a
         part, conc = SETTINGS.get(client, (8, 8))
         bucket = "bench"
-        if client in ("ours", "boto3", "crt", "obstore"):
-            if client == "ours":
+        if client in ("ours", "ours-sha256", "boto3", "crt", "obstore"):
+            if client.startswith("ours"):
                 head = [a.ours, endpoint, workload]
             else:
                 head = [a.python, os.path.join(HERE, "peers.py"), client, workload, endpoint]
@@ -149,13 +150,16 @@ def drop_file(path):
 
 
 PEERS = ["ours", "s5cmd", "crt", "obstore", "boto3"]
+# Ours runs with S3PayloadProtection.crc32c (its fastest safe setting, like the CRT's unsigned
+# payloads and obstore's unsigned_payload); where bodies are hashed, the default is shown too.
+OURS_ENV = {"ours": {"BENCH_PAYLOAD": "crc32c"}}
 
 # (name, title, unit, server(s), clients incl. ceilings)
 WORKLOADS = [
     ("download-file", "download 1 GiB to a file", "MB/s", ["server", "nginx"], PEERS + ["curl"]),
     ("download-memory", "download 1 GiB to memory, discarded", "MB/s", ["server", "nginx"], PEERS + ["curl"]),
-    ("upload", "upload a 1 GiB file (multipart)", "MB/s", ["server", "nginx"], PEERS + ["curl"]),
-    ("put-many", f"PUT {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS),
+    ("upload", "upload a 1 GiB file (multipart)", "MB/s", ["server", "nginx"], PEERS + ["ours-sha256", "curl"]),
+    ("put-many", f"PUT {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS + ["ours-sha256"]),
     ("get-many", f"GET {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS),
     ("list", f"list {LIST_COUNT:,} keys (all pages)", "keys/s", ["server"], PEERS),
 ]
@@ -194,7 +198,7 @@ def one_run(r, a, workload, server_name, endpoint, client):
         kw["prefix"] = "list/"
         expect_objects, expect_bytes = LIST_COUNT, LIST_COUNT * 16
     cmd, stdout = r.command(client, workload, endpoint, **kw)
-    m = r.measure(cmd, stdout)
+    m = r.measure(cmd, stdout, OURS_ENV.get(client))
     # Check that the work was done.
     if stdout is subprocess.PIPE:
         objects, moved = (int(x) for x in m["out"].split()[-2:])
@@ -290,6 +294,9 @@ def report(a, results):
         "",
         "Settings (part size x parts in flight for the 1 GiB rows): "
         + "; ".join(f"{CLIENT_NAMES[c]} {p} MiB x {n}" for c, (p, n) in SETTINGS.items())
+        + ". Ours protects upload bodies with `S3PayloadProtection.crc32c` (unsigned payload, signed CRC-32C"
+        " header); the row 'ours, SHA-256 signed payload (default)' is the library's default. obstore runs with"
+        " `unsigned_payload=True`; the CRT signs no payload by default; s5cmd and boto3 sign each body's SHA-256 over http"
         + f". Small objects and listings: {SMALL_WIDTH} requests in flight (s5cmd `--numworkers {SMALL_WIDTH}`,"
         " boto3 a 64-thread pool, obstore and the CRT an asyncio / semaphore gate). boto3 runs with"
         " `request_checksum_calculation=when_required` (its default CRC32 costs CPU). s5cmd reads and writes"
@@ -315,7 +322,7 @@ def report(a, results):
                 lines.append(f"| {CLIENT_NAMES[c]} | {fmt.format(s['rate'])} ({fmt.format(s['rate_lo'])}-{fmt.format(s['rate_hi'])}) | "
                              f"{s['wall']:.3f} | {s['cpu']:.2f} | {per_gib} | {s['rss']:.0f} | {ratio} |")
             lines.append("")
-            peers = {c: s for c, s in rows.items() if c not in ("ours", "curl")}
+            peers = {c: s for c, s in rows.items() if c not in ("ours", "ours-sha256", "curl")}
             if peers:
                 best_name, best = max(peers.items(), key=lambda kv: kv[1]["rate"])
                 ratio = ours["rate"] / best["rate"]
@@ -359,8 +366,8 @@ def chart(a, results):
         for server_name in servers:
             if (workload, server_name, "ours") in results:
                 groups.append((f"{SHORT[workload]}\n({server_name})", workload, server_name, unit, clients))
-    clients = PEERS + ["curl"]
-    colors = {"ours": "#d9480f", "s5cmd": "#1c7ed6", "crt": "#f59f00", "obstore": "#37b24d", "boto3": "#7048e8", "curl": "#868e96"}
+    clients = PEERS + ["ours-sha256", "curl"]
+    colors = {"ours": "#d9480f", "ours-sha256": "#ffa94d", "s5cmd": "#1c7ed6", "crt": "#f59f00", "obstore": "#37b24d", "boto3": "#7048e8", "curl": "#868e96"}
     fig, ax = plt.subplots(figsize=(13, 6))
     width = 0.8 / len(clients)
     for i, c in enumerate(clients):

@@ -1,6 +1,6 @@
 import CCryptoShim
 
-/// SHA-256, HMAC-SHA256 and MD5 over OpenSSL's libcrypto, plus lower-case hex encoding.
+/// SHA-256, HMAC-SHA256 and MD5 over OpenSSL's libcrypto, CRC-32C, and lower-case hex encoding.
 ///
 /// Pure functions; safe to call from any thread.
 public enum Digest {
@@ -58,6 +58,26 @@ public enum Digest {
     }
 
     /// Lower-case hexadecimal of `bytes`.
+    /// CRC-32C (Castagnoli) of `bytes`, continuing from `crc` (0 to start): what S3's
+    /// `x-amz-checksum-crc32c` carries (big-endian, base64). Hardware-assisted where the CPU
+    /// has the instruction.
+    public static func crc32c(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        s3_crc32c(crc, bytes.baseAddress, bytes.count)
+    }
+
+    /// CRC-32C of `bytes`.
+    public static func crc32c(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBytes { crc32c($0) }
+    }
+
+    /// The table-driven CRC-32C, for tests that compare it with the hardware path.
+    public static func crc32cPortable(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        s3_crc32c_portable(crc, bytes.baseAddress, bytes.count)
+    }
+
+    /// Whether ``crc32c(_:continuing:)`` uses the CPU's crc32 instruction.
+    public static var crc32cIsHardwareAccelerated: Bool { s3_crc32c_hardware() == 1 }
+
     public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var n = 0

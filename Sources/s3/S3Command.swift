@@ -37,10 +37,14 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Use virtual-host-style URLs (http://bucket.host/key).")
     var virtualHost = false
 
+    @Flag(help: "Send upload bodies unsigned with a CRC-32C checksum instead of a signed SHA-256 (faster; for TLS or trusted networks).")
+    var crc32c = false
+
     func client() throws -> S3Client {
         let style: S3Configuration.AddressingStyle = pathStyle ? .path : (virtualHost ? .virtualHost : .automatic)
-        let configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
+        var configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
                                                                 addressingStyle: style)
+        if crc32c { configuration.payloadProtection = .crc32c }
         return S3Client(configuration: configuration)
     }
 }

@@ -15,7 +15,8 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
                    close the connection (a body that breaks mid-way)
 A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
   GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...], with
-                           " content-md5" appended when the request carried Content-MD5
+                           " content-md5" appended when the request carried Content-MD5, and
+                           " crc32c=VALUE" when it carried x-amz-checksum-crc32c
 """
 import base64
 import hashlib
@@ -94,8 +95,10 @@ class Handler(BaseHTTPRequestHandler):
         bucket = path.split("/")[1] if path.count("/") >= 1 else ""
         range_header = self.headers.get("Range", "")
         with LOCK:
-            LOG.setdefault(bucket, []).append("%s %s %s%s" % (self.command, self.path, range_header,
-                                                               " content-md5" if "Content-MD5" in self.headers else ""))
+            crc = self.headers.get("x-amz-checksum-crc32c")
+            LOG.setdefault(bucket, []).append("%s %s %s%s%s" % (self.command, self.path, range_header,
+                                                                 " content-md5" if "Content-MD5" in self.headers else "",
+                                                                 " crc32c=" + crc if crc else ""))
         rule = take_rule(self.command, bucket, query, range_header)
         if rule and rule["action"] == "status":
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"

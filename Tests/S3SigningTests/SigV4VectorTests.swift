@@ -134,6 +134,30 @@ import Testing
         #expect(SigV4Signer.canonicalRequest(for: r) == "GET\n/\na=x%20y&b=2\nhost:h\nx-a:a b c\nx-b:1,3\n\nhost;x-a;x-b\nUNSIGNED-PAYLOAD")
     }
 
+    @Test func crc32cVectorsAndBothImplementationsAgree() {
+        // RFC 3720 (iSCSI) appendix B.4 vectors, and the common check value.
+        #expect(Digest.crc32c(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(Digest.crc32c([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(Digest.crc32c([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(Digest.crc32c((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(Digest.crc32c((0..<32).reversed().map { UInt8($0) }) == 0x113F_DB5C)
+        #expect(Digest.crc32c([]) == 0)
+        // The hardware and table paths agree on every length and alignment, and continuing a
+        // CRC over a split equals the CRC of the whole.
+        var generator = SystemRandomNumberGenerator()
+        let data = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        data.withUnsafeBytes { all in
+            for (start, length) in [(0, 0), (1, 7), (3, 8), (5, 9), (7, 63), (0, 4096), (13, 4987)] {
+                let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
+                #expect(Digest.crc32c(slice) == Digest.crc32cPortable(slice), "\(start) \(length)")
+            }
+            let whole = Digest.crc32c(all)
+            let split = Digest.crc32c(UnsafeRawBufferPointer(rebasing: all[1234...]),
+                                      continuing: Digest.crc32c(UnsafeRawBufferPointer(rebasing: all[..<1234])))
+            #expect(split == whole)
+        }
+    }
+
     @Test func digests() {
         #expect(Digest.hex(Digest.sha256("")) == Digest.emptySHA256Hex)
         #expect(Digest.hex(Digest.md5(Array("abc".utf8))) == "900150983cd24fb0d6963f7d28e17f72")

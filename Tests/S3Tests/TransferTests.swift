@@ -1,5 +1,6 @@
 import Foundation
 import S3
+import S3Signing
 import Testing
 
 /// Parallel transfers against moto, with faults injected by the reverse proxy in front of it.
@@ -69,6 +70,34 @@ import Testing
             synced.syncToDisk = true
             try await bucket.downloadObject(key: "checked", to: target, options: synced)
             #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
+        }
+    }
+
+    @Test func crc32cProtectionSendsEachPartsChecksumUnsigned() async throws {
+        var configuration = try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials)
+        configuration.payloadProtection = .crc32c
+        let client = S3Client(configuration: configuration)
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "crc") { bucket in
+            let body = patternBytes(11 << 20, seed: 12)
+            try await bucket.uploadObject(key: "big", bytes: body, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
+            let small = Array(body[..<1000])
+            try await bucket.putObject(key: "small", body: small)
+            let log = try proxyLog(bucket: bucket.name).filter { $0.hasPrefix("PUT") }
+            func sent(_ fragment: String) -> String? {
+                log.first { $0.contains(fragment) }?.split(separator: " ").last.flatMap { $0.hasPrefix("crc32c=") ? String($0.dropFirst(7)) : nil }
+            }
+            // Each part carries the CRC-32C of exactly its bytes (big-endian, base64).
+            let parts = [body[..<(5 << 20)], body[(5 << 20)..<(10 << 20)], body[(10 << 20)...]]
+            for (i, part) in parts.enumerated() {
+                let crc = part.withUnsafeBytes { Digest.crc32c($0) }
+                let expected = Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)]).base64EncodedString()
+                #expect(sent("partNumber=\(i + 1)&") == expected, "part \(i + 1): \(log)")
+            }
+            #expect(sent("/small") != nil)
+            for key in ["big", "small"] {
+                let seen = try #require(try boto3(["get", bucket.name, key]) as? [String: Any])
+                #expect(seen["sha256"] as? String == sha256Hex(key == "big" ? body : small), "\(key)")
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 //   s3-bench-client ENDPOINT put-many        BUCKET PREFIX COUNT SIZE CONCURRENCY
 //   s3-bench-client ENDPOINT get-many        BUCKET PREFIX COUNT CONCURRENCY
 //   s3-bench-client ENDPOINT list            BUCKET PREFIX
+// With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.crc32c.
 import Foundation
 import S3
 import Synchronization
@@ -22,8 +23,11 @@ func arg(_ i: Int) -> String {
 }
 func int(_ i: Int) -> Int { Int(arg(i)) ?? { FileHandle.standardError.write(Data("not a number: \(arg(i))\n".utf8)); exit(64) }() }
 
-let client = S3Client(configuration: try S3Configuration(
-    endpoint: arg(1), credentials: S3Credentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), addressingStyle: .path))
+var configuration = try S3Configuration(
+    endpoint: arg(1), credentials: S3Credentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), addressingStyle: .path)
+// BENCH_PAYLOAD=crc32c: unsigned payloads with a CRC-32C header instead of a signed SHA-256.
+if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .crc32c }
+let client = S3Client(configuration: configuration)
 let bucket = S3Bucket.unchecked(name: arg(3), client: client)
 var objects = 0, bytes = 0
 

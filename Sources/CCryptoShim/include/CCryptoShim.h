@@ -1,4 +1,4 @@
-// SHA-256, HMAC-SHA256 and MD5 over OpenSSL libcrypto's EVP interface.
+// SHA-256, HMAC-SHA256 and MD5 over OpenSSL libcrypto's EVP interface; CRC-32C (crc32c.c).
 // Digests are fetched once per process; each thread reuses one EVP_MD_CTX, so a call
 // allocates nothing after the first on a thread.
 #ifndef S3_CCRYPTO_SHIM_H
@@ -29,6 +29,14 @@ void s3_hmac_key_free(s3_hmac_key *k);
 int s3_md5(const void *data, size_t len, uint8_t *out);
 
 /// An incremental digest; `kind` 0 is SHA-256, 1 is MD5. NULL on failure.
+/// CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (0 to start). Uses the CPU's
+/// crc32 instruction where it has one.
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+/// The same, always with the table (for tests that compare the two).
+uint32_t s3_crc32c_portable(uint32_t crc, const void *data, size_t len);
+/// 1 when `s3_crc32c` uses the CPU's instruction.
+int s3_crc32c_hardware(void);
+
 typedef struct s3_digest s3_digest;
 s3_digest *s3_digest_new(int kind);
 int s3_digest_update(s3_digest *d, const void *data, size_t len);

@@ -8,6 +8,15 @@ public struct S3CompletedPart: Sendable, Hashable {
     public var partNumber: Int
     /// The ETag UploadPart returned, quotes removed.
     public var eTag: String
+    /// The part's CRC-32C (base64), sent with it under ``S3PayloadProtection/crc32c``.
+    public var checksumCRC32C: String?
+
+    /// A part as UploadPart or ListParts reported it.
+    public init(partNumber: Int, eTag: String, checksumCRC32C: String? = nil) {
+        self.partNumber = partNumber
+        self.eTag = eTag
+        self.checksumCRC32C = checksumCRC32C
+    }
 }
 
 extension S3Client {
@@ -17,6 +26,7 @@ extension S3Client {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
+        if configuration.payloadProtection == .crc32c { r.headers.set("x-amz-checksum-algorithm", "CRC32C") }
         let (_, body) = try await sendAndCollect(r)
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
         guard let id = xml.value("UploadId"), !id.isEmpty else {
@@ -30,12 +40,13 @@ extension S3Client {
         try await uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: Digest.md5(bytes))
     }
 
-    /// UploadPart from a part buffer, its SHA-256 signed; with `Content-MD5` when the caller
-    /// computed the MD5 (and keeps it for verifying the final multipart ETag).
+    /// UploadPart from a part buffer, protected as the configuration says (signed SHA-256 or
+    /// CRC-32C); with `Content-MD5` when the caller computed the MD5 (and keeps it for
+    /// verifying the final multipart ETag).
     func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]?) async throws -> S3CompletedPart {
         var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
         r.body = .buffer(buffer)
-        r.payloadHash = Digest.hex(Digest.sha256(buffer.bytes))
+        protectPayload(&r, buffer.bytes)
         r.headers.set("Content-Type", "application/octet-stream")
         if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
         return try await sendPart(r, partNumber: partNumber)
@@ -55,13 +66,15 @@ extension S3Client {
         guard let eTag = head.headers["etag"] else {
             throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: r.bucket, key: r.key)
         }
-        return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag))
+        return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag), checksumCRC32C: r.headers["x-amz-checksum-crc32c"])
     }
 
     /// UploadPart with the part's MD5 computed by the caller.
     func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8], md5: [UInt8]) async throws -> S3CompletedPart {
         var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
-        r.setBody(bytes, contentType: "application/octet-stream")
+        r.body = .bytes(bytes)
+        r.headers.set("Content-Type", "application/octet-stream")
+        bytes.withUnsafeBytes { protectPayload(&r, $0) }
         r.headers.set("Content-MD5", Data(md5).base64EncodedString())
         return try await sendPart(r, partNumber: partNumber)
     }
@@ -76,6 +89,7 @@ extension S3Client {
             xml.open("Part")
             xml.element("PartNumber", String(part.partNumber))
             xml.element("ETag", "\"" + part.eTag + "\"")
+            if let crc = part.checksumCRC32C { xml.element("ChecksumCRC32C", crc) }
             xml.close("Part")
         }
         xml.close("CompleteMultipartUpload")
@@ -108,7 +122,7 @@ extension S3Client {
             let xml = try parse(body, expecting: "ListPartsResult", bucket: bucket, key: key)
             for p in xml.children("Part") {
                 if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {
-                    parts.append(S3CompletedPart(partNumber: n, eTag: Self.unquote(eTag)))
+                    parts.append(S3CompletedPart(partNumber: n, eTag: Self.unquote(eTag), checksumCRC32C: p.value("ChecksumCRC32C")))
                 }
             }
             marker = xml.value("IsTruncated") == "true" ? xml.value("NextPartNumberMarker") : nil
@@ -121,5 +135,24 @@ extension S3Client {
         var r = try objectRequest("DELETE", bucket: bucket, key: key)
         r.query = [("uploadId", uploadID)]
         _ = try await sendAndCollect(r)
+    }
+}
+
+extension S3Client {
+    /// Sets how `bytes`, the body of `r`, is protected: its SHA-256 signed, or its CRC-32C in
+    /// a signed header with an unsigned payload (``S3Configuration/payloadProtection``).
+    func protectPayload(_ r: inout S3Request, _ bytes: UnsafeRawBufferPointer) {
+        switch configuration.payloadProtection {
+        case .signedSHA256:
+            r.payloadHash = Digest.hex(Digest.sha256(bytes))
+        case .crc32c:
+            r.payloadHash = SigV4Payload.unsigned
+            r.headers.set("x-amz-checksum-crc32c", Self.crc32cBase64(Digest.crc32c(bytes)))
+        }
+    }
+
+    /// A CRC-32C as S3 headers carry it: four big-endian bytes, base64.
+    static func crc32cBase64(_ crc: UInt32) -> String {
+        Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)]).base64EncodedString()
     }
 }

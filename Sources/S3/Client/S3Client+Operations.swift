@@ -49,7 +49,9 @@ extension S3Client {
     public func putObject(bucket: String, key: String, bytes: [UInt8], contentType: String = "application/octet-stream",
                           metadata: [String: String] = [:]) async throws -> S3PutObjectResult {
         var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
-        r.setBody(bytes, contentType: contentType)
+        r.body = .bytes(bytes)
+        r.headers.set("Content-Type", contentType)
+        bytes.withUnsafeBytes { protectPayload(&r, $0) }
         return try await put(r)
     }
 
