@@ -145,9 +145,11 @@ import Testing
         // The hardware and table paths agree on every length and alignment, and continuing a
         // CRC over a split equals the CRC of the whole.
         var generator = SystemRandomNumberGenerator()
-        let data = (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let data = (0..<60000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         data.withUnsafeBytes { all in
-            for (start, length) in [(0, 0), (1, 7), (3, 8), (5, 9), (7, 63), (0, 4096), (13, 4987)] {
+            // Short inputs run one chain; from 3 x 8 KiB on, three interleaved chains.
+            for (start, length) in [(0, 0), (1, 7), (3, 8), (5, 9), (7, 63), (0, 4096), (13, 4987),
+                                    (0, 24575), (0, 24576), (3, 24577), (5, 49152 + 13), (7, 59993)] {
                 let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                 #expect(Digest.crc32c(slice) == Digest.crc32cPortable(slice), "\(start) \(length)")
             }
