@@ -54,7 +54,9 @@ def parse_args():
     p.add_argument("--json", required=True)
     p.add_argument("--micro", default="", help="package-benchmark markdown to include")
     p.add_argument("--transport", default="", help="transport-vs-curl markdown to include")
-    p.add_argument("--from-json", default="", help="only write the report and chart from an earlier run's --json")
+    p.add_argument("--note", default="", help="a paragraph to add under the heading (e.g. how runs were merged)")
+    p.add_argument("--from-json", default="", help="only write the report and chart from earlier runs' --json files "
+                   "(comma-separated; a later file's workloads replace an earlier one's)")
     return p.parse_args()
 
 
@@ -227,10 +229,16 @@ def one_run(r, a, workload, server_name, endpoint, client):
 def main():
     a = parse_args()
     if a.from_json:
-        with open(a.from_json) as f:
-            saved = json.load(f)
-        RETRIED.extend(saved.pop("retried", []))
-        report(a, {tuple(k.split("|")): v for k, v in saved.items()})
+        merged = {}
+        for path in a.from_json.split(","):
+            with open(path) as f:
+                saved = json.load(f)
+            RETRIED.extend(saved.pop("retried", []))
+            runs = {tuple(k.split("|")): v for k, v in saved.items()}
+            for workload in {k[0] for k in runs}:
+                merged = {k: v for k, v in merged.items() if k[0] != workload}
+            merged.update(runs)
+        report(a, merged)
         return
     r = Runner(a)
     os.makedirs(a.work, exist_ok=True)
@@ -296,8 +304,8 @@ def report(a, results):
     lines += [
         "# Benchmarks: swift-s3 beside s5cmd, the AWS CRT, obstore and boto3",
         "",
-        f"Measured {today} on {machine()}, everything on 127.0.0.1. Written by `scripts/bench-compare`;",
-        f"{a.rounds} rounds, clients interleaved within each round; medians, with min-max of the rate.",
+        f"Measured {today} on {machine()}, everything on 127.0.0.1. Written by `scripts/bench`;",
+        "clients interleaved within each round (rounds given per table); medians, with min-max of the rate.",
         "Each figure is one process as its user would run it (start-up included): wall time measured by",
         "the harness, CPU (user + sys) and peak RSS from the kernel's accounting of that process.",
         "",
@@ -317,6 +325,8 @@ def report(a, results):
         "![throughput relative to ours](Benchmarks/chart.png)",
         "",
     ]
+    if a.note:
+        lines += [a.note, ""]
     verdicts = []
     for workload, title, unit, servers, clients in WORKLOADS:
         for server_name in servers:
@@ -324,7 +334,8 @@ def report(a, results):
             if "ours" not in rows:
                 continue
             ours = rows["ours"]
-            lines += [f"## {title}, from {server_name}", "",
+            rounds = len(results[(workload, server_name, "ours")])
+            lines += [f"## {title}, from {server_name}", "", f"{rounds} rounds.", "",
                       f"| client | {unit} (min-max) | wall s | CPU s | CPU s per GiB | peak RSS MiB | ours / client |",
                       "|---|---|---|---|---|---|---|"]
             for c, s in sorted(rows.items(), key=lambda kv: -kv[1]["rate"]):
@@ -397,7 +408,7 @@ def chart(a, results):
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels([g[0] for g in groups], fontsize=9)
     ax.set_ylabel("throughput relative to ours (higher is faster)")
-    ax.set_title(f"S3 clients on {os.cpu_count()} vCPU, loopback, medians of {a.rounds} rounds ({datetime.date.today().isoformat()})")
+    ax.set_title(f"S3 clients on {os.cpu_count()} vCPU, loopback, medians ({datetime.date.today().isoformat()})")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(a.chart, dpi=110)
