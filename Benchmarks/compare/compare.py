@@ -1,6 +1,6 @@
 """Runs every workload for every client, interleaved round by round, and writes the report.
 
-Started by scripts/bench-compare, which installs the peers, builds our client and starts the
+Started by scripts/bench, which installs the peers, builds our client and starts the
 servers. Each run is one process; wall time is measured here, CPU (user + sys) and peak RSS
 come from the kernel's accounting of that child (os.wait4), so a client's start-up is in its
 figures as its users would see it.
