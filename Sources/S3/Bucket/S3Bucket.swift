@@ -329,6 +329,11 @@ public struct S3BucketSequence: AsyncSequence, Sendable {
         var index = 0
 
         public mutating func next() async throws -> S3Bucket? {
+            try await next(isolation: nil)
+        }
+
+        /// The next bucket, without leaving the caller's actor unless the list must be fetched.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> S3Bucket? {
             if names == nil { names = try await client.listBuckets().map(\.name) }
             guard let names, index < names.count else { return nil }
             defer { index += 1 }

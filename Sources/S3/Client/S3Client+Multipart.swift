@@ -37,27 +37,34 @@ extension S3Client {
 
     /// Uploads one part (UploadPart) with its `Content-MD5`; returns its ETag.
     public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8]) async throws -> S3CompletedPart {
-        try await uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, bytes: bytes, md5: Digest.md5(bytes))
+        let r = try bytes.withUnsafeBytes {
+            try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, body: .bytes(bytes), bytes: $0,
+                            md5: Digest.md5(bytes))
+        }
+        return try await sendPart(r, partNumber: partNumber)
     }
 
     /// UploadPart from a part buffer, protected as the configuration says (signed SHA-256 or
     /// CRC-32C); with `Content-MD5` when the caller computed the MD5 (and keeps it for
     /// verifying the final multipart ETag).
     func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]?) async throws -> S3CompletedPart {
-        var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
-        r.body = .buffer(buffer)
-        protectPayload(&r, buffer.bytes)
-        r.headers.set("Content-Type", "application/octet-stream")
-        if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
+        let r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, body: .buffer(buffer),
+                                bytes: buffer.bytes, md5: md5)
         return try await sendPart(r, partNumber: partNumber)
     }
 
-    private func partRequest(bucket: String, key: String, uploadID: String, partNumber: Int) throws -> S3Request {
+    /// An UploadPart request for `body`, whose bytes are `bytes`.
+    private func partRequest(bucket: String, key: String, uploadID: String, partNumber: Int, body: HTTPRequestBody,
+                             bytes: UnsafeRawBufferPointer, md5: [UInt8]?) throws -> S3Request {
         guard (1...10_000).contains(partNumber) else {
             throw S3Error.invalidArgument("part numbers go from 1 to 10,000, got \(partNumber)", bucket: bucket, key: key)
         }
         var r = try objectRequest("PUT", bucket: bucket, key: key)
         r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
+        r.body = body
+        r.headers.set("Content-Type", "application/octet-stream")
+        protectPayload(&r, bytes)
+        if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
         return r
     }
 
@@ -67,16 +74,6 @@ extension S3Client {
             throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: r.bucket, key: r.key)
         }
         return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag), checksumCRC32C: r.headers["x-amz-checksum-crc32c"])
-    }
-
-    /// UploadPart with the part's MD5 computed by the caller.
-    func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, bytes: [UInt8], md5: [UInt8]) async throws -> S3CompletedPart {
-        var r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber)
-        r.body = .bytes(bytes)
-        r.headers.set("Content-Type", "application/octet-stream")
-        bytes.withUnsafeBytes { protectPayload(&r, $0) }
-        r.headers.set("Content-MD5", Data(md5).base64EncodedString())
-        return try await sendPart(r, partNumber: partNumber)
     }
 
     /// Completes a multipart upload (CompleteMultipartUpload). S3 may answer 200 with an error

@@ -118,42 +118,33 @@ struct Downloader: Sendable {
             received += Int64(chunk.count)
             meter.add(bytes: chunk.count)
         }
+        var direct: PartBuffer?
+        if case .buffer(let buffer) = sink { direct = buffer }
+        func stream(_ download: S3ObjectDownload) async throws {
+            do {
+                for try await chunk in download.body { try chunk.withUnsafeBytes { try take($0) } }
+            } catch {
+                download.body.cancel()
+                throw error
+            }
+        }
         while range.lowerBound + received <= range.upperBound {
             do {
-                let download: S3ObjectDownload
-                var filledDirectly = false
                 if let opening = pending {
                     pending = nil
-                    download = opening
+                    try await stream(opening)
                 } else {
-                    let position = range.lowerBound + received
-                    var direct: PartBuffer?
-                    if case .buffer(let buffer) = sink { direct = buffer }
-                    do {
-                        download = try await client.getObject(bucket: bucket, key: key, range: position...range.upperBound, ifMatch: eTag, into: direct)
-                    } catch let e as S3Error where e.code == .preconditionFailed {
-                        var changed = e
-                        changed.code = .objectChanged
-                        changed.message = "the object changed during the download (its ETag is no longer \(eTag ?? "-"))"
-                        throw changed
-                    }
+                    let download = try await openRange(range.lowerBound + received...range.upperBound, client: client, bucket: bucket, key: key,
+                                                       eTag: eTag, into: direct)
                     if let direct {
-                        // The transport fills the buffer; the stream only says when it is done.
-                        filledDirectly = true
+                        // The transport fills the buffer; the body stream only says when the range ended.
                         defer {
-                            let added = Int64(direct.count) - received
-                            received += added
-                            meter.add(bytes: Int(added))
+                            meter.add(bytes: Int(Int64(direct.count) - received))
+                            received = Int64(direct.count)
                         }
                         for try await _ in download.body {}
-                    }
-                }
-                if !filledDirectly {
-                    do {
-                        for try await chunk in download.body { try chunk.withUnsafeBytes { try take($0) } }
-                    } catch {
-                        download.body.cancel()
-                        throw error
+                    } else {
+                        try await stream(download)
                     }
                 }
                 let position = range.lowerBound + received
@@ -168,6 +159,20 @@ struct Downloader: Sendable {
             }
         }
         meter.add(bytes: 0, partDone: true)
+    }
+
+    /// Starts the ranged GET of `range` with `If-Match`; a failed precondition means the object
+    /// was replaced since the first range (`.objectChanged`).
+    private static func openRange(_ range: ClosedRange<Int64>, client: S3Client, bucket: String, key: String, eTag: String?,
+                             into direct: PartBuffer?) async throws -> S3ObjectDownload {
+        do {
+            return try await client.getObject(bucket: bucket, key: key, range: range, ifMatch: eTag, into: direct)
+        } catch let e as S3Error where e.code == .preconditionFailed {
+            var changed = e
+            changed.code = .objectChanged
+            changed.message = "the object changed during the download (its ETag is no longer \(eTag ?? "-"))"
+            throw changed
+        }
     }
 
     static func writeAll(fd: Int32, _ bytes: [UInt8], at offset: Int64? = nil) throws {

@@ -50,7 +50,7 @@ final class RangedDownload: @unchecked Sendable {
     private var eTag: String?
     private var window: [Task<PartBuffer, any Error>] = []
     private var meter: ProgressMeter?
-    private var pool: PartBufferPool
+    private let pool: PartBufferPool
     private var current: PartBuffer?
     private var offset = 0
 
