@@ -104,7 +104,13 @@ final class CurlLoop: @unchecked Sendable {
                 guard let priv else { continue }
                 let t = Unmanaged<Transfer>.fromOpaque(priv).takeUnretainedValue()
                 if code == CURLE_OK {
-                    finish(t, .success(()))
+                    var status = 0
+                    _ = s3_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                    if let mismatch = t.loopLengthMismatch(status: status) {
+                        finish(t, .failure(mismatch))
+                    } else {
+                        finish(t, .success(()))
+                    }
                 } else {
                     finish(t, .failure(error(for: t, code: code)))
                 }

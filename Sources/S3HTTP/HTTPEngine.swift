@@ -30,9 +30,13 @@ public final class HTTPEngine: Sendable {
 
     /// Sends `request`; returns when the response head has arrived.
     ///
-    /// Throws ``HTTPTransportError`` when no response arrives, and `CancellationError` when
-    /// the task is cancelled. Any HTTP status is a response, not an error.
+    /// Throws ``HTTPTransportError`` when no response arrives (kind `.invalidRequest`, before
+    /// anything is sent, for a method or header that would not be one line on the wire), and
+    /// `CancellationError` when the task is cancelled. Any HTTP status is a response, not an error.
     public func execute(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if let problem = request.headerProblem {
+            throw HTTPTransportError(kind: .invalidRequest, host: request.host, curlCode: 0, message: problem)
+        }
         let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         let transfer = Transfer(id: id, request: request, loop: loop, configuration: configuration)
         let head = try await withTaskCancellationHandler {

@@ -27,6 +27,26 @@ public struct HTTPRequest: Sendable {
         self.responseBuffer = responseBuffer
     }
 
+    /// Why the request must not be sent, or nil: a method or header name that is not an HTTP
+    /// token, or a header value or URL with CR, LF or NUL (which would let a value smuggle
+    /// extra header lines or a second request onto the connection).
+    public var headerProblem: String? {
+        func isToken(_ s: String) -> Bool {
+            !s.isEmpty && s.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || "!#$%&'*+-.^_`|~".utf8.contains(b)
+            }
+        }
+        if !isToken(method) { return "the method is not an HTTP token" }
+        if url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) { return "the URL holds a space or control character" }
+        for (name, value) in headers {
+            if !isToken(name) { return "the header name \(String(reflecting: name)) is not an HTTP token" }
+            if value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+                return "the value of header \(name) holds a control character (CR, LF, NUL, ...)"
+            }
+        }
+        return nil
+    }
+
     /// The host (and port) the URL names, for error messages.
     public var host: String {
         var rest = Substring(url)

@@ -24,6 +24,9 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case bodyTooLarge
         /// The engine was shut down.
         case shutdown
+        /// The request was refused before sending: a method or header that would not be one
+        /// line on the wire (CR, LF, NUL, or a name that is not an HTTP token).
+        case invalidRequest
         /// Anything else libcurl reported.
         case other
     }

@@ -69,6 +69,8 @@ final class Transfer: @unchecked Sendable {
     var loopHeaderFields: [(String, String)] = []
     var loopDirty = false
     var loopExpectedLength: Int64 = -1
+    /// Response body bytes taken so far (checked against `Content-Length` at the end).
+    var loopBodyBytes: Int64 = 0
     /// When a byte last moved either way (monotonic nanoseconds), for stall detection.
     var loopLastActivity: UInt64 = 0
     /// The request's `responseBuffer`, once a 2xx head said the body goes there.
@@ -262,7 +264,10 @@ final class Transfer: @unchecked Sendable {
             if s.buffered > s.peakBuffered { s.peakBuffered = s.buffered }
             return data.count
         }
-        if r == data.count { loopLastActivity = monotonicNanoseconds() }
+        if r == data.count {
+            loopLastActivity = monotonicNanoseconds()
+            loopBodyBytes += Int64(r)
+        }
         if r == data.count, !loopDirty {
             loopDirty = true
             loop.markDirty(self)
@@ -278,6 +283,7 @@ final class Transfer: @unchecked Sendable {
             return 0
         }
         buffer.append(data)
+        loopBodyBytes += Int64(data.count)
         loopLastActivity = monotonicNanoseconds()
         return data.count
     }
@@ -330,6 +336,15 @@ final class Transfer: @unchecked Sendable {
         while vs < end && (text[vs] == 32 || text[vs] == 9) { vs += 1 }
         let value = String(decoding: text[vs..<end], as: UTF8.self)
         loopHeaderFields.append((name, value))
+    }
+
+    /// Why a transfer curl reported complete is not: a body shorter or longer than its
+    /// `Content-Length` (a connection that broke, or a server that sent more than it said).
+    func loopLengthMismatch(status: Int) -> HTTPTransportError? {
+        guard loopExpectedLength >= 0, request.method != "HEAD", status != 204, status != 304,
+              loopBodyBytes != loopExpectedLength else { return nil }
+        return HTTPTransportError(kind: .connectionBroken, host: host, curlCode: 0,
+                                  message: "the response body had \(loopBodyBytes) bytes where Content-Length said \(loopExpectedLength)")
     }
 
     func deliverHead(status: Int) {

@@ -54,7 +54,7 @@ extension S3Client {
         var r = S3Request("POST", bucket: bucket, query: [("delete", "")])
         r.setBody(xml.data, contentType: "application/xml")
         r.setContentMD5(xml.data)
-        let (_, body) = try await sendAndCollect(r)
+        let body = try await sendAndCollect(r).body
         let result = try parse(body, expecting: "DeleteResult", bucket: bucket, key: nil)
         return result.children("Error").map {
             S3DeleteFailure(key: $0.value("Key") ?? "", versionID: $0.value("VersionId"),
@@ -69,7 +69,7 @@ extension S3Client {
         var query: [(String, String)] = [("versions", "")]
         if let keyMarker { query.append(("key-marker", keyMarker)) }
         if let versionIDMarker { query.append(("version-id-marker", versionIDMarker)) }
-        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListVersionsResult", bucket: bucket, key: nil)
         var versions: [S3ObjectVersion] = []
         for child in xml.children where child.name == "Version" || child.name == "DeleteMarker" {
@@ -89,7 +89,7 @@ extension S3Client {
         if let prefix { query.append(("prefix", prefix)) }
         if let keyMarker { query.append(("key-marker", keyMarker)) }
         if let uploadIDMarker { query.append(("upload-id-marker", uploadIDMarker)) }
-        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListMultipartUploadsResult", bucket: bucket, key: nil)
         let uploads = xml.children("Upload").compactMap { u -> S3MultipartUploadSummary? in
             guard let key = u.value("Key"), let id = u.value("UploadId") else { return nil }

@@ -30,7 +30,7 @@ extension S3Client {
     public func lifecycleRules(bucket: String) async throws -> [S3LifecycleRule] {
         try Validation.bucketName(bucket)
         do {
-            let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("lifecycle", "")]))
+            let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("lifecycle", "")])).body
             let xml = try parse(body, expecting: "LifecycleConfiguration", bucket: bucket, key: nil)
             return xml.children("Rule").map(S3LifecycleRule.init(xml:))
         } catch let e as S3Error where e.code.rawValue == "NoSuchLifecycleConfiguration" {
@@ -68,7 +68,7 @@ extension S3Client {
     public func bucketPolicy(bucket: String) async throws -> String? {
         try Validation.bucketName(bucket)
         do {
-            let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("policy", "")]))
+            let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("policy", "")])).body
             return String(decoding: body, as: UTF8.self)
         } catch let e as S3Error where e.code.rawValue == "NoSuchBucketPolicy" {
             return nil

@@ -27,7 +27,7 @@ extension S3Client {
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
         if configuration.payloadProtection == .crc32c { r.headers.set("x-amz-checksum-algorithm", "CRC32C") }
-        let (_, body) = try await sendAndCollect(r)
+        let body = try await sendAndCollect(r).body
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
         guard let id = xml.value("UploadId"), !id.isEmpty else {
             throw S3Error(code: .invalidResponse, message: "CreateMultipartUpload returned no UploadId", bucket: bucket, key: key)
@@ -69,7 +69,7 @@ extension S3Client {
     }
 
     private func sendPart(_ r: S3Request, partNumber: Int) async throws -> S3CompletedPart {
-        let (head, _) = try await sendAndCollect(r)
+        let head = try await sendAndCollect(r).head
         guard let eTag = head.headers["etag"] else {
             throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: r.bucket, key: r.key)
         }
@@ -77,7 +77,7 @@ extension S3Client {
     }
 
     /// Completes a multipart upload (CompleteMultipartUpload). S3 may answer 200 with an error
-    /// document; that is thrown as an ``S3Error`` too.
+    /// document; that is an ``S3Error`` too, retried like any other when transient.
     @discardableResult
     public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3CompletedPart]) async throws -> S3PutObjectResult {
         var xml = XMLWriter()
@@ -93,18 +93,19 @@ extension S3Client {
         var r = try objectRequest("POST", bucket: bucket, key: key)
         r.query = [("uploadId", uploadID)]
         r.setBody(xml.data, contentType: "application/xml")
-        let (head, body) = try await sendAndCollect(r)
+        r.errorMayComeWith200 = true
+        let response = try await sendAndCollect(r)
+        let (head, body) = (response.head, response.body)
         let doc: XMLNode
         do {
             doc = try XMLParser.parse(body)
         } catch {
             throw S3Error(code: .invalidResponse, message: "CompleteMultipartUpload answered with invalid XML", bucket: bucket, key: key, underlying: error)
         }
-        if doc.name == "Error" {
-            throw Self.mapError(status: head.status, headers: head.headers, body: body, method: "POST", bucket: bucket, key: key)
-        }
+        // (An <Error> document with status 200 was thrown by the pipeline, and retried when transient.)
         // S3 names the root CompleteMultipartUploadResult; moto says ...Response. Both carry ETag.
-        return S3PutObjectResult(eTag: doc.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+        return S3PutObjectResult(eTag: doc.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"],
+                                 attempts: response.attempts)
     }
 
     /// The parts of an unfinished multipart upload already on the server (ListParts, all pages).
@@ -115,7 +116,7 @@ extension S3Client {
             var r = try objectRequest("GET", bucket: bucket, key: key)
             r.query = [("uploadId", uploadID)]
             if let marker { r.query.append(("part-number-marker", marker)) }
-            let (_, body) = try await sendAndCollect(r)
+            let body = try await sendAndCollect(r).body
             let xml = try parse(body, expecting: "ListPartsResult", bucket: bucket, key: key)
             for p in xml.children("Part") {
                 if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {

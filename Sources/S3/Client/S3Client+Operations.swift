@@ -34,7 +34,7 @@ extension S3Client {
 
     /// Every bucket of the account (one ListBuckets call).
     public func listBuckets() async throws -> [S3BucketSummary] {
-        let (_, body) = try await sendAndCollect(S3Request("GET"))
+        let body = try await sendAndCollect(S3Request("GET")).body
         let xml = try parse(body, expecting: "ListAllMyBucketsResult", bucket: nil, key: nil)
         return (xml.child("Buckets")?.children("Bucket") ?? []).compactMap { b in
             guard let name = b.value("Name") else { return nil }
@@ -69,8 +69,9 @@ extension S3Client {
     }
 
     private func put(_ r: S3Request) async throws -> S3PutObjectResult {
-        let (head, _) = try await sendAndCollect(r)
-        return S3PutObjectResult(eTag: head.headers["etag"].map(Self.unquote), versionID: head.headers["x-amz-version-id"])
+        let response = try await sendAndCollect(r)
+        return S3PutObjectResult(eTag: response.head.headers["etag"].map(Self.unquote), versionID: response.head.headers["x-amz-version-id"],
+                                 attempts: response.attempts)
     }
 
     /// Starts a GET and returns once the headers are in; the body streams. `range` selects
@@ -84,12 +85,15 @@ extension S3Client {
     func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?) async throws -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
         r.responseBuffer = buffer
+        r.responseBufferStart = buffer?.count ?? 0
         if let range {
             guard range.lowerBound >= 0 else { throw S3Error.invalidArgument("range must not start below 0", bucket: bucket, key: key) }
+            guard range.upperBound >= range.lowerBound else { throw S3Error.invalidArgument("range is empty", bucket: bucket, key: key) }
             r.headers.set("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")
+            r.check = { head throws(S3Error) in try Self.checkRangedResponse(head, asked: range, bucket: bucket, key: key) }
         }
         if let ifMatch { r.headers.set("If-Match", "\"" + Self.unquote(ifMatch) + "\"") }
-        let response: HTTPResponse
+        let response: S3Response
         do {
             response = try await send(r)
         } catch let e as S3Error where e.code == .noSuchKey || (e.code == .HTTP404 && e.httpStatus == 404) {
@@ -101,7 +105,45 @@ extension S3Client {
             attributes.size = total
         }
         return S3ObjectDownload(attributes: attributes, body: S3ByteStream(body: response.body, bucket: bucket, key: key),
-                                contentRange: contentRange)
+                                contentRange: contentRange, attempts: response.attempts)
+    }
+
+    /// A ranged GET must answer 206 with exactly the bytes asked for (cut at the object's end),
+    /// or 200 when the whole object is what was asked for (a store that ignores `Range` on a
+    /// small object). Anything else would splice wrong bytes into the caller's data.
+    static func checkRangedResponse(_ head: HTTPResponseHead, asked range: ClosedRange<Int64>, bucket: String, key: String) throws(S3Error) {
+        func invalid(_ why: String) -> S3Error {
+            S3Error(code: .invalidResponse, message: "the ranged GET of bytes \(range.lowerBound)-\(range.upperBound) was answered with \(why)",
+                    httpStatus: head.status, requestID: head.headers["x-amz-request-id"], bucket: bucket, key: key)
+        }
+        let length = head.headers["content-length"].flatMap { Int64($0) }
+        if head.status == 200 {
+            guard range.lowerBound == 0, let length, length <= Int64(range.count) else {
+                throw invalid("200 and \(length.map { "\($0) bytes" } ?? "a body of unknown length"), not the range")
+            }
+            return
+        }
+        guard head.status == 206 else { throw invalid("status \(head.status)") }
+        guard let text = head.headers["content-range"], let parsed = parseContentRange(text) else {
+            throw invalid("206 without a valid Content-Range")
+        }
+        let expectedLast = parsed.total.map { min(range.upperBound, $0 - 1) } ?? range.upperBound
+        guard parsed.first == range.lowerBound, parsed.last == expectedLast || (parsed.total == nil && parsed.last <= range.upperBound) else {
+            throw invalid("Content-Range \(text)")
+        }
+        if let length, length != parsed.last - parsed.first + 1 { throw invalid("Content-Range \(text) but \(length) bytes") }
+    }
+
+    /// `bytes FIRST-LAST/TOTAL` (TOTAL may be `*`).
+    static func parseContentRange(_ text: String) -> (first: Int64, last: Int64, total: Int64?)? {
+        guard text.hasPrefix("bytes ") else { return nil }
+        let rest = text.dropFirst(6)
+        guard let dash = rest.firstIndex(of: "-"), let slash = rest.firstIndex(of: "/"), dash < slash,
+              let first = Int64(rest[..<dash]), let last = Int64(rest[rest.index(after: dash)..<slash]), first <= last else { return nil }
+        let totalText = rest[rest.index(after: slash)...]
+        if totalText == "*" { return (first, last, nil) }
+        guard let total = Int64(totalText), last < total else { return nil }
+        return (first, last, total)
     }
 
     /// Size, ETag, date, type and metadata of an object, without its body. A missing object is
@@ -110,7 +152,7 @@ extension S3Client {
     public func headObject(bucket: String, key: String) async throws -> S3ObjectAttributes {
         let r = try objectRequest("HEAD", bucket: bucket, key: key)
         do {
-            let (head, _) = try await sendAndCollect(r)
+            let head = try await sendAndCollect(r).head
             return Self.attributes(from: head.headers)
         } catch let e as S3Error where e.httpStatus == 404 {
             throw try await disambiguate404(e, bucket: bucket)
@@ -135,9 +177,14 @@ extension S3Client {
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         if let continuationToken { query.append(("continuation-token", continuationToken)) }
         if let startAfter { query.append(("start-after", startAfter)) }
-        let (_, body) = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListBucketResult", bucket: bucket, key: nil)
-        return Self.decodeListPage(xml)
+        let page = Self.decodeListPage(xml)
+        if page.isTruncated, (page.nextContinuationToken ?? "").isEmpty {
+            // Ending here would silently drop the rest of the listing.
+            throw S3Error(code: .invalidResponse, message: "a truncated listing page came without a NextContinuationToken", bucket: bucket)
+        }
+        return page
     }
 
     // MARK: - Helpers

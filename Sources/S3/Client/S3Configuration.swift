@@ -21,6 +21,7 @@ public struct S3Configuration: Sendable {
 
     /// The endpoint: scheme, host, optional port and optional path prefix.
     public let endpoint: S3Endpoint
+
     /// The signing region.
     public var region: String
     /// The credentials that sign each request.
@@ -31,6 +32,10 @@ public struct S3Configuration: Sendable {
     public var http: HTTPEngineConfiguration
     /// How upload bodies are protected against corruption in transit.
     public var payloadProtection: S3PayloadProtection = .signedSHA256
+    /// How failed requests are retried (the AWS SDKs' standard mode by default: 3 attempts).
+    public var retry: S3RetryPolicy = S3RetryPolicy()
+    /// Tokens of the client's retry quota (see ``S3RetryQuota``); 500 as in the AWS SDKs.
+    public var retryQuotaCapacity: Int = 500
 
     /// A configuration. Throws ``S3Error`` (`.invalidArgument`) for a malformed endpoint.
     public init(endpoint: String, region: String = "us-east-1", credentials: S3Credentials,

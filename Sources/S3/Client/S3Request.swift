@@ -13,6 +13,13 @@ struct S3Request: Sendable {
     var payloadHash: String = Digest.emptySHA256Hex
     /// Where a 2xx response body is written directly (see `HTTPRequest.responseBuffer`).
     var responseBuffer: PartBuffer?
+    /// The buffer's `count` when the request was made: each attempt starts writing there.
+    var responseBufferStart = 0
+    /// The operation may fail after a 200 status, with an `<Error>` document as the body
+    /// (CompleteMultipartUpload, CopyObject).
+    var errorMayComeWith200 = false
+    /// The operation's own check of a 2xx head (e.g. a ranged GET's `Content-Range`).
+    var check: S3ResponseCheck?
 
     init(_ method: String, bucket: String? = nil, key: String? = nil, query: [(String, String)] = []) {
         self.method = method
@@ -40,6 +47,15 @@ struct S3Addressing: Sendable {
         var url: String
     }
 
+    /// `s3.amazonaws.com`, `s3.REGION.amazonaws.com` or `s3-REGION.amazonaws.com` (not the
+    /// FIPS, dual-stack or access-point forms, which are left as configured).
+    static func isAWSHost(_ host: String) -> Bool {
+        guard host.hasSuffix(".amazonaws.com") else { return false }
+        let labels = host.split(separator: ".")
+        return (labels.count == 3 && labels[0] == "s3") || (labels.count == 4 && labels[0] == "s3")
+            || (labels.count == 3 && labels[0].hasPrefix("s3-"))
+    }
+
     /// Whether `bucket` goes in the host name.
     func usesVirtualHost(_ bucket: String) -> Bool {
         switch style {
@@ -49,8 +65,12 @@ struct S3Addressing: Sendable {
         }
     }
 
-    func target(bucket: String?, key: String?, query: [(String, String)]) -> Target {
+    /// The URL of a request; on AWS's own endpoints the host names `region`.
+    func target(bucket: String?, key: String?, query: [(String, String)], region: String? = nil) -> Target {
         var hostName = endpoint.host
+        if let region, Self.isAWSHost(hostName), !hostName.hasPrefix("s3.\(region).") {
+            hostName = "s3.\(region).amazonaws.com"
+        }
         var path = endpoint.basePath
         if let bucket {
             if usesVirtualHost(bucket) {

@@ -50,4 +50,6 @@ public struct S3ObjectDownload: Sendable {
     public let body: S3ByteStream
     /// The `Content-Range` of a ranged GET.
     public let contentRange: String?
+    /// How many times the GET was sent before its head came back (1 = no retry).
+    public var attempts: Int = 1
 }

@@ -1,3 +1,4 @@
+import Foundation
 import S3HTTP
 
 /// Every failure of this library: an error S3 returned, a request refused before it was sent
@@ -77,6 +78,15 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var failures: [S3DeleteFailure] = []
     /// For `.uploadIncomplete`: what ``S3Bucket/resumeUpload(_:file:options:)`` needs.
     public var resumeState: S3UploadResumeState?
+    /// How many times the request was sent before this error was final (1 = no retry; 0 = it
+    /// was refused before sending). Retries are described in ``S3RetryPolicy``.
+    public var attempts: Int = 0
+    /// The server's `Date`, for clock-skew correction.
+    var serverDate: Date?
+    /// The region a wrong-region answer named (`x-amz-bucket-region` or `<Region>`).
+    var regionHint: String?
+    /// The server's retry hint (`x-amz-retry-after` in ms, or `Retry-After` in seconds).
+    var retryAfter: Duration?
 
     /// An error value.
     public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,
@@ -105,14 +115,13 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         return e
     }
 
-    /// Whether the same request may succeed if sent again (throttling, server errors, broken
-    /// connections, timeouts).
-    public var isRetryable: Bool {
-        if let t = underlying as? HTTPTransportError { return t.isRetryable }
-        if [.slowDown, .internalError, "RequestTimeout", "ServiceUnavailable", "RequestTimeTooSkewed"].contains(code) { return true }
-        if let s = httpStatus, s >= 500 || s == 429 { return true }
-        return false
-    }
+    /// Whether the same request may succeed if sent again: throttling, transient server errors
+    /// (500, 502, 503, 504), broken, refused or stalled connections, timeouts (see
+    /// ``S3RetryPolicy``). A clock skew or a wrong region is corrected by the client itself.
+    public var isRetryable: Bool { S3RetryKind.of(self) != nil }
+
+    /// Whether the store asked to slow down (`SlowDown`, `Throttling`, HTTP 429, ...).
+    public var isThrottling: Bool { S3RetryKind.of(self) == .throttling }
 
     public var description: String {
         var s = "S3 error \(code.rawValue)"
@@ -122,6 +131,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
         if let bucket { context.append("bucket: \(bucket)") }
         if let key { context.append("key: \(key)") }
         if let requestID { context.append("request ID: \(requestID)") }
+        if attempts > 1 { context.append("attempts: \(attempts)") }
         if let underlying { context.append("cause: \(underlying)") }
         if !context.isEmpty { s += " [" + context.joined(separator: ", ") + "]" }
         return s

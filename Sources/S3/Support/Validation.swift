@@ -1,3 +1,5 @@
+import S3HTTP
+
 /// Checks made before any request is sent, so bad input fails fast with a clear message.
 enum Validation {
     /// S3's bucket naming rules: 3-63 characters of `a-z 0-9 . -`, starting and ending with a
@@ -42,5 +44,46 @@ enum Validation {
             total += name.utf8.count + value.utf8.count
         }
         if total > 2048 { throw .invalidArgument("user metadata is \(total) bytes; S3 allows at most 2 KiB", bucket: bucket, key: key) }
+    }
+}
+
+extension Validation {
+    /// HTTP token characters (RFC 9110 `tchar`), for header names and methods.
+    static func isToken(_ s: String) -> Bool {
+        guard !s.isEmpty else { return false }
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"): continue
+            case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                 UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+                 UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): continue
+            default: return false
+            }
+        }
+        return true
+    }
+
+    /// Refuses a method or header that would break the request apart on the wire: a method or
+    /// header name that is not an HTTP token, a value with CR, LF or NUL (a header injection),
+    /// or another control character but tab.
+    static func headers(method: String, _ headers: HTTPHeaders, bucket: String?, key: String?) throws(S3Error) {
+        guard isToken(method) else {
+            throw .invalidArgument("the HTTP method \(String(reflecting: method)) is not a token", bucket: bucket, key: key)
+        }
+        for (name, value) in headers {
+            guard isToken(name) else {
+                throw .invalidArgument("the header name \(String(reflecting: name)) is not an HTTP token", bucket: bucket, key: key)
+            }
+            for b in value.utf8 where (b < 32 && b != 9) || b == 127 {
+                let what = b == 13 || b == 10 ? "a line break (CR or LF)" : b == 0 ? "a NUL byte" : "a control character"
+                throw .invalidArgument("the value of header \(name) holds \(what); nothing was sent", bucket: bucket, key: key)
+            }
+        }
+    }
+
+    /// A region name: letters, digits and '-', 1 to 64 characters (so a region taken from a
+    /// response can go into a host name and a signature safely).
+    static func isRegionName(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
     }
 }

@@ -67,7 +67,7 @@ final class RangedDownload: @unchecked Sendable {
     func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
         if !started {
             started = true
-            try await start()
+            try await options.withRetryPolicy { try await start() }
         }
         while true {
             if let buffer = current {
@@ -109,13 +109,16 @@ final class RangedDownload: @unchecked Sendable {
         guard nextRange < ranges.count else { return }
         let range = ranges[nextRange]
         nextRange += 1
-        let (client, bucket, key, retry, eTag, meter, limiter, pool) = (client, bucket, key, options.retry, eTag, meter!, options.limiter, pool)
+        let (client, bucket, key, eTag, meter, limiter, pool) = (client, bucket, key, eTag, meter!, options.limiter, pool)
+        let (options, policy) = (options, options.retry ?? client.retryPolicy)
         window.append(Task {
             try await limiter?.acquire()
             defer { limiter?.release() }
             let buffer = pool.take()
-            try await Downloader.fetch(range, opening: opening, into: .buffer(buffer), client: client, bucket: bucket, key: key, eTag: eTag,
-                                       retry: retry, meter: meter)
+            try await options.withRetryPolicy {
+                try await Downloader.fetch(range, opening: opening, into: .buffer(buffer), client: client, bucket: bucket, key: key, eTag: eTag,
+                                           policy: policy, meter: meter)
+            }
             return buffer
         })
     }

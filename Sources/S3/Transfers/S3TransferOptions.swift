@@ -10,8 +10,9 @@ public struct S3TransferOptions: Sendable {
     public var concurrency: Int = 8
     /// Uploads larger than this use multipart; smaller ones are one PUT.
     public var multipartThreshold: Int = 8 << 20
-    /// How failed parts are retried.
-    public var retry: S3RetryPolicy = S3RetryPolicy()
+    /// How the transfer's requests (each part and range) are retried; nil: the client's
+    /// ``S3Configuration/retry``.
+    public var retry: S3RetryPolicy?
     /// Keep an unfinished multipart upload when an upload fails, so it can be resumed (the error
     /// carries an ``S3UploadResumeState``). By default it is aborted.
     public var keepPartialUploadOnFailure = false
@@ -37,7 +38,7 @@ public struct S3TransferOptions: Sendable {
 
     /// Options; the defaults are 8 MiB parts, 8 in flight, multipart above 8 MiB.
     public init(partSize: Int = 8 << 20, concurrency: Int = 8, multipartThreshold: Int? = nil,
-                retry: S3RetryPolicy = S3RetryPolicy(), keepPartialUploadOnFailure: Bool = false,
+                retry: S3RetryPolicy? = nil, keepPartialUploadOnFailure: Bool = false,
                 progress: (@Sendable (S3TransferProgress) -> Void)? = nil) {
         self.partSize = partSize
         self.concurrency = concurrency
@@ -64,44 +65,6 @@ public struct S3TransferProgress: Sendable {
     public static func makeStream() -> (stream: AsyncStream<S3TransferProgress>, callback: @Sendable (S3TransferProgress) -> Void) {
         let (stream, continuation) = AsyncStream<S3TransferProgress>.makeStream(bufferingPolicy: .bufferingNewest(64))
         return (stream, { continuation.yield($0) })
-    }
-}
-
-/// Retries with exponential back-off and full jitter.
-public struct S3RetryPolicy: Sendable {
-    /// Attempts in all (1 = no retry).
-    public var maxAttempts: Int = 5
-    /// The first back-off.
-    public var baseDelay: Duration = .milliseconds(100)
-    /// The longest back-off.
-    public var maxDelay: Duration = .seconds(5)
-
-    /// The defaults: 5 attempts, 100 ms doubling up to 5 s, jittered.
-    public init(maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(100), maxDelay: Duration = .seconds(5)) {
-        self.maxAttempts = maxAttempts
-        self.baseDelay = baseDelay
-        self.maxDelay = maxDelay
-    }
-
-    /// Runs `operation`, retrying retryable failures (``S3Error/isRetryable``).
-    func run<T>(_ operation: () async throws -> T) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await operation()
-            } catch let e as S3Error where e.isRetryable && attempt < maxAttempts {
-                try await pause(attempt: attempt)
-                attempt += 1
-            }
-        }
-    }
-
-    /// Sleeps before retry number `attempt` (1-based): a random time up to
-    /// `min(maxDelay, baseDelay * 2^(attempt-1))`.
-    func pause(attempt: Int) async throws {
-        let cap = min(maxDelay, baseDelay * (1 << min(attempt - 1, 20)))
-        let ms = Double(cap.components.seconds) * 1000 + Double(cap.components.attoseconds) / 1e15
-        try await Task.sleep(for: .milliseconds(Double.random(in: 0...max(ms, 1))))
     }
 }
 
@@ -163,5 +126,14 @@ final class ProgressMeter: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return S3TransferProgress(bytesDone: s.bytes, totalBytes: total, partsDone: s.parts,
                                   bytesPerSecond: seconds > 0 ? Double(s.bytes) / seconds : 0)
+    }
+}
+
+extension S3TransferOptions {
+    /// Runs `operation` with this transfer's retry policy in force (when it has one) for every
+    /// request it and its child tasks send.
+    func withRetryPolicy<T>(_ operation: () async throws -> T) async rethrows -> T {
+        guard let retry else { return try await operation() }
+        return try await S3RetryPolicy.$current.withValue(retry, operation: operation)
     }
 }

@@ -5,8 +5,8 @@ import S3Signing
 /// Uploads one object: one PUT up to the multipart threshold, else a multipart upload whose
 /// parts go up in a sliding window of `concurrency` tasks (when one finishes, the next starts).
 ///
-/// Memory holds at most `concurrency` parts. Each part is retried on its own (retryable errors,
-/// back-off with jitter). On failure or cancellation the upload is aborted, so no orphaned
+/// Memory holds at most `concurrency` parts. Each request (every part) goes through the
+/// client's pipeline, which retries it on its own (``S3RetryPolicy``, or the transfer's). On failure or cancellation the upload is aborted, so no orphaned
 /// upload remains, unless the caller asked to keep it: then the error is `.uploadIncomplete`
 /// with an ``S3UploadResumeState``. Completion checks the multipart ETag (`md5-of-md5s-N`)
 /// against the MD5s of the parts sent.
@@ -121,8 +121,10 @@ struct Uploader: Sendable {
     /// Finishes a kept multipart upload of `file`: the parts ListParts reports are skipped.
     func resume(_ state: S3UploadResumeState, file: URL) async throws -> S3PutObjectResult {
         let handle = try OpenFile(file, bucket: bucket, key: key)
-        let onServer = try await options.retry.run { try await client.listParts(bucket: bucket, key: key, uploadID: state.uploadID) }
-        return try await upload(handle, resume: (state, onServer))
+        return try await options.withRetryPolicy {
+            let onServer = try await client.listParts(bucket: bucket, key: key, uploadID: state.uploadID)
+            return try await upload(handle, resume: (state, onServer))
+        }
     }
 
     private func upload(_ handle: OpenFile, resume: (S3UploadResumeState, [S3CompletedPart])?) async throws -> S3PutObjectResult {
@@ -144,7 +146,7 @@ struct Uploader: Sendable {
         let meter = ProgressMeter(total: Int64(count), callback: options.progress, parent: options.parentMeter)
         try await options.limiter?.acquire()
         defer { options.limiter?.release() }
-        let result = try await options.retry.run(put)
+        let result = try await options.withRetryPolicy(put)
         meter.add(bytes: count, partDone: true)
         meter.finish()
         return result
@@ -162,16 +164,21 @@ struct Uploader: Sendable {
     /// `partSize` from a pool, given back once sent, so the same pages carry every part.
     private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
                            nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
+        try await options.withRetryPolicy {
+            try await runMultipart(partSize: partSize, total: total, resume: resume, nextPart: nextPart)
+        }
+    }
+
+    private func runMultipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
+                              nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
         let pool = PartBufferPool(bufferSize: partSize, keep: options.concurrency)
         let sendMD5 = options.contentMD5
-        let (client, bucket, key, retry) = (client, bucket, key, options.retry)
+        let (client, bucket, key) = (client, bucket, key)
         let uploadID: String
         if let resume {
             uploadID = resume.0.uploadID
         } else {
-            uploadID = try await retry.run {
-                try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
-            }
+            uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
         }
         let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
@@ -208,9 +215,8 @@ struct Uploader: Sendable {
                     group.addTask {
                         defer { limiter?.release() }
                         let md5 = sendMD5 ? Digest.md5(bytes.bytes) : nil
-                        let part = try await retry.run {
-                            try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, buffer: bytes, md5: md5)
-                        }
+                        let part = try await client.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber,
+                                                               buffer: bytes, md5: md5)
                         meter.add(bytes: bytes.count, partDone: true)
                         pool.give(bytes)
                         return (part, md5)
@@ -222,9 +228,7 @@ struct Uploader: Sendable {
                 try Task.checkCancellation()
             }
             let parts = done.keys.sorted().map { done[$0]!.part }
-            let result = try await retry.run {
-                try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
-            }
+            let result = try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
             meter.finish()
             if sendMD5 { try verify(result, parts: done.keys.sorted().map { done[$0]! }) }
             return result
