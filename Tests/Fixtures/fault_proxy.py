@@ -7,7 +7,15 @@ Every request is forwarded to UPSTREAM unless a rule matches. Rules are set per 
 tests running in parallel do not disturb each other:
   PUT /__faults__/BUCKET   body: JSON list of rules      DELETE /__faults__/BUCKET  clears them
 A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default unlimited)}
-  "status":        answer {"status": 503, "code": "SlowDown"} with an S3 error document
+  "status":        answer {"status": 503, "code": "SlowDown"} with an S3 error document; optional
+                   "headers": {name: value} added to the answer, "date_offset": seconds (the
+                   answer's Date header is now plus that), "region": a <Region> in the document,
+                   "body": false for no document (as HEAD errors have none)
+  "status200":     forward, then answer 200 with an <Error> document {"code": "InternalError"}
+                   instead of the server's body (S3's "200 with an error" on Complete/Copy)
+  "reset":         close the connection without an answer (a reset)
+  "replace-200":   for a ranged GET: forward without the Range header and answer 200 with the
+                   whole object (a server that ignores Range)
   "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
                    that reaches the server and reported back as <Error> AccessDenied entries
   "delay":         {"seconds": S} wait, then forward
@@ -15,10 +23,12 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
                    close the connection (a body that breaks mid-way)
 A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
   GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...], with
-                           " content-md5" appended when the request carried Content-MD5, and
-                           " crc32c=VALUE" when it carried x-amz-checksum-crc32c
+                           " content-md5" appended when the request carried Content-MD5,
+                           " crc32c=VALUE" when it carried x-amz-checksum-crc32c, then always
+                           " date=X-AMZ-DATE region=SIGNING-REGION"
 """
 import base64
+import email.utils
 import hashlib
 import http.client
 import json
@@ -96,14 +106,28 @@ class Handler(BaseHTTPRequestHandler):
         range_header = self.headers.get("Range", "")
         with LOCK:
             crc = self.headers.get("x-amz-checksum-crc32c")
-            LOG.setdefault(bucket, []).append("%s %s %s%s%s" % (self.command, self.path, range_header,
-                                                                 " content-md5" if "Content-MD5" in self.headers else "",
-                                                                 " crc32c=" + crc if crc else ""))
+            scope = re.search(r"Credential=[^/]*/[^/]*/([^/]*)/", self.headers.get("Authorization", ""))
+            LOG.setdefault(bucket, []).append("%s %s %s%s%s date=%s region=%s" % (
+                self.command, self.path, range_header, " content-md5" if "Content-MD5" in self.headers else "",
+                " crc32c=" + crc if crc else "", self.headers.get("x-amz-date", "-"), scope.group(1) if scope else "-"))
         rule = take_rule(self.command, bucket, query, range_header)
         if rule and rule["action"] == "status":
+            region = "<Region>%s</Region>" % rule["region"] if rule.get("region") else ""
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"
-                   "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "SlowDown")).encode()
-            return self.reply(rule.get("status", 503), [("Content-Type", "application/xml")], doc)
+                   "</Message>%s<RequestId>FAULT</RequestId></Error>" % (rule.get("code", "SlowDown"), region)).encode()
+            headers = [("Content-Type", "application/xml")] + list(rule.get("headers", {}).items())
+            if rule.get("date_offset") is not None:
+                headers.append(("Date", email.utils.formatdate(time.time() + float(rule["date_offset"]), usegmt=True)))
+            if self.command == "HEAD" or rule.get("body") is False:
+                doc = b""
+            return self.reply(rule.get("status", 503), headers, doc)
+        if rule and rule["action"] == "reset":
+            import socket
+            import struct
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         if rule and rule["action"] == "delay":
             time.sleep(float(rule.get("seconds", 1)))
         refused = []
@@ -125,6 +149,23 @@ class Handler(BaseHTTPRequestHandler):
         data = resp.read()
         out_headers = resp.getheaders()
         conn.close()
+        if rule and rule["action"] == "replace-200" and resp.status == 206:
+            # Range is signed, so the range asked for goes upstream as it is; the whole object is
+            # then fetched with a widened Range (moto checks no signature; on a verifying server
+            # this second request is refused and the test says so).
+            total = int(dict((k.lower(), v) for k, v in out_headers)["content-range"].split("/")[1])
+            headers["Range"] = "bytes=0-%d" % (total - 1)
+            conn = http.client.HTTPConnection(UPSTREAM.hostname, UPSTREAM.port, timeout=60)
+            conn.request(self.command, self.path, body=body, headers=headers)
+            whole = conn.getresponse()
+            data = whole.read()
+            conn.close()
+            kept = [(k, v) for k, v in whole.getheaders() if k.lower() not in ("content-range",)]
+            return self.reply(200, kept, data)
+        if rule and rule["action"] == "status200" and resp.status == 200:
+            doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>injected by fault_proxy after 200"
+                   "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "InternalError")).encode()
+            return self.reply(200, [("Content-Type", "application/xml")], doc)
         if rule and rule["action"] == "truncate":
             self.send_response(resp.status)
             for k, v in out_headers:

@@ -31,8 +31,9 @@ func readmeExample(endpoint: String) async throws -> String {
 }
 
 @Suite struct ReadmeExampleTests {
-    @Test func theReadmeExampleRuns() async throws {
-        #expect(try await readmeExample(endpoint: try motoEndpoint()) == "meow")
+    @Test(arguments: TestServer.all) func theReadmeExampleRuns(server: TestServer) async throws {
+        let text = try await readmeExample(endpoint: try server.endpoint())
+        #expect(text == "meow")
     }
 }
 
@@ -75,10 +76,12 @@ func readmeTemporaryBucketExample(client: S3Client) async throws {
 }
 
 extension ReadmeExampleTests {
-    @Test func theBucketExampleRuns() async throws {
-        let keys = try await readmeBucketExample(client: try makeClient())
-        #expect(keys == ["2024/big.bin", "2024/q1.csv"])
-        try await readmeTemporaryBucketExample(client: try makeClient())
+    @Test(arguments: TestServer.all) func theBucketExampleRuns(server: TestServer) async throws {
+        try await server.run {
+            let keys = try await readmeBucketExample(client: try makeClient())
+            #expect(keys == ["2024/big.bin", "2024/q1.csv"])
+            try await readmeTemporaryBucketExample(client: try makeClient())
+        }
     }
 }
 
@@ -104,21 +107,23 @@ func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, loca
 }
 
 extension ReadmeExampleTests {
-    @Test func theTransferExampleRuns() async throws {
-        try await S3Bucket.withTemporaryBucket(client: try makeClient(), namePrefix: "readme") { bucket in
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID())")
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent("folder"), withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: dir) }
-            let video = dir.appendingPathComponent("video.mp4")
-            try Data(patternBytes(9 << 20)).write(to: video)
-            try Data("x".utf8).write(to: dir.appendingPathComponent("folder/x.txt"))
-            let consumed = try await readmeTransferExample(
-                bucket: bucket, videoURL: video, targetURL: dir.appendingPathComponent("copy.mp4"),
-                localFolder: dir.appendingPathComponent("folder"), restoreFolder: dir.appendingPathComponent("restore"),
-                someAsyncByteSequence: AsyncStream { c in c.yield([1, 2, 3]); c.finish() })
-            #expect(consumed == 9 << 20)
-            #expect(try Data(contentsOf: dir.appendingPathComponent("copy.mp4")) == Data(patternBytes(9 << 20)))
-            #expect(try String(contentsOf: dir.appendingPathComponent("restore/x.txt"), encoding: .utf8) == "x")
+    @Test(arguments: TestServer.all) func theTransferExampleRuns(server: TestServer) async throws {
+        try await server.run {
+            try await S3Bucket.withTemporaryBucket(client: try makeClient(), namePrefix: "readme") { bucket in
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID())")
+                try FileManager.default.createDirectory(at: dir.appendingPathComponent("folder"), withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: dir) }
+                let video = dir.appendingPathComponent("video.mp4")
+                try Data(patternBytes(9 << 20)).write(to: video)
+                try Data("x".utf8).write(to: dir.appendingPathComponent("folder/x.txt"))
+                let consumed = try await readmeTransferExample(
+                    bucket: bucket, videoURL: video, targetURL: dir.appendingPathComponent("copy.mp4"),
+                    localFolder: dir.appendingPathComponent("folder"), restoreFolder: dir.appendingPathComponent("restore"),
+                    someAsyncByteSequence: AsyncStream { c in c.yield([1, 2, 3]); c.finish() })
+                #expect(consumed == 9 << 20)
+                #expect(try Data(contentsOf: dir.appendingPathComponent("copy.mp4")) == Data(patternBytes(9 << 20)))
+                #expect(try String(contentsOf: dir.appendingPathComponent("restore/x.txt"), encoding: .utf8) == "x")
+            }
         }
     }
 }

@@ -3,19 +3,72 @@ import S3
 import Testing
 
 struct MissingServer: Error, CustomStringConvertible {
-    var description: String { "S3_TEST_ENDPOINT is not set: run the suite with scripts/test, which starts moto on 127.0.0.1" }
+    let variable: String
+    var description: String { "\(variable) is not set: run the suite with scripts/test, which starts moto and SeaweedFS on 127.0.0.1" }
 }
 
-/// moto's endpoint, started by scripts/test.
-func motoEndpoint() throws -> String {
-    guard let url = ProcessInfo.processInfo.environment["S3_TEST_ENDPOINT"], !url.isEmpty else { throw MissingServer() }
-    return url
+/// A real S3 server the suites run against, both started by scripts/test on 127.0.0.1: moto
+/// (what boto3 users test with; checks no signature or checksum) and SeaweedFS (checks every
+/// SigV4 signature and `x-amz-checksum-*`, as a production store does). Every test that takes
+/// a `TestServer` runs once against each; what a server lacks is stated where a test needs it.
+struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
+    enum Kind: String, Sendable { case moto, seaweedfs }
+    let kind: Kind
+
+    static let moto = TestServer(kind: .moto)
+    static let seaweedfs = TestServer(kind: .seaweedfs)
+    /// The servers every parameterised test runs against.
+    static let all: [TestServer] = [.moto, .seaweedfs]
+
+    var testDescription: String { kind.rawValue }
+
+    /// The server of the running test (set by ``run(_:)``); moto outside a parameterised test.
+    @TaskLocal static var current: TestServer = .moto
+
+    private func variable(_ moto: String, _ seaweed: String) throws -> String {
+        let name = kind == .moto ? moto : seaweed
+        guard let url = ProcessInfo.processInfo.environment[name], !url.isEmpty else { throw MissingServer(variable: name) }
+        return url
+    }
+
+    /// The server's S3 endpoint.
+    func endpoint() throws -> String { try variable("S3_TEST_ENDPOINT", "S3_TEST_SEAWEEDFS_ENDPOINT") }
+    /// The fault-injecting proxy in front of it (Tests/Fixtures/fault_proxy.py).
+    func proxyEndpoint() throws -> String { try variable("S3_TEST_PROXY_ENDPOINT", "S3_TEST_SEAWEEDFS_PROXY_ENDPOINT") }
+
+    // What a server lacks. Each is used by the tests that meet it, which say so.
+
+    /// SeaweedFS answers `PUT ?publicAccessBlock` with 501 NotImplemented.
+    var supportsPublicAccessBlock: Bool { kind == .moto }
+    /// SeaweedFS keeps objects in a file tree: it folds `//` in keys and refuses `.`/`..` segments.
+    var keepsKeysVerbatim: Bool { kind == .moto }
+    /// SeaweedFS does not report a bucket's LocationConstraint.
+    var reportsLocationConstraint: Bool { kind == .moto }
+    /// moto checks no signature (SeaweedFS refuses a wrong one with SignatureDoesNotMatch).
+    var verifiesSignatures: Bool { kind == .seaweedfs }
+
+    /// Runs `body` with this server as ``current``.
+    func run<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await Self.$current.withValue(self, operation: body)
+    }
+
+    /// Runs `body` with this server as ``current`` (synchronous tests).
+    func runSync<T>(_ body: () throws -> T) rethrows -> T {
+        try Self.$current.withValue(self, operation: body)
+    }
 }
+
+/// The current test server's endpoint.
+func serverEndpoint() throws -> String { try TestServer.current.endpoint() }
+
+/// moto's endpoint, for the tests that need moto itself (versioning, signature-free requests).
+func motoEndpoint() throws -> String { try TestServer.moto.endpoint() }
 
 let testCredentials = S3Credentials(accessKeyID: "testing", secretAccessKey: "testing-secret")
 
+/// A client of the current test server.
 func makeClient(style: S3Configuration.AddressingStyle = .path, region: String = "us-east-1") throws -> S3Client {
-    var endpoint = try motoEndpoint()
+    var endpoint = try serverEndpoint()
     if style == .virtualHost { endpoint = endpoint.replacingOccurrences(of: "127.0.0.1", with: "localhost") }
     return S3Client(configuration: try S3Configuration(endpoint: endpoint, region: region, credentials: testCredentials, addressingStyle: style))
 }
@@ -52,21 +105,23 @@ struct HelperFailed: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Runs Tests/Fixtures/boto3_helper.py against moto and decodes its JSON answer.
+/// Runs Tests/Fixtures/boto3_helper.py against the current test server and decodes its JSON answer.
 func boto3(_ arguments: [String], stdin: [UInt8]? = nil) throws -> Any {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/boto3_helper.py").path
-    let (status, out) = try run("/usr/bin/env", ["python3", script, try motoEndpoint()] + arguments, stdin: stdin.map { Data($0) })
+    let (status, out) = try run("/usr/bin/env", ["python3", script, try serverEndpoint()] + arguments, stdin: stdin.map { Data($0) })
     guard status == 0 else { throw HelperFailed(description: "boto3_helper \(arguments) exited \(status)") }
     return try JSONSerialization.jsonObject(with: out, options: [.fragmentsAllowed])
 }
 
-/// The fault-injecting proxy in front of moto (Tests/Fixtures/fault_proxy.py), started by scripts/test.
-func proxyEndpoint() throws -> String {
-    guard let url = ProcessInfo.processInfo.environment["S3_TEST_PROXY_ENDPOINT"], !url.isEmpty else {
-        throw HelperFailed(description: "S3_TEST_PROXY_ENDPOINT is not set: run the suite with scripts/test")
-    }
-    return url
+/// The fault-injecting proxy in front of the current test server (Tests/Fixtures/fault_proxy.py).
+func proxyEndpoint() throws -> String { try TestServer.current.proxyEndpoint() }
+
+/// A client of the fault proxy in front of the current test server.
+func makeProxiedClient(retry: S3RetryPolicy? = nil) throws -> S3Client {
+    var configuration = try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials)
+    if let retry { configuration.retry = retry }
+    return S3Client(configuration: configuration)
 }
 
 /// Sets the proxy's fault rules for one bucket (an empty list clears them).

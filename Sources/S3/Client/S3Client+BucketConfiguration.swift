@@ -76,12 +76,13 @@ extension S3Client {
     }
 
     /// Removes the bucket's public access block (DeletePublicAccessBlock); succeeds when there
-    /// is none.
+    /// is none, and on stores that have no such feature (SeaweedFS, R2: `NotImplemented`), where
+    /// nothing blocks public access in the first place.
     public func deletePublicAccessBlock(bucket: String) async throws {
         try Validation.bucketName(bucket)
         do {
             _ = try await sendAndCollect(S3Request("DELETE", bucket: bucket, query: [("publicAccessBlock", "")]))
-        } catch let e as S3Error where e.code.rawValue == "NoSuchPublicAccessBlockConfiguration" {
+        } catch let e as S3Error where e.code.rawValue == "NoSuchPublicAccessBlockConfiguration" || e.code.rawValue == "NotImplemented" {
             return
         }
     }
