@@ -14,6 +14,7 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "status200":     forward, then answer 200 with an <Error> document {"code": "InternalError"}
                    instead of the server's body (S3's "200 with an error" on Complete/Copy)
   "reset":         close the connection without an answer (a reset)
+  "strip-token":   forward, then drop <NextContinuationToken> from the listing page
   "replace-200":   for a ranged GET: forward without the Range header and answer 200 with the
                    whole object (a server that ignores Range)
   "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
@@ -80,16 +81,24 @@ class Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         return self.rfile.read(int(self.headers.get("Content-Length", "0")))
 
-    def reply(self, status, headers, body):
+    date_offset = 0.0
+
+    def date_time_string(self, timestamp=None):
+        # The Date of every answer; a rule's "date_offset" moves it (a server whose clock differs).
+        return email.utils.formatdate((timestamp or time.time()) + self.date_offset, usegmt=True)
+
+    def reply(self, status, headers, body, length=None):
         self.send_response(status)
         for k, v in headers:
             if k.lower() not in HOP:
                 self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
+        # A HEAD answer has no body but tells the length of the object.
+        self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         self.wfile.write(body)
 
     def handle_any(self):
+        self.date_offset = 0.0
         body = self.read_body()
         path, _, query = self.path.partition("?")
         if path.startswith("/__faults__/"):
@@ -116,8 +125,7 @@ class Handler(BaseHTTPRequestHandler):
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"
                    "</Message>%s<RequestId>FAULT</RequestId></Error>" % (rule.get("code", "SlowDown"), region)).encode()
             headers = [("Content-Type", "application/xml")] + list(rule.get("headers", {}).items())
-            if rule.get("date_offset") is not None:
-                headers.append(("Date", email.utils.formatdate(time.time() + float(rule["date_offset"]), usegmt=True)))
+            self.date_offset = float(rule.get("date_offset", 0))
             if self.command == "HEAD" or rule.get("body") is False:
                 doc = b""
             return self.reply(rule.get("status", 503), headers, doc)
@@ -162,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
             conn.close()
             kept = [(k, v) for k, v in whole.getheaders() if k.lower() not in ("content-range",)]
             return self.reply(200, kept, data)
+        if rule and rule["action"] == "strip-token":
+            data = re.sub(rb"<NextContinuationToken>[^<]*</NextContinuationToken>", b"", data)
         if rule and rule["action"] == "status200" and resp.status == 200:
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>injected by fault_proxy after 200"
                    "</Message><RequestId>FAULT</RequestId></Error>" % rule.get("code", "InternalError")).encode()
@@ -171,7 +181,10 @@ class Handler(BaseHTTPRequestHandler):
             for k, v in out_headers:
                 if k.lower() not in HOP:
                     self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
+            length = len(data)
+            if self.command == "HEAD":
+                length = dict((k.lower(), v) for k, v in out_headers).get("content-length", "0")
+            self.send_header("Content-Length", str(length))
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data[: rule.get("bytes", 0)])
@@ -182,7 +195,10 @@ class Handler(BaseHTTPRequestHandler):
             errors = "".join("<Error><Key>%s</Key><Code>AccessDenied</Code><Message>refused by fault_proxy</Message></Error>"
                              % k for k in refused)
             data = data.decode().replace("</DeleteResult>", errors + "</DeleteResult>").encode()
-        self.reply(resp.status, out_headers, data)
+        length = None
+        if self.command == "HEAD":
+            length = dict((k.lower(), v) for k, v in out_headers).get("content-length", "0")
+        self.reply(resp.status, out_headers, data, length)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 

@@ -17,6 +17,9 @@ final class ClockSkew: Sendable {
 
     var seconds: Int { offset.load(ordering: .relaxed) }
 
+    /// Sets the offset (tests simulate a wrong local clock with it).
+    func set(_ seconds: Int) { offset.store(seconds, ordering: .relaxed) }
+
     /// The current time as the store sees it, whole seconds since 1970.
     func now() -> Int { Int(Date().timeIntervalSince1970) + seconds }
 

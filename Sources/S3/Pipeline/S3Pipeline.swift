@@ -78,7 +78,7 @@ extension S3Client {
         try Validation.headers(method: request.method, request.headers, bucket: request.bucket, key: request.key)
         let policy = retryPolicy
         var attempt = 1
-        var corrected = false  // one correction (clock or region) per call
+        var corrected = false
         while true {
             try Task.checkCancellation()
             let signedAt = clock.now()
@@ -98,7 +98,9 @@ extension S3Client {
                 guard var s3 = e as? S3Error else { throw e }  // cancellation
                 s3.attempts = attempt
                 e = s3
-                if !corrected, correct(after: s3, request: request, signedAt: signedAt) {
+                // A clock or region correction is sent again at once; it counts as an attempt
+                // (the first one is allowed even when the policy allows no retry).
+                if !corrected || attempt < policy.maxAttempts, correct(after: s3, request: request, signedAt: signedAt) {
                     corrected = true
                     attempt += 1
                     continue
