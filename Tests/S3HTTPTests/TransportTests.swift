@@ -287,3 +287,18 @@ func waitUntil(timeout: Duration = .seconds(2), _ condition: () -> Bool) async t
         try await Task.sleep(for: .milliseconds(5))
     }
 }
+
+@Suite struct TransportHeaderSafetyTests {
+    /// The transport refuses, before anything is sent, a header that would end its line early.
+    @Test func aHeaderWithALineBreakNeverLeaves() async throws {
+        let engine = HTTPEngine()
+        defer { engine.shutdown() }
+        let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:9/", headers: ["X-Test": "a\r\nX-Injected: yes"])
+        do {
+            _ = try await engine.execute(request)
+            Issue.record("sent")
+        } catch let e as HTTPTransportError {
+            #expect(e.kind == .invalidRequest)
+        }
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import S3
 import Testing
 
-/// Runs the built `s3` executable against moto, as a user would.
+/// Runs the built `s3` executable against each test server, as a user would.
 @Suite struct CommandLineToolTests {
     var tool: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -25,7 +25,7 @@ import Testing
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    @Test(arguments: TestServer.all) func everySubcommandAgainstMoto(server: TestServer) throws {
+    @Test(arguments: TestServer.all) func everySubcommand(server: TestServer) throws {
         try server.runSync {
             try #require(FileManager.default.isExecutableFile(atPath: tool), "build the s3 product first (scripts/test does)")
             let bucket = uniqueBucket("cli")
@@ -38,6 +38,9 @@ import Testing
             #expect(try s3(["mb", "s3://\(bucket)", "--lifetime-days", "5"]).status == 0)
             let rules = try #require(try boto3(["lifecycle", bucket]) as? [[String: Any]])
             #expect(rules.first?["ID"] as? String == "expire")
+            // A content type that would smuggle a header line is refused before anything is sent.
+            let injected = try s3(["cp", local.path, "s3://\(bucket)/docs/", "--content-type", "text/plain\r\nx-amz-meta-injected: yes"])
+            #expect(injected.status != 0 && injected.error.contains("line break"), "\(injected)")
             #expect(try s3(["cp", local.path, "s3://\(bucket)/docs/", "--content-type", "text/plain"]).status == 0)
             let seen = try #require(try boto3(["get", bucket, "docs/a b.txt"]) as? [String: Any])
             #expect(seen["content_type"] as? String == "text/plain")
