@@ -409,11 +409,13 @@ import Testing
             try await bucket.putObject(key: "v", body: "2")
             try await bucket.deleteObject(key: "v")  // a delete marker
             _ = try boto3(["start-upload", name, "pending"])
-            // SeaweedFS deletes a bucket that holds only old versions, delete markers and
-            // unfinished uploads; a current object makes it refuse as S3 does.
-            if server.kind == .seaweedfs { try await bucket.putObject(key: "current", body: "3") }
-            let plain = await #expect(throws: S3Error.self) { try await bucket.deleteBucket() }
-            #expect(plain?.code == .bucketNotEmpty)
+            try await bucket.putObject(key: "current", body: "3")
+            if server.kind == .moto {
+                let plain = await #expect(throws: S3Error.self) { try await bucket.deleteBucket() }
+                #expect(plain?.code == .bucketNotEmpty)
+            }
+            // SeaweedFS deletes a versioned bucket whatever it holds (it refuses only unversioned
+            // ones that are not empty, as the CLI test shows), so only the forced delete is checked there.
             try await bucket.deleteBucket(force: true)
             #expect(try boto3(["bucket-exists", name]) as? Bool == false)
         }

@@ -79,6 +79,7 @@ extension S3Client {
         let policy = retryPolicy
         var attempt = 1
         var corrected = false
+        var spent = 0  // retry-quota tokens this call took
         while true {
             try Task.checkCancellation()
             let signedAt = clock.now()
@@ -91,7 +92,7 @@ extension S3Client {
                 }
                 try request.check?(response.head)
                 let result = try await finish(response, attempt)
-                retryQuota.refund(attempt == 1 ? 1 : S3RetryQuota.cost(of: .transient) * (attempt - 1))
+                retryQuota.refund(spent == 0 ? 1 : spent)
                 return result
             } catch {
                 var e = Self.wrap(error, bucket: request.bucket, key: request.key)
@@ -108,6 +109,7 @@ extension S3Client {
                 guard let delay = retryDelay(after: s3, attempt: attempt, policy: policy, replayable: request.body.isReplayable) else {
                     throw Self.noteUnreplayable(s3, request: request, policy: policy)
                 }
+                spent += S3RetryKind.of(s3).map(S3RetryQuota.cost(of:)) ?? 0
                 try await Task.sleep(for: delay)
                 attempt += 1
             }
