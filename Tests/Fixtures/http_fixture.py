@@ -5,6 +5,7 @@ Routes (GET unless noted):
   /bytes/N        N bytes, byte i = i % 251, with Content-Length
   /stall/N        headers promising 1 GiB, N body bytes, then silence until the client leaves
   /hang           accepts, reads the request, never answers
+  /slow/MS/N      N pattern bytes with Content-Length, sent in 10 pieces over MS milliseconds
   /status/N       status N with a short text body
   /conn           the client's port (tells whether a connection was reused)
   /headers        the request headers as JSON
@@ -65,6 +66,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(PATTERN[:n])
                 self.wfile.flush()
                 time.sleep(60)
+            elif route == "slow":
+                ms, n = int(parts[1]), int(parts[2])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                self.wfile.flush()
+                sent = 0
+                for piece in range(10):
+                    time.sleep(ms / 10000.0)
+                    end = n if piece == 9 else n * (piece + 1) // 10
+                    self.wfile.write(PATTERN[sent % 251: sent % 251 + (end - sent)])
+                    self.wfile.flush()
+                    sent = end
             elif route == "hang":
                 time.sleep(60)
             elif route == "status":
