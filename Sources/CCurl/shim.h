@@ -5,9 +5,12 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <pthread.h>
+#include <time.h>
 
 typedef size_t (*s3_curl_data_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 typedef int (*s3_curl_seek_callback)(void *userdata, curl_off_t offset, int origin);
+typedef int (*s3_curl_prereq_callback)(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port);
 
 static inline CURLcode s3_curl_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode s3_curl_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
@@ -16,6 +19,8 @@ static inline CURLcode s3_curl_easy_setopt_ptr(CURL *h, CURLoption o, void *v) {
 static inline CURLcode s3_curl_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode s3_curl_easy_setopt_data_callback(CURL *h, CURLoption o, s3_curl_data_callback v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode s3_curl_easy_setopt_seek_callback(CURL *h, CURLoption o, s3_curl_seek_callback v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode s3_curl_easy_setopt_prereq_callback(CURL *h, CURLoption o, s3_curl_prereq_callback v) { return curl_easy_setopt(h, o, v); }
+static inline int s3_curl_prereqfunc_ok(void) { return CURL_PREREQFUNC_OK; }
 
 static inline CURLcode s3_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode s3_curl_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
@@ -35,6 +40,24 @@ static inline int s3_curl_seekfunc_fail(void) { return CURL_SEEKFUNC_FAIL; }
 static inline int s3_curl_seekfunc_cantseek(void) { return CURL_SEEKFUNC_CANTSEEK; }
 
 /// Ignore SIGPIPE process-wide: a peer closing a socket must not kill the process.
-static inline void s3_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+/* Blocks SIGPIPE for the calling thread only (the loop thread, which does all socket I/O):
+   a write to a closed socket then fails with EPIPE instead of killing the process, and the
+   process-wide disposition stays the application's. */
+static inline int s3_block_sigpipe_on_this_thread(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+/* Takes a SIGPIPE left pending on this thread (blocked, so never delivered), if any. */
+static inline void s3_drain_pending_sigpipe(void) {
+    sigset_t set, pending;
+    sigemptyset(&pending);
+    if (sigpending(&pending) != 0 || !sigismember(&pending, SIGPIPE)) return;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    struct timespec zero = {0, 0};
+    (void)sigtimedwait(&set, NULL, &zero);
+}
 
 #endif

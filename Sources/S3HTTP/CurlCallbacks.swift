@@ -53,7 +53,14 @@ func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
         repeat {
             r = pread(fd, out.baseAddress, want, off_t(offset + t.loopUploadOffset))
         } while r < 0 && errno == EINTR
-        if r <= 0 { return Int(s3_curl_readfunc_abort()) }  // error or file shorter than promised
+        if r <= 0 {
+            // An error, or a file shorter than promised (it shrank since the upload was planned).
+            let at = offset + t.loopUploadOffset
+            let reason = r < 0 ? "reading the file failed at byte \(at): \(String(cString: strerror(errno)))"
+                : "the file ended at byte \(at), before the \(offset + length) promised"
+            t.loopFailUpload(HTTPTransportError(kind: .requestBodyFailed, host: t.host, curlCode: 0, message: reason))
+            return Int(s3_curl_readfunc_abort())
+        }
         t.loopUploadOffset += Int64(r)
         t.loopLastActivity = monotonicNanoseconds()
         return r
@@ -75,4 +82,10 @@ func curlSeekCallback(_ userdata: UnsafeMutableRawPointer?, _ offset: curl_off_t
     case .stream:
         return s3_curl_seekfunc_cantseek()
     }
+}
+
+func curlPrereqCallback(_ userdata: UnsafeMutableRawPointer?, _ primaryIP: UnsafeMutablePointer<CChar>?, _ localIP: UnsafeMutablePointer<CChar>?,
+                        _ primaryPort: Int32, _ localPort: Int32) -> Int32 {
+    transfer(userdata).loopConnectionReady()
+    return s3_curl_prereqfunc_ok()
 }

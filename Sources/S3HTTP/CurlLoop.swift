@@ -2,29 +2,40 @@ import CCurl
 import Foundation
 import Synchronization
 
+/// Keeps an engine's loop running while anyone needs it: every `HTTPEngine` and every
+/// ``Transfer`` (so every response body and iterator) holds it. When the last holder lets go,
+/// it asks the loop to stop, without waiting (it may be released on the loop thread itself).
+final class EngineLease: Sendable {
+    let loop: CurlLoop
+    init(loop: CurlLoop) { self.loop = loop }
+    deinit { loop.requestStop() }
+}
+
 /// The event loop: one libcurl multi handle driven by one dedicated thread.
 ///
 /// Thread model, in short:
-/// - Only the loop thread calls libcurl (except `curl_multi_wakeup`, which is thread-safe).
-/// - Other threads talk to it with ``Message``s: they append to `inbox` under its mutex and
-///   wake the loop. That small enum is the whole protocol.
+/// - Only the loop thread calls libcurl, except `curl_multi_wakeup`, which is thread-safe and
+///   is only ever called under the `state` mutex while the loop is not yet stopped (so never
+///   after `curl_multi_cleanup`).
+/// - Other threads talk to it with ``Message``s through ``LoopStateMachine`` (the inbox and the
+///   running → stopping → draining → stopped phases). That small enum is the whole protocol.
 /// - Live transfers sit in `transfers`, keyed by ID; curl carries the `Transfer` as the
 ///   callbacks' userdata and as `CURLOPT_PRIVATE`.
 /// - Readers are resumed once per loop pass (after `curl_multi_perform`), not per callback.
-/// - `shutdown` fails every live transfer, cleans up curl, and ends the thread.
+/// - The thread keeps the loop object alive until it ends; holders of an ``EngineLease`` keep
+///   it running. Stopping fails every live and queued transfer with `.shutdown`.
+/// - SIGPIPE is blocked on this thread only (it does all socket I/O): a write to a closed
+///   socket fails with EPIPE, and the process's own signal settings are left alone.
 final class CurlLoop: @unchecked Sendable {
     enum Message {
         case add(Transfer)
         case cancel(UInt64)
         case unpause(UInt64)
-        case shutdown
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let inbox = Mutex<[Message]>([])
+    private let state = Mutex(LoopStateMachine<Message, CheckedContinuation<Void, Never>>())
     private let configuration: HTTPEngineConfiguration
-    private let stopped = DispatchSemaphore(value: 0)
-    private let isShutDown = Atomic<Bool>(false)
     /// Transfers whose handle is in the multi (written on the loop thread, read anywhere).
     let liveCount = Atomic<Int>(0)
 
@@ -33,10 +44,7 @@ final class CurlLoop: @unchecked Sendable {
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private var dirty: [Transfer] = []
 
-    private static let globalInit: Bool = {
-        s3_ignore_sigpipe()
-        return s3_curl_global_init_all() == CURLE_OK
-    }()
+    private static let globalInit: Bool = s3_curl_global_init_all() == CURLE_OK
 
     init(configuration: HTTPEngineConfiguration) {
         precondition(Self.globalInit, "curl_global_init failed")
@@ -51,47 +59,69 @@ final class CurlLoop: @unchecked Sendable {
         thread.start()
     }
 
-    /// Queues a message and wakes the loop. Safe from any thread.
+    /// Queues a message and wakes the loop. Safe from any thread. A transfer posted to a
+    /// stopping or stopped loop fails at once with `.shutdown`.
     func post(_ message: Message) {
-        let accepted = inbox.withLock { box -> Bool in
-            if isShutDown.load(ordering: .acquiring) { return false }
-            box.append(message)
-            return true
+        let refused = state.withLock { m -> Bool in
+            switch m.post(message) {
+            case .wake:
+                curl_multi_wakeup(multi)
+                return false
+            case .refuse:
+                return true
+            }
         }
-        if accepted {
-            curl_multi_wakeup(multi)
-        } else if case .add(let t) = message {
-            t.loopComplete(.failure(HTTPTransportError(kind: .shutdown, host: t.host, curlCode: 0, message: "the HTTP engine was shut down")), status: 0)
+        if refused, case .add(let t) = message { t.loopComplete(.failure(Self.shutdownError(t)), status: 0) }
+    }
+
+    /// Asks the loop to stop and returns at once (idempotent).
+    func requestStop() {
+        state.withLock { m in
+            if case .wakeAndWait = m.requestShutdown(waiter: nil) { curl_multi_wakeup(multi) }
         }
     }
 
-    /// Stops the loop; with `wait`, returns once the thread has ended.
-    func shutdown(wait: Bool) {
-        post(.shutdown)
-        if wait { stopped.wait() }
+    /// Stops the loop and returns once it has stopped (idempotent; concurrent callers all wait).
+    func shutdown() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { m -> CheckedContinuation<Void, Never>? in
+                switch m.requestShutdown(waiter: c) {
+                case .wakeAndWait:
+                    curl_multi_wakeup(multi)
+                    return nil
+                case .wait: return nil
+                case .resume(let w): return w
+                }
+            }
+            resumeNow?.resume()
+        }
+    }
+
+    static func shutdownError(_ t: Transfer) -> HTTPTransportError {
+        HTTPTransportError(kind: .shutdown, host: t.host, curlCode: 0, message: "the HTTP engine was shut down")
     }
 
     func markDirty(_ t: Transfer) { dirty.append(t) }
 
     private func run() {
+        _ = s3_block_sigpipe_on_this_thread()
         var running: Int32 = 0
         loop: while true {
-            let messages = inbox.withLock { box -> [Message] in
-                let m = box
-                box.removeAll(keepingCapacity: true)
-                return m
-            }
-            for message in messages {
-                switch message {
-                case .add(let t): add(t)
-                case .cancel(let id): if let t = transfers[id] { finish(t, .failure(CancellationError())) }
-                case .unpause(let id):
-                    if let t = transfers[id], let easy = t.loopEasy {
-                        t.loopClearPause()
-                        _ = s3_curl_easy_pause_cont(easy)
+            switch state.withLock({ $0.takeInbox() }) {
+            case .stop(let messages):
+                for case .add(let t) in messages { t.loopComplete(.failure(Self.shutdownError(t)), status: 0) }
+                break loop
+            case .handle(let messages):
+                for message in messages {
+                    switch message {
+                    case .add(let t): add(t)
+                    case .cancel(let id): if let t = transfers[id] { finish(t, .failure(CancellationError())) }
+                    case .unpause(let id):
+                        if let t = transfers[id], let easy = t.loopEasy {
+                            t.loopClearPause()
+                            _ = s3_curl_easy_pause_cont(easy)
+                        }
                     }
-                case .shutdown:
-                    break loop
                 }
             }
             curl_multi_perform(multi, &running)
@@ -125,35 +155,31 @@ final class CurlLoop: @unchecked Sendable {
             // another pass at once rather than waiting on the sockets.
             curl_multi_poll(multi, nil, 0, dirty.isEmpty ? pollTimeoutMilliseconds : 0, nil)
         }
-        isShutDown.store(true, ordering: .releasing)
-        // Anything posted after the flag was read is drained here.
-        let late = inbox.withLock { box -> [Message] in
-            let m = box
-            box.removeAll()
-            return m
-        }
-        let shutdownError = { (t: Transfer) in
-            HTTPTransportError(kind: .shutdown, host: t.host, curlCode: 0, message: "the HTTP engine was shut down")
-        }
-        for case .add(let t) in late { t.loopComplete(.failure(shutdownError(t)), status: 0) }
-        for t in transfers.values { finish(t, .failure(shutdownError(t))) }
+        // Draining: nothing new is accepted; fail what is live, then clean up.
+        for t in Array(transfers.values) { finish(t, .failure(Self.shutdownError(t))) }
+        dirty.removeAll()
         for h in idleHandles { curl_easy_cleanup(h) }
         idleHandles.removeAll()
+        let (late, waiters) = state.withLock { $0.finish() }
+        for case .add(let t) in late { t.loopComplete(.failure(Self.shutdownError(t)), status: 0) }
+        // No wake-up can reach the multi any more: the phase is `stopped` under the same lock.
         curl_multi_cleanup(multi)
-        stopped.signal()
+        for w in waiters { w.resume() }
     }
 
     private var lastStallCheck: UInt64 = 0
     private var stallNanoseconds: UInt64 { UInt64(max(configuration.stallTimeoutSeconds, 1)) * 1_000_000_000 }
     private var pollTimeoutMilliseconds: Int32 { Int32(min(1000, max(configuration.stallTimeoutSeconds, 1) * 250)) }
 
-    /// Fails transfers that moved no byte for the stall timeout, unless we paused them.
+    /// Fails transfers that moved no byte for the stall timeout, unless we paused them. A
+    /// transfer without a connection yet is not checked: curl may be holding it back behind the
+    /// per-host connection limit, and connecting has its own timeout.
     private func checkStalls() {
         let now = monotonicNanoseconds()
         guard now - lastStallCheck >= 50_000_000, !transfers.isEmpty else { return }
         lastStallCheck = now
         let limit = stallNanoseconds
-        for t in transfers.values where now > t.loopLastActivity && now - t.loopLastActivity > limit {
+        for t in transfers.values where t.loopConnected && now > t.loopLastActivity && now - t.loopLastActivity > limit {
             if t.isPausedByUs {
                 t.loopLastActivity = now
                 continue
@@ -166,11 +192,12 @@ final class CurlLoop: @unchecked Sendable {
 
     private func error(for t: Transfer, code: CURLcode) -> any Error {
         let raw = Int32(bitPattern: code.rawValue)
+        let named = CurlCode(rawValue: raw)
         var kind = HTTPTransportError.kind(curlCode: raw)
-        if t.state.withLock({ $0.cancelled }) || raw == 42 || (raw == 23 && t.state.withLock({ $0.cancelled })) {
-            return CancellationError()
-        }
-        if raw == 23 && t.loopOverflow, let buffer = t.loopDirect {
+        // Our callbacks stopped the transfer: say why, not what curl calls it.
+        if t.isCancelled { return CancellationError() }
+        if named == .abortedByCallback || named == .readError, let failure = t.uploadFailure { return failure }
+        if named == .writeError && t.loopOverflow, let buffer = t.loopDirect {
             return HTTPTransportError(kind: .bodyTooLarge, host: t.host, curlCode: raw,
                                       message: "the response body is larger than its buffer of \(buffer.capacity) bytes")
         }
@@ -185,7 +212,7 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private func add(_ t: Transfer) {
-        if t.state.withLock({ $0.cancelled }) {
+        if t.isCancelled {
             t.loopComplete(.failure(CancellationError()), status: 0)
             return
         }
@@ -214,6 +241,8 @@ final class CurlLoop: @unchecked Sendable {
         _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
         _ = s3_curl_easy_setopt_data_callback(easy, CURLOPT_HEADERFUNCTION, curlHeaderCallback)
         _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        _ = s3_curl_easy_setopt_prereq_callback(easy, CURLOPT_PREREQFUNCTION, curlPrereqCallback)
+        _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_PREREQDATA, me)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, c.receiveBufferSize)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, c.connectTimeoutMilliseconds)
         // Stalls are detected by the loop (checkStalls), not by CURLOPT_LOW_SPEED_*: curl's
@@ -282,6 +311,7 @@ final class CurlLoop: @unchecked Sendable {
             curl_multi_remove_handle(multi, easy)
         }
         t.loopComplete(result, status: status)
+        if case .failure = result { s3_drain_pending_sigpipe() }
         if let list = t.loopHeaderList { curl_slist_free_all(list) }
         t.loopHeaderList = nil
         if let easy = t.loopEasy {

@@ -24,6 +24,9 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case bodyTooLarge
         /// The engine was shut down.
         case shutdown
+        /// A second reader asked for the next chunk of a body while another was waiting: a
+        /// body is read by one iterator at a time.
+        case concurrentRead
         /// The request was refused before sending: a method or header that would not be one
         /// line on the wire (CR, LF, NUL, or a name that is not an HTTP token).
         case invalidRequest
@@ -62,15 +65,6 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
 
     /// Maps a `CURLcode` to a kind.
     static func kind(curlCode c: Int32) -> Kind {
-        switch c {
-        case 7: return .connectionRefused  // CURLE_COULDNT_CONNECT
-        case 6, 5: return .hostNotFound  // CURLE_COULDNT_RESOLVE_HOST / PROXY
-        case 28: return .stalled  // CURLE_OPERATION_TIMEDOUT (refined by the caller for connects)
-        case 18, 52, 55, 56: return .connectionBroken  // PARTIAL_FILE, GOT_NOTHING, SEND_ERROR, RECV_ERROR
-        case 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98: return .tls
-        case 1, 3, 8, 16, 92, 100: return .protocolError
-        case 26: return .requestBodyFailed  // CURLE_READ_ERROR
-        default: return .other
-        }
+        CurlCode(rawValue: c)?.kind ?? .other
     }
 }

@@ -99,7 +99,7 @@ import Testing
         var config = HTTPEngineConfiguration()
         config.responseBufferLimit = 1 << 20
         let engine = HTTPEngine(configuration: config)
-        defer { engine.shutdown() }
+        defer { Task { await engine.shutdown() } }
         let before = residentBytes()
         let r = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/268435456"))
         var it = r.body.makeAsyncIterator()
@@ -118,7 +118,7 @@ import Testing
         var config = HTTPEngineConfiguration()
         config.responseBufferLimit = 16 << 10  // forces a pause nearly every callback
         let engine = HTTPEngine(configuration: config)
-        defer { engine.shutdown() }
+        defer { Task { await engine.shutdown() } }
         let size = 48 << 20
         let r = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/\(size)"))
         var offset = 0, good = true, chunks = 0
@@ -192,7 +192,7 @@ import Testing
         var config = HTTPEngineConfiguration()
         config.stallTimeoutSeconds = 1
         let engine = HTTPEngine(configuration: config)
-        defer { engine.shutdown() }
+        defer { Task { await engine.shutdown() } }
         let clock = ContinuousClock()
         let t0 = clock.now
         do {
@@ -292,7 +292,7 @@ func waitUntil(timeout: Duration = .seconds(2), _ condition: () -> Bool) async t
     /// The transport refuses, before anything is sent, a header that would end its line early.
     @Test func aHeaderWithALineBreakNeverLeaves() async throws {
         let engine = HTTPEngine()
-        defer { engine.shutdown() }
+        defer { Task { await engine.shutdown() } }
         let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:9/", headers: ["X-Test": "a\r\nX-Injected: yes"])
         do {
             _ = try await engine.execute(request)

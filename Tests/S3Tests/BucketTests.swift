@@ -160,7 +160,8 @@ import Testing
     @Test(arguments: TestServer.all) func aShutDownClientFailsFastAndCleanly(server: TestServer) async throws {
         try await server.run {
             let own = try makeClient()
-            own.shutdown()
+            await own.shutdown()
+            await own.shutdown()  // idempotent
             let e = await #expect(throws: S3Error.self) { try await own.headBucket("any-bucket") }
             #expect(e?.code == .transportFailure)
         }

@@ -86,5 +86,5 @@ default:
     FileHandle.standardError.write(Data("unknown workload \(arg(2))\n".utf8))
     exit(64)
 }
-client.shutdown()
+await client.shutdown()
 print(objects, bytes)

@@ -54,11 +54,14 @@ public final class S3Client: Sendable {
         self.retryQuota = S3RetryQuota(capacity: configuration.retryQuotaCapacity)
     }
 
-    /// Stops the client's own HTTP engine (failing requests in flight) and waits for its
-    /// thread to end; an engine passed in by the caller is left running. Only needed for a
-    /// deterministic shutdown: dropping the last reference to the client stops its engine too.
-    public func shutdown() {
-        if ownsEngine { engine.shutdown() }
+    /// Stops the client's own HTTP engine now (requests in flight fail with
+    /// ``S3Error/Code-swift.struct/transportFailure`` whose cause is a `.shutdown` transport
+    /// error) and returns once its thread has ended, without blocking a thread. Idempotent. An
+    /// engine passed in by the caller is left running. Only needed for a deterministic
+    /// shutdown: the engine also stops by itself once the client and everything it returned
+    /// (bodies, streams) are released, and a body keeps working after its client is gone.
+    public func shutdown() async {
+        if ownsEngine { await engine.shutdown() }
     }
 
     // MARK: - Presigning

@@ -40,13 +40,75 @@ public struct XMLParseError: Error, Sendable, CustomStringConvertible {
 ///
 /// Handles the XML declaration, comments, processing instructions, DOCTYPE, CDATA, attributes
 /// (skipped), self-closing tags and the predefined and numeric character references.
+///
+/// It refuses what no S3 answer contains and a hostile one might: input that is not UTF-8,
+/// characters XML forbids (raw or as references such as `&#0;`), and elements nested deeper
+/// than ``maximumDepth``. The parser never recurses, and with the depth bounded neither does
+/// anything that walks or frees the tree it returns.
 public enum XMLParser {
+    /// The deepest nesting accepted (S3's documents nest 6 levels at most).
+    public static let maximumDepth = 64
+
     /// Parses `bytes` and returns the root element.
     public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLNode {
         try bytes.withUnsafeBufferPointer { (p) throws(XMLParseError) -> XMLNode in
+            if let bad = firstInvalidByte(p) {
+                throw XMLParseError(offset: bad, reason: "not UTF-8, or a character XML does not allow")
+            }
             var cursor = Cursor(p: p)
             return try cursor.document()
         }
+    }
+
+    /// Whether `v` is a character XML 1.0 allows (its `Char` production).
+    static func isXMLCharacter(_ v: UInt32) -> Bool {
+        v == 9 || v == 10 || v == 13 || (0x20...0xD7FF).contains(v) || (0xE000...0xFFFD).contains(v) || (0x10000...0x10FFFF).contains(v)
+    }
+
+    /// The offset of the first byte that is not well-formed UTF-8 or encodes a character XML
+    /// forbids (controls other than tab, LF, CR; U+FFFE, U+FFFF). Eight ASCII bytes at a time.
+    static func firstInvalidByte(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
+        let n = p.count
+        guard let base = p.baseAddress else { return nil }
+        var i = 0
+        @inline(__always) func continuation(_ k: Int) -> Bool { k < n && p[k] & 0xC0 == 0x80 }
+        while i < n {
+            if i + 8 <= n {
+                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                // No high bit and no byte below 0x20 in the eight: plain printable ASCII.
+                if (w | (w &- 0x2020_2020_2020_2020)) & 0x8080_8080_8080_8080 == 0 {
+                    i += 8
+                    continue
+                }
+            }
+            let b = p[i]
+            if b < 0x80 {
+                if b < 0x20 && b != 9 && b != 10 && b != 13 { return i }
+                i += 1
+                continue
+            }
+            switch b {
+            case 0xC2...0xDF:
+                guard continuation(i + 1) else { return i }
+                i += 2
+            case 0xE0...0xEF:
+                guard i + 2 < n, continuation(i + 1), continuation(i + 2) else { return i }
+                let b1 = p[i + 1]
+                if b == 0xE0 && b1 < 0xA0 { return i }  // overlong
+                if b == 0xED && b1 > 0x9F { return i }  // a surrogate
+                if b == 0xEF && b1 == 0xBF && p[i + 2] >= 0xBE { return i }  // U+FFFE, U+FFFF
+                i += 3
+            case 0xF0...0xF4:
+                guard i + 3 < n, continuation(i + 1), continuation(i + 2), continuation(i + 3) else { return i }
+                let b1 = p[i + 1]
+                if b == 0xF0 && b1 < 0x90 { return i }  // overlong
+                if b == 0xF4 && b1 > 0x8F { return i }  // beyond U+10FFFF
+                i += 4
+            default:
+                return i
+            }
+        }
+        return nil
     }
 
     /// Parses UTF-8 text.
@@ -133,8 +195,9 @@ public enum XMLParser {
                 case "apos": out.append(UInt8(ascii: "'"))
                 case let r where r.hasPrefix("#"):
                     let hex = r.hasPrefix("#x") || r.hasPrefix("#X")
-                    guard let v = UInt32(r.dropFirst(hex ? 2 : 1), radix: hex ? 16 : 10), let scalar = Unicode.Scalar(v) else {
-                        throw fail("bad numeric character reference")
+                    guard let v = UInt32(r.dropFirst(hex ? 2 : 1), radix: hex ? 16 : 10), XMLParser.isXMLCharacter(v),
+                          let scalar = Unicode.Scalar(v) else {
+                        throw fail("a numeric character reference to a character XML does not allow")
                     }
                     out.append(contentsOf: String(Character(scalar)).utf8)
                 default:
@@ -227,6 +290,9 @@ public enum XMLParser {
                 }
                 i += 1
                 if root != nil && stack.isEmpty { throw fail("a second root element") }
+                if stack.count >= XMLParser.maximumDepth {
+                    throw fail("elements nested deeper than \(XMLParser.maximumDepth) levels")
+                }
                 let n = try name()
                 if try endOfTag() {
                     let node = XMLNode(name: n)
@@ -272,14 +338,23 @@ public struct XMLWriter: Sendable {
     }
 
     /// Writes `node` and its children (text escaped; attributes are not kept by XMLNode).
+    /// Walks the tree with its own stack, so no depth can exhaust the thread's.
     public mutating func node(_ node: XMLNode) {
+        var stack: [(node: XMLNode, next: Int)] = [(node, 0)]
         open(node.name)
-        if node.children.isEmpty {
-            Self.escape(node.text, into: &bytes)
-        } else {
-            for child in node.children { self.node(child) }
+        while let top = stack.last {
+            if top.node.children.isEmpty {
+                Self.escape(top.node.text, into: &bytes)
+            } else if top.next < top.node.children.count {
+                let child = top.node.children[top.next]
+                stack[stack.count - 1].next += 1
+                open(child.name)
+                stack.append((child, 0))
+                continue
+            }
+            close(top.node.name)
+            stack.removeLast()
         }
-        close(node.name)
     }
 
     /// The document.
