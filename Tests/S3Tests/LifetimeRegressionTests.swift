@@ -213,4 +213,49 @@ func withinSeconds<T: Sendable>(_ seconds: Double, _ what: String, _ body: @esca
             }
         }
     }
+
+    @Test func streamPartsGrowSoTenThousandHoldFiveTebibytes() {
+        for base in [5 << 20, 8 << 20, 64 << 20] {
+            var total: Int64 = 0
+            var previous = 0
+            for part in 1...10_000 {
+                let size = Uploader.streamPartSize(part: part, base: base, maximumParts: 10_000)
+                #expect(size >= previous && size <= Uploader.maximumPartSize)
+                previous = size
+                total += Int64(size)
+            }
+            #expect(total >= Uploader.maximumObjectSize, "base \(base): \(total) bytes in 10,000 parts")
+            #expect(Uploader.streamPartSize(part: 1, base: base, maximumParts: 10_000) == base)
+        }
+        // Fixed 8 MiB parts (the old behaviour) stop at about 78 GiB.
+        #expect(Int64(8 << 20) * 10_000 < Uploader.maximumObjectSize)
+    }
+
+    @Test(arguments: TestServer.all) func anUnknownLengthUploadBeyondThePartLimitGrowsItsParts(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "grow") { b in
+                // A limit of 4 parts (10,000 in real use): 40 MiB in fixed 5 MiB parts would need 8.
+                var options = S3TransferOptions()
+                options.partSize = 5 << 20
+                options.multipartThreshold = 5 << 20
+                options.concurrency = 2
+                options.maximumParts = 4
+                let data = patternBytes(40 << 20, seed: 3)
+                let chunks = AsyncStream<[UInt8]> { c in
+                    var offset = 0
+                    while offset < data.count {
+                        c.yield(Array(data[offset..<min(offset + (1 << 20), data.count)]))
+                        offset += 1 << 20
+                    }
+                    c.finish()
+                }
+                let result = try await b.uploadObject(key: "big", from: chunks, options: options)
+                #expect(result.eTag?.hasSuffix("-4\"") == true || result.eTag?.hasSuffix("-4") == true, "4 parts: 5+10+20+5 MiB: \(result.eTag ?? "-")")
+                let back = try await client.getObject(bucket: b.name, key: "big").body.collect()
+                #expect(back.count == data.count)
+                #expect(back == data)
+            }
+        }
+    }
 }

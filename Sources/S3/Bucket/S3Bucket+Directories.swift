@@ -49,6 +49,7 @@ extension S3Bucket {
             }
             objects.append((object.key, try await object.size, directory.appendingPathComponent(relative)))
         }
+        try Self.refuseFileFolderClashes(objects.map { String($0.key.dropFirst(prefix.count)) }, prefix: prefix, directory: directory, bucket: name)
         for o in objects {
             try FileManager.default.createDirectory(at: o.target.deletingLastPathComponent(), withIntermediateDirectories: true)
         }
@@ -57,6 +58,24 @@ extension S3Bucket {
             try await self.downloadObject(key: list[index].key, to: list[index].target, options: perObject)
         }
         return list.map(\.target)
+    }
+
+    /// Refuses, before anything is written, keys that need one path to be both a file and a
+    /// folder (`a` and `a/b`): S3 allows both, a file system does not.
+    static func refuseFileFolderClashes(_ relatives: [String], prefix: String, directory: URL, bucket: String) throws {
+        let files = Set(relatives)
+        for relative in relatives {
+            var end = relative.startIndex
+            while let slash = relative[end...].firstIndex(of: "/") {
+                let folder = String(relative[..<slash])
+                if files.contains(folder) {
+                    throw S3Error.invalidArgument(
+                        "keys \"\(prefix + folder)\" and \"\(prefix + relative)\" would need \(directory.appendingPathComponent(folder).path) "
+                            + "to be both a file and a folder; download them to different places", bucket: bucket, key: prefix + folder)
+                }
+                end = relative.index(after: slash)
+            }
+        }
     }
 
     /// Runs one transfer per item, `maxObjectsInFlight` at a time, with a shared limiter and

@@ -39,6 +39,7 @@ struct Downloader: Sendable {
             throw S3Error.invalidArgument("cannot create \(temp): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
         }
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
+        var isOpen = true
         do {
             let (client, bucket, key, policy) = (client, bucket, key, options.retry ?? client.retryPolicy)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -62,8 +63,14 @@ struct Downloader: Sendable {
                 if ranges.isEmpty { for try await _ in first.body {} }
                 try await group.waitForAll()
             }
-            guard !options.syncToDisk || fsync(fd) == 0 || errno == EINVAL, close(fd) == 0 else {
-                throw S3Error.invalidArgument("writing \(temp) failed: \(String(cString: strerror(errno)))", bucket: bucket, key: key)
+            let synced = !options.syncToDisk || fsync(fd) == 0 || errno == EINVAL
+            let syncError = errno
+            // Closed exactly once, whatever happens next: a second close() could close a
+            // descriptor another thread has opened under the same number meanwhile.
+            isOpen = false
+            let closed = close(fd) == 0
+            guard synced, closed else {
+                throw S3Error.invalidArgument("writing \(temp) failed: \(String(cString: strerror(synced ? errno : syncError)))", bucket: bucket, key: key)
             }
             guard rename(temp, url.path) == 0 else {
                 throw S3Error.invalidArgument("cannot move the download to \(url.path): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
@@ -71,7 +78,7 @@ struct Downloader: Sendable {
             meter.finish()
         } catch {
             first.body.cancel()
-            close(fd)
+            if isOpen { close(fd) }
             unlink(temp)
             throw error
         }

@@ -53,6 +53,9 @@ final class RangedDownload: @unchecked Sendable {
     private let pool: PartBufferPool
     private var current: PartBuffer?
     private var offset = 0
+    /// Once the download failed (its start, or a range), every later `next()` throws this:
+    /// the stream never skips a range or ends as if the object were shorter.
+    private var failure: (any Error)?
 
     init(client: S3Client, bucket: String, key: String, options: S3TransferOptions) {
         self.client = client
@@ -65,6 +68,18 @@ final class RangedDownload: @unchecked Sendable {
     deinit { for t in window { t.cancel() } }
 
     func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
+        if let failure { throw failure }
+        do {
+            return try await advance()
+        } catch {
+            failure = error
+            for t in window { t.cancel() }
+            window.removeAll()
+            throw error
+        }
+    }
+
+    private func advance(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
         if !started {
             started = true
             try await options.withRetryPolicy { try await start() }

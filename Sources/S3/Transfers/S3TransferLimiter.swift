@@ -28,15 +28,23 @@ public final class S3TransferLimiter: Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                let granted = state.withLock { s -> Bool in
+                enum Outcome { case granted, cancelled, queued }
+                let outcome = state.withLock { s -> Outcome in
+                    // A cancellation that came before this point found no waiter to resume; the
+                    // task's flag is set before its handler runs, so it is seen here.
+                    if Task.isCancelled { return .cancelled }
                     if s.available > 0 {
                         s.available -= 1
-                        return true
+                        return .granted
                     }
                     s.waiters.append((id, c))
-                    return false
+                    return .queued
                 }
-                if granted { c.resume() }
+                switch outcome {
+                case .granted: c.resume()
+                case .cancelled: c.resume(throwing: CancellationError())
+                case .queued: break
+                }
             }
         } onCancel: {
             let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in

@@ -33,6 +33,8 @@ public struct S3TransferOptions: Sendable {
     /// target name, and waiting for the disk costs more than the transfer on a fast network
     /// (1 GiB: 1.0 s without, 2.8-3.2 s with, measured on the benchmark machine).
     public var syncToDisk = false
+    /// S3's limit on the parts of one upload (10,000); lowered only by tests, to reach it cheaply.
+    var maximumParts = Uploader.maximumParts
     /// Bytes are also counted here (the meter of a batch of transfers).
     var parentMeter: ProgressMeter?
 

@@ -21,7 +21,7 @@ struct Uploader: Sendable {
     /// S3's limits.
     static let minimumPartSize = 5 << 20
     static let maximumPartSize = 5 << 30
-    static let maximumParts = 10_000
+    static let maximumParts = 10_000  // S3's limit; a transfer's own is `S3TransferOptions.maximumParts`
     static let maximumObjectSize: Int64 = 5 << 40
 
     init(client: S3Client, bucket: String, key: String, metadata: [String: String], contentType: String, options: S3TransferOptions) throws {
@@ -65,9 +65,20 @@ struct Uploader: Sendable {
         pending = head[...]
         head = []
         var exhausted = false
-        let partSize = options.partSize
-        return try await multipart(partSize: partSize, total: nil, resume: nil) { (pool: PartBufferPool) async throws -> PartBuffer? in
-            let part = pool.take()
+        // The length is unknown, so parts grow (``streamPartSize``) to let 10,000 of them hold 5 TiB.
+        let (base, maximumParts) = (options.partSize, options.maximumParts)
+        var number = 0
+        var sizedPool: PartBufferPool?
+        return try await multipart(partSize: base, total: nil, resume: nil, partSizeAt: { Self.streamPartSize(part: $0, base: base, maximumParts: maximumParts) }) {
+            (pool: PartBufferPool) async throws -> PartBuffer? in
+            number += 1
+            let partSize = Self.streamPartSize(part: number, base: base, maximumParts: maximumParts)
+            if partSize == pool.bufferSize {
+                sizedPool = pool
+            } else if sizedPool?.bufferSize != partSize {
+                sizedPool = PartBufferPool(bufferSize: partSize, keep: 0)
+            }
+            let part = sizedPool!.take()
             while part.count < partSize {
                 if pending.isEmpty {
                     if exhausted { break }
@@ -85,6 +96,16 @@ struct Uploader: Sendable {
             }
             return part
         }
+    }
+
+    /// The size of part `part` (from 1) of an upload of unknown length: `base`, doubled every
+    /// `ceil(maximumParts / 11)` parts, up to S3's 5 GiB. With the default 8 MiB and 10,000 parts: 8 MiB for parts 1-910, 16 MiB
+    /// for 911-1,820, ..., reaching 5 GiB parts; 10,000 parts then hold more than 5 TiB (at
+    /// least 9 TiB for any base of 5 MiB or more), the largest object S3 stores.
+    static func streamPartSize(part: Int, base: Int, maximumParts: Int) -> Int {
+        let group = max((maximumParts + 10) / 11, 1)
+        let doublings = min((part - 1) / group, 20)
+        return min(base << doublings, max(maximumPartSize, base))
     }
 
     /// From bytes in memory.
@@ -163,13 +184,17 @@ struct Uploader: Sendable {
     /// never concurrently), `concurrency` parts in flight. Parts are filled into buffers of
     /// `partSize` from a pool, given back once sent, so the same pages carry every part.
     private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
+                           partSizeAt: ((Int) -> Int)? = nil,
                            nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
         try await options.withRetryPolicy {
-            try await runMultipart(partSize: partSize, total: total, resume: resume, nextPart: nextPart)
+            try await runMultipart(partSize: partSize, total: total, resume: resume, partSizeAt: partSizeAt, nextPart: nextPart)
         }
     }
 
+    /// `partSizeAt`, when given, is the size of each part by number (growing parts): the window
+    /// then holds fewer parts as they grow, so memory stays near `concurrency x partSize`.
     private func runMultipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
+                              partSizeAt: ((Int) -> Int)?,
                               nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
         let pool = PartBufferPool(bufferSize: partSize, keep: options.concurrency)
         let sendMD5 = options.contentMD5
@@ -192,7 +217,9 @@ struct Uploader: Sendable {
                     // A free slot first, then the shared permit, then read the part: memory holds
                     // at most `concurrency` parts. The part's task returns the permit; any other
                     // way out of this iteration returns it here.
-                    if inFlight == options.concurrency, let (part, md5) = try await group.next() {
+                    let nextSize = partSizeAt?(number + 1) ?? partSize
+                    let window = max(1, options.concurrency * partSize / max(nextSize, 1))
+                    while inFlight >= window, let (part, md5) = try await group.next() {
                         done[part.partNumber] = (part, md5)
                         inFlight -= 1
                     }
@@ -201,8 +228,8 @@ struct Uploader: Sendable {
                     defer { if !handedOff { limiter?.release() } }
                     guard let bytes = try await nextPart(pool) else { break }
                     number += 1
-                    guard number <= Self.maximumParts else {
-                        throw S3Error.invalidArgument("the upload needs more than 10,000 parts of \(partSize) bytes: use a larger part size",
+                    guard number <= options.maximumParts else {
+                        throw S3Error.invalidArgument("the upload needs more than \(options.maximumParts) parts of \(partSize) bytes: use a larger part size",
                                                       bucket: bucket, key: key)
                     }
                     if let existing = alreadyThere[number] {
@@ -240,8 +267,23 @@ struct Uploader: Sendable {
                                                     completedParts: done.keys.sorted().map { done[$0]!.part })
                 throw e
             }
-            // Abort even when this task was cancelled: a detached task does not inherit that.
-            _ = await Task.detached { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }.result
+            // Abort even when this task was cancelled: a detached task does not inherit that (nor
+            // the task-local retry policy, so it is passed on). The abort retries like any request.
+            let policy = client.retryPolicy
+            let aborted = await Task.detached {
+                try await S3Client.withRetryPolicy(policy) { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
+            }.result
+            if case .failure(let abortError) = aborted {
+                // The upload stays on the store (and costs storage): say so, with what resuming
+                // or aborting it later needs.
+                var e = S3Error(code: .uploadIncomplete,
+                                message: "the multipart upload failed (\(error)) and could not be aborted (\(abortError)); "
+                                    + "resume it, or abort upload ID \(uploadID)",
+                                bucket: bucket, key: key, underlying: error)
+                e.resumeState = S3UploadResumeState(bucket: bucket, key: key, uploadID: uploadID, partSize: partSize,
+                                                    completedParts: done.keys.sorted().map { done[$0]!.part })
+                throw e
+            }
             throw error
         }
     }
