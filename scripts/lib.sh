@@ -34,7 +34,7 @@ ensure_moto() {
 
 ensure_base() {
   command -v swift >/dev/null || die "the Swift toolchain is not on PATH"
-  ensure_apt libcurl4-openssl-dev libssl-dev pkg-config curl
+  ensure_apt libcurl4-openssl-dev libssl-dev pkg-config curl openssl
   ensure_moto
 }
 
@@ -145,6 +145,30 @@ start_fault_proxy() {
   start_python_server "$name" fault_proxy.py "$upstream"
   PROXY_URL=$SERVER_URL
   wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/$name.log"
+}
+
+# start_tls_proxy UPSTREAM: makes a throwaway CA and a certificate for 127.0.0.1/localhost
+# signed by it (openssl, in RUN_DIR), and starts a TLS terminator in front of UPSTREAM; sets
+# TLS_URL (https://127.0.0.1:PORT) and TLS_CA (the CA's PEM, which no system trusts).
+start_tls_proxy() {
+  local upstream=$1 dir="$RUN_DIR/tls"
+  mkdir -p "$dir"
+  say "making a test CA and certificate, starting the TLS proxy in front of $upstream"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=swift-s3 test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1 || die "openssl could not make the test CA"
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/ext.cnf" -out "$dir/server.pem" >/dev/null 2>&1 || die "openssl could not sign the test certificate"
+  start_python_server tls-proxy tls_proxy.py "$upstream" "$dir/server.pem" "$dir/server.key"
+  TLS_URL="https://127.0.0.1:${SERVER_URL##*:}"
+  TLS_CA="$dir/ca.pem"
+  local i
+  for ((i = 0; i < 100; i++)); do
+    curl -s -o /dev/null --max-time 1 --cacert "$TLS_CA" "$TLS_URL/" && return 0
+    sleep 0.1
+  done
+  die "the TLS proxy did not answer at $TLS_URL"
 }
 
 # start_nginx ROOT: nginx on a free port serving ROOT (sendfile), with WebDAV PUT under

@@ -40,11 +40,34 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Send upload bodies unsigned with a CRC-32C checksum instead of a signed SHA-256 (faster; for TLS or trusted networks).")
     var crc32c = false
 
+    @Option(help: "A PEM file of CA certificates to trust instead of the system's (also AWS_CA_BUNDLE).")
+    var caBundle: String?
+
+    @Flag(help: "Do not verify the server's TLS certificate. Dangerous: anyone on the path can read and change the traffic.")
+    var noVerifySSL = false
+
     func client() throws -> S3Client {
         let style: S3Configuration.AddressingStyle = pathStyle ? .path : (virtualHost ? .virtualHost : .automatic)
         var configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
                                                                 addressingStyle: style)
-        if crc32c { configuration.payloadProtection = .crc32c }
+        if crc32c {
+            configuration.payloadProtection = .crc32c
+            // Asking for --crc32c is the explicit choice; over plain http it is said out loud.
+            configuration.allowsUnsignedPayloadOverHTTP = true
+            if configuration.endpoint.scheme == "http" {
+                FileHandle.standardError.write(Data("s3: warning: --crc32c over plain http: upload bodies are not signed and not encrypted\n".utf8))
+            }
+        }
+        if let caBundle {
+            guard FileManager.default.isReadableFile(atPath: caBundle) else {
+                throw ValidationError("the CA bundle \(caBundle) cannot be read")
+            }
+            configuration.http.tls.caBundlePath = caBundle
+        }
+        if noVerifySSL {
+            FileHandle.standardError.write(Data("s3: warning: TLS certificate verification is off (--no-verify-ssl)\n".utf8))
+            configuration.http.tls.dangerouslyDisableCertificateVerification = true
+        }
         return S3Client(configuration: configuration)
     }
 }

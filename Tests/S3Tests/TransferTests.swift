@@ -77,6 +77,15 @@ import Testing
         try await server.run {
             var configuration = try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials)
             configuration.payloadProtection = .crc32c
+            // Unsigned bodies over plain http are refused until the configuration says the
+            // network is trusted; nothing is sent.
+            let refused = await #expect(throws: S3Error.self) {
+                try await S3Client(configuration: configuration).putObject(bucket: "never-sent", key: "k", bytes: [1])
+            }
+            #expect(refused?.code == .invalidArgument)
+            #expect(refused?.message.contains("allowsUnsignedPayloadOverHTTP") == true)
+            #expect(try proxyLog(bucket: "never-sent").isEmpty)
+            configuration.allowsUnsignedPayloadOverHTTP = true
             let client = S3Client(configuration: configuration)
             try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "crc") { bucket in
                 let body = patternBytes(11 << 20, seed: 12)

@@ -26,6 +26,7 @@ extension S3Client {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
+        try checkPayloadProtection(bucket: bucket, key: key)
         if configuration.payloadProtection == .crc32c { r.headers.set("x-amz-checksum-algorithm", "CRC32C") }
         let body = try await sendAndCollect(r).body
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
@@ -63,6 +64,7 @@ extension S3Client {
         r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
         r.body = body
         r.headers.set("Content-Type", "application/octet-stream")
+        try checkPayloadProtection(bucket: bucket, key: key)
         protectPayload(&r, bytes)
         if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
         return r
@@ -137,6 +139,16 @@ extension S3Client {
 }
 
 extension S3Client {
+    /// Refuses ``S3PayloadProtection/crc32c`` on a plain-http endpoint unless the configuration
+    /// says the network is trusted (``S3Configuration/allowsUnsignedPayloadOverHTTP``).
+    func checkPayloadProtection(bucket: String, key: String?) throws {
+        guard configuration.payloadProtection == .crc32c, configuration.endpoint.scheme == "http",
+              !configuration.allowsUnsignedPayloadOverHTTP else { return }
+        throw S3Error.invalidArgument(
+            "payload protection .crc32c sends bodies unsigned, which relies on TLS, but \(configuration.endpoint) is plain http: "
+                + "use https, .signedSHA256, or set allowsUnsignedPayloadOverHTTP for a network you trust", bucket: bucket, key: key)
+    }
+
     /// Sets how `bytes`, the body of `r`, is protected: its SHA-256 signed, or its CRC-32C in
     /// a signed header with an unsigned payload (``S3Configuration/payloadProtection``).
     func protectPayload(_ r: inout S3Request, _ bytes: UnsafeRawBufferPointer) {

@@ -51,6 +51,7 @@ extension S3Client {
         var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
         r.body = .bytes(bytes)
         r.headers.set("Content-Type", contentType)
+        try checkPayloadProtection(bucket: bucket, key: key)
         bytes.withUnsafeBytes { protectPayload(&r, $0) }
         return try await put(r)
     }

@@ -32,6 +32,11 @@ public struct S3Configuration: Sendable {
     public var http: HTTPEngineConfiguration
     /// How upload bodies are protected against corruption in transit.
     public var payloadProtection: S3PayloadProtection = .signedSHA256
+    /// Allows ``S3PayloadProtection/crc32c`` (unsigned bodies) on a plain `http://` endpoint.
+    /// Off by default: without TLS nothing stops someone on the path from replacing a body and
+    /// its CRC, so such uploads are refused (`.invalidArgument`, nothing sent) unless this says
+    /// the network is trusted.
+    public var allowsUnsignedPayloadOverHTTP = false
     /// How failed requests are retried (the AWS SDKs' standard mode by default: 3 attempts).
     public var retry: S3RetryPolicy = S3RetryPolicy()
     /// Tokens of the client's retry quota (see ``S3RetryQuota``); 500 as in the AWS SDKs.
@@ -61,6 +66,7 @@ public enum S3PayloadProtection: Sendable, Hashable {
     /// corruption at a fraction of the cost (the CPU's crc32 instruction), but a CRC is no
     /// defence against someone able to rewrite the body on the way: use it over TLS or on a
     /// network you trust. (The AWS SDKs send CRC checksums and unsigned payloads over TLS.)
+    /// On an `http://` endpoint it needs ``S3Configuration/allowsUnsignedPayloadOverHTTP``.
     case crc32c
 }
 

@@ -11,6 +11,8 @@ extension S3Configuration {
     ///   `region`, else `us-east-1`.
     /// - Endpoint: `endpoint`, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, else the
     ///   profile's `endpoint_url`, else AWS's regional endpoint.
+    /// - CA bundle (PEM certificates to trust instead of the system's): `AWS_CA_BUNDLE`, else
+    ///   the profile's `ca_bundle`.
     ///
     /// Throws ``S3Error`` (`.invalidArgument`) when no credentials are found or a value is
     /// malformed; the message never contains a secret.
@@ -42,7 +44,15 @@ extension S3Configuration {
         let resolvedRegion = region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? fromConfig["region"] ?? "us-east-1"
         let resolvedEndpoint = endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL") ?? fromConfig["endpoint_url"]
             ?? "https://s3.\(resolvedRegion).amazonaws.com"
-        return try S3Configuration(endpoint: resolvedEndpoint, region: resolvedRegion, credentials: credentials, addressingStyle: addressingStyle)
+        var configuration = try S3Configuration(endpoint: resolvedEndpoint, region: resolvedRegion, credentials: credentials,
+                                                addressingStyle: addressingStyle)
+        if let bundle = env("AWS_CA_BUNDLE") ?? fromConfig["ca_bundle"] {
+            guard FileManager.default.isReadableFile(atPath: bundle) else {
+                throw S3Error.invalidArgument("the CA bundle \(bundle) (AWS_CA_BUNDLE or ca_bundle) cannot be read")
+            }
+            configuration.http.tls.caBundlePath = bundle
+        }
+        return configuration
     }
 }
 
