@@ -3,11 +3,13 @@ import PackageDescription
 
 // Layers, bottom-up (see README "Architecture"):
 //   CCurl, CCryptoShim  -> C shims over the system libcurl and libcrypto
+//   S3Sync              -> the lock every layer uses (pthread: ThreadSanitizer sees it)
 //   S3HTTP              -> the libcurl event loop: one multi handle on one thread
 //   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
 //   S3                  -> configuration, request building, XML, errors, the client
 //   s3                  -> the command-line tool (swift-argument-parser)
 //   s3-demo             -> the README's demonstration of the library
+//   s3-fuzz             -> the fuzz target of the XML parser and response decoders (scripts/fuzz)
 let package = Package(
     name: "swift-s3",
     products: [
@@ -33,18 +35,22 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]
         ),
         .target(
+            name: "S3Sync",
+            path: "Sources/S3Sync"
+        ),
+        .target(
             name: "S3HTTP",
-            dependencies: ["CCurl"],
+            dependencies: ["CCurl", "S3Sync"],
             path: "Sources/S3HTTP"
         ),
         .target(
             name: "S3Signing",
-            dependencies: ["CCryptoShim"],
+            dependencies: ["CCryptoShim", "S3Sync"],
             path: "Sources/S3Signing"
         ),
         .target(
             name: "S3",
-            dependencies: ["S3HTTP", "S3Signing"],
+            dependencies: ["S3HTTP", "S3Signing", "S3Sync"],
             path: "Sources/S3"
         ),
         .executableTarget(
@@ -53,13 +59,18 @@ let package = Package(
             path: "Sources/s3"
         ),
         .executableTarget(
+            name: "s3-fuzz",
+            dependencies: ["S3"],
+            path: "Sources/s3-fuzz"
+        ),
+        .executableTarget(
             name: "s3-demo",
             dependencies: ["S3", "S3Signing"],
             path: "Sources/s3-demo"
         ),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
-        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing"], path: "Tests/S3HTTPTests"),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP"], path: "Tests/S3Tests"),
+        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync"], path: "Tests/S3HTTPTests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync"], path: "Tests/S3Tests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import Synchronization
+import S3Sync
 
 /// Keeps an engine's loop running while anyone needs it: every `HTTPEngine` and every
 /// ``Transfer`` (so every response body and iterator) holds it. When the last holder lets go,
@@ -34,7 +35,7 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     private let multi: UnsafeMutableRawPointer
-    private let state = Mutex(LoopStateMachine<Message, CheckedContinuation<Void, Never>>())
+    private let state = Locked(LoopStateMachine<Message, CheckedContinuation<Void, Never>>())
     private let configuration: HTTPEngineConfiguration
     /// Transfers whose handle is in the multi (written on the loop thread, read anywhere).
     let liveCount = Atomic<Int>(0)

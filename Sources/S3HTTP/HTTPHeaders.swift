@@ -1,5 +1,9 @@
 /// An ordered list of HTTP header fields with case-insensitive lookup.
-public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+///
+/// Printing, `dump()` and `Mirror` show `Authorization`, `x-amz-security-token` and
+/// `Proxy-Authorization` as `<redacted>`.
+public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable {
     /// The fields in order, names as given.
     public private(set) var fields: [(name: String, value: String)]
 
@@ -35,11 +39,22 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Field names and values; `authorization` and security tokens are redacted.
     public var description: String {
-        fields.map { field -> String in
+        redactedFields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, unlabeledChildren: redactedFields.map { "\($0.name): \($0.value)" }, displayStyle: .collection)
+    }
+
+    /// The fields with secret values replaced by `<redacted>`.
+    var redactedFields: [(name: String, value: String)] {
+        fields.map { field in
             let lower = field.name.lowercased()
             let secret = lower == "authorization" || lower == "x-amz-security-token" || lower == "proxy-authorization"
-            return "\(field.name): \(secret ? "<redacted>" : field.value)"
-        }.joined(separator: "\n")
+            return (field.name, secret ? "<redacted>" : field.value)
+        }
     }
 
     @inline(__always)

@@ -1,5 +1,9 @@
 /// One HTTP request for ``HTTPEngine``.
-public struct HTTPRequest: Sendable {
+///
+/// Printing, `dump()` and `Mirror` redact what authenticates it: the `Authorization` and
+/// `x-amz-security-token` headers and a presigned URL's `X-Amz-Signature` and
+/// `X-Amz-Security-Token`.
+public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable {
     /// The method, upper-case.
     public var method: String
     /// The absolute URL, already percent-encoded (`http://host:port/path?query`).
@@ -25,6 +29,23 @@ public struct HTTPRequest: Sendable {
         self.headers = headers
         self.body = body
         self.responseBuffer = responseBuffer
+    }
+
+    public var description: String { "\(method) \(redactedURL)" }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["method": method, "url": redactedURL, "headers": headers, "bodyLength": body.length as Any],
+               displayStyle: .struct)
+    }
+
+    /// The URL with the values of signature and token query parameters replaced.
+    public var redactedURL: String {
+        guard let q = url.firstIndex(of: "?") else { return url }
+        let query = url[url.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
+            let name = item.prefix { $0 != "=" }.lowercased()
+            return name == "x-amz-signature" || name == "x-amz-security-token" ? item.prefix { $0 != "=" } + "=<redacted>" : String(item)
+        }
+        return url[..<q] + "?" + query.joined(separator: "&")
     }
 
     /// Why the request must not be sent, or nil: a method or header name that is not an HTTP

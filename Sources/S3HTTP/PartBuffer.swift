@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import S3Sync
 
 /// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel
 /// (`mmap`) and returned to it (`munmap`) when the last reference goes.
@@ -49,7 +50,7 @@ public final class PartBufferPool: Sendable {
     /// The capacity of every buffer.
     public let bufferSize: Int
     private let keep: Int
-    private let idle = Mutex<[PartBuffer]>([])
+    private let idle = Locked<[PartBuffer]>([])
 
     /// A pool of buffers of `bufferSize` bytes, keeping at most `keep` idle.
     public init(bufferSize: Int, keep: Int) {

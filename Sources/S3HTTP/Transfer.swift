@@ -3,6 +3,7 @@ import CCurl
 import Glibc
 #endif
 import Synchronization
+import S3Sync
 
 /// One request in flight: the shared state between the loop thread (curl's callbacks) and the
 /// tasks awaiting its head and reading its body.
@@ -24,7 +25,7 @@ final class Transfer: @unchecked Sendable {
     let host: String
     let lease: EngineLease
     var loop: CurlLoop { lease.loop }
-    let machine: Mutex<Machine>
+    let machine: Locked<Machine>
 
     // Loop-thread-only state.
     var loopEasy: UnsafeMutableRawPointer?
@@ -52,7 +53,7 @@ final class Transfer: @unchecked Sendable {
         self.host = request.host
         self.lease = lease
         let responseLimit = max(configuration.responseBufferLimit, 16 << 10)
-        machine = Mutex(Machine(responseLimit: responseLimit, requestLimit: max(configuration.requestBufferLimit, 16 << 10),
+        machine = Locked(Machine(responseLimit: responseLimit, requestLimit: max(configuration.requestBufferLimit, 16 << 10),
                                 mergeSize: min(256 << 10, max(16 << 10, responseLimit / 4))))
     }
 

@@ -1,7 +1,10 @@
 /// AWS credentials for Signature Version 4.
 ///
 /// `description` never shows the secret or the session token.
-public struct SigV4Credentials: Sendable, Hashable, CustomStringConvertible {
+///
+/// Printing, `dump()` and `Mirror` show the access key ID only: the secret and the session
+/// token appear as `<redacted>`.
+public struct SigV4Credentials: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The access key ID (public part).
     public var accessKeyID: String
     /// The secret access key. Never logged.
@@ -18,5 +21,12 @@ public struct SigV4Credentials: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         "SigV4Credentials(accessKeyID: \(accessKeyID), secretAccessKey: <redacted>\(sessionToken == nil ? "" : ", sessionToken: <redacted>"))"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyID": accessKeyID, "secretAccessKey": "<redacted>",
+                                "sessionToken": sessionToken == nil ? "nil" : "<redacted>"], displayStyle: .struct)
     }
 }

@@ -13,7 +13,7 @@ import CCryptoShim
 /// signer.sign(&request, at: SigV4Timestamp(secondsSince1970: now))
 /// // request.headers now carries x-amz-date, x-amz-content-sha256 and authorization
 /// ```
-public struct SigV4Signer: Sendable {
+public struct SigV4Signer: Sendable, CustomReflectable {
     /// The credentials that sign.
     public let credentials: SigV4Credentials
     /// The region of the credential scope, e.g. `us-east-1`.
@@ -31,6 +31,11 @@ public struct SigV4Signer: Sendable {
         self.region = region
         self.service = service
         self.cache = SigningKeyCache(credentials: credentials, region: region, service: service)
+    }
+
+    /// The signer as `dump()` and `Mirror` show it: credentials redacted, no signing keys.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["credentials": credentials, "region": region, "service": service], displayStyle: .struct)
     }
 
     /// `date/region/service/aws4_request`.

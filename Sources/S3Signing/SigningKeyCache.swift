@@ -1,5 +1,6 @@
 import CCryptoShim
 import Synchronization
+import S3Sync
 
 /// A signing key with its HMAC pads absorbed once (see `s3_hmac_key_new`).
 final class PreparedHMACKey: Sendable {
@@ -38,11 +39,14 @@ struct SigningScope: Sendable {
 ///
 /// Deriving a key costs four HMACs; a signer reuses it for every request of the day. Keys of
 /// two dates are kept (requests around midnight), nothing more.
-final class SigningKeyCache: Sendable {
+final class SigningKeyCache: Sendable, CustomReflectable {
+    /// Derived signing keys are secrets: reflection shows none.
+    var customMirror: Mirror { Mirror(self, children: [:]) }
+
     private let credentials: SigV4Credentials
     private let region: String
     private let service: String
-    private let entries = Mutex<(SigningScope?, SigningScope?)>((nil, nil))
+    private let entries = Locked<(SigningScope?, SigningScope?)>((nil, nil))
 
     init(credentials: SigV4Credentials, region: String, service: String) {
         self.credentials = credentials

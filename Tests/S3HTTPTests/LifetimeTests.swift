@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
+import S3Sync
 #endif
 
 struct TimedOut: Error, CustomStringConvertible {
@@ -15,7 +16,7 @@ struct TimedOut: Error, CustomStringConvertible {
 /// task of its own, cancelled on time-out and then left behind: a hung body cannot hang the test.
 /// Holds a continuation until one of two racers takes it.
 final class ContinuationSlot<T: Sendable>: Sendable {
-    let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    let continuation = Locked<CheckedContinuation<T, any Error>?>(nil)
     func take() -> CheckedContinuation<T, any Error>? { continuation.withLock { c in defer { c = nil }; return c } }
 }
 
@@ -176,7 +177,7 @@ func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @S
     @Test func aFileShorterThanPromisedIsABodyFailureNotACancellation() async throws {
         let base = try fixtureURL()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("shrunk-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: 1 << 20))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: 1 << 20))
         defer { unlink(path) }
         let fd = open(path, O_RDONLY)
         #expect(fd >= 0)

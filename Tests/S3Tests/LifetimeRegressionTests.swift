@@ -2,12 +2,13 @@ import Foundation
 @testable import S3
 import Synchronization
 import Testing
+import S3Sync
 
 /// Runs `body`, failing with an error if it takes longer than `seconds`. The body runs in a
 /// task of its own, cancelled on time-out and then left behind: a hung body cannot hang the test.
 /// Holds a continuation until one of two racers takes it.
 final class ContinuationSlot<T: Sendable>: Sendable {
-    let continuation = Mutex<CheckedContinuation<T, any Error>?>(nil)
+    let continuation = Locked<CheckedContinuation<T, any Error>?>(nil)
     func take() -> CheckedContinuation<T, any Error>? { continuation.withLock { c in defer { c = nil }; return c } }
 }
 

@@ -47,7 +47,7 @@ import Testing
         <CommonPrefixes><Prefix>photos/</Prefix></CommonPrefixes>
         <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken></ListBucketResult>
         """)
-        let page = S3Client.decodeListPage(xml)
+        let page = ResponseDecoders.listPage(xml)
         #expect(page.objects.map(\.key) == ["a & b", "c"])
         #expect(page.objects[0].size == 434_234)
         #expect(page.objects[0].eTag == "fba9dede5f27731c9771645a39863328")

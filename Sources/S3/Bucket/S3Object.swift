@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import S3Sync
 
 /// An object in a bucket, with lazy, cached properties.
 ///
@@ -23,7 +24,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
         var metadata: [String: String]?
         var body: [UInt8]?
     }
-    private let known: Mutex<Known>
+    private let known: Locked<Known>
 
     init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectAttributes? = nil) {
         self.bucketName = bucketName
@@ -36,7 +37,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
             k.eTag = summary.eTag
         }
         if let attributes { Self.merge(attributes, into: &k) }
-        known = Mutex(k)
+        known = Locked(k)
     }
 
     private static func merge(_ a: S3ObjectAttributes, into k: inout Known) {

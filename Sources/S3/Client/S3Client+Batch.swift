@@ -56,10 +56,7 @@ extension S3Client {
         r.setContentMD5(xml.data)
         let body = try await sendAndCollect(r).body
         let result = try parse(body, expecting: "DeleteResult", bucket: bucket, key: nil)
-        return result.children("Error").map {
-            S3DeleteFailure(key: $0.value("Key") ?? "", versionID: $0.value("VersionId"),
-                            code: $0.value("Code") ?? "", message: $0.value("Message") ?? "")
-        }
+        return ResponseDecoders.deleteFailures(result)
     }
 
     /// One page of object versions and delete markers (ListObjectVersions).
@@ -71,14 +68,7 @@ extension S3Client {
         if let versionIDMarker { query.append(("version-id-marker", versionIDMarker)) }
         let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListVersionsResult", bucket: bucket, key: nil)
-        var versions: [S3ObjectVersion] = []
-        for child in xml.children where child.name == "Version" || child.name == "DeleteMarker" {
-            if let key = child.value("Key") {
-                versions.append(S3ObjectVersion(key: key, versionID: child.value("VersionId") ?? "null", isDeleteMarker: child.name == "DeleteMarker"))
-            }
-        }
-        let truncated = xml.value("IsTruncated") == "true"
-        return (versions, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextVersionIdMarker") : nil)
+        return ResponseDecoders.versions(xml)
     }
 
     /// One page of unfinished multipart uploads (ListMultipartUploads).
@@ -91,11 +81,6 @@ extension S3Client {
         if let uploadIDMarker { query.append(("upload-id-marker", uploadIDMarker)) }
         let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListMultipartUploadsResult", bucket: bucket, key: nil)
-        let uploads = xml.children("Upload").compactMap { u -> S3MultipartUploadSummary? in
-            guard let key = u.value("Key"), let id = u.value("UploadId") else { return nil }
-            return S3MultipartUploadSummary(key: key, uploadID: id)
-        }
-        let truncated = xml.value("IsTruncated") == "true"
-        return (uploads, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextUploadIdMarker") : nil)
+        return ResponseDecoders.multipartUploads(xml)
     }
 }

@@ -32,7 +32,7 @@ extension S3Client {
         do {
             let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("lifecycle", "")])).body
             let xml = try parse(body, expecting: "LifecycleConfiguration", bucket: bucket, key: nil)
-            return xml.children("Rule").map(S3LifecycleRule.init(xml:))
+            return ResponseDecoders.lifecycleRules(xml)
         } catch let e as S3Error where e.code.rawValue == "NoSuchLifecycleConfiguration" {
             return []
         }

@@ -30,7 +30,7 @@ extension S3Client {
         if configuration.payloadProtection == .crc32c { r.headers.set("x-amz-checksum-algorithm", "CRC32C") }
         let body = try await sendAndCollect(r).body
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
-        guard let id = xml.value("UploadId"), !id.isEmpty else {
+        guard let id = ResponseDecoders.uploadID(xml) else {
             throw S3Error(code: .invalidResponse, message: "CreateMultipartUpload returned no UploadId", bucket: bucket, key: key)
         }
         return id
@@ -106,7 +106,7 @@ extension S3Client {
         }
         // (An <Error> document with status 200 was thrown by the pipeline, and retried when transient.)
         // S3 names the root CompleteMultipartUploadResult; moto says ...Response. Both carry ETag.
-        return S3PutObjectResult(eTag: doc.value("ETag").map(Self.unquote), versionID: head.headers["x-amz-version-id"],
+        return S3PutObjectResult(eTag: ResponseDecoders.completedETag(doc), versionID: head.headers["x-amz-version-id"],
                                  attempts: response.attempts)
     }
 
@@ -120,12 +120,9 @@ extension S3Client {
             if let marker { r.query.append(("part-number-marker", marker)) }
             let body = try await sendAndCollect(r).body
             let xml = try parse(body, expecting: "ListPartsResult", bucket: bucket, key: key)
-            for p in xml.children("Part") {
-                if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {
-                    parts.append(S3CompletedPart(partNumber: n, eTag: Self.unquote(eTag), checksumCRC32C: p.value("ChecksumCRC32C")))
-                }
-            }
-            marker = xml.value("IsTruncated") == "true" ? xml.value("NextPartNumberMarker") : nil
+            let page = ResponseDecoders.parts(xml)
+            parts += page.parts
+            marker = page.nextMarker
         } while marker != nil
         return parts
     }

@@ -36,10 +36,7 @@ extension S3Client {
     public func listBuckets() async throws -> [S3BucketSummary] {
         let body = try await sendAndCollect(S3Request("GET")).body
         let xml = try parse(body, expecting: "ListAllMyBucketsResult", bucket: nil, key: nil)
-        return (xml.child("Buckets")?.children("Bucket") ?? []).compactMap { b in
-            guard let name = b.value("Name") else { return nil }
-            return S3BucketSummary(name: name, creationDate: b.value("CreationDate").flatMap(S3Dates.parseISO8601))
-        }
+        return ResponseDecoders.buckets(xml)
     }
 
     // MARK: - Objects
@@ -180,7 +177,7 @@ extension S3Client {
         if let startAfter { query.append(("start-after", startAfter)) }
         let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
         let xml = try parse(body, expecting: "ListBucketResult", bucket: bucket, key: nil)
-        let page = Self.decodeListPage(xml)
+        let page = ResponseDecoders.listPage(xml)
         if page.isTruncated, (page.nextContinuationToken ?? "").isEmpty {
             // Ending here would silently drop the rest of the listing.
             throw S3Error(code: .invalidResponse, message: "a truncated listing page came without a NextContinuationToken", bucket: bucket)
@@ -232,37 +229,6 @@ extension S3Client {
         } catch let e as XMLParseError {
             throw S3Error(code: .invalidResponse, message: "the response is not valid XML", bucket: bucket, key: key, underlying: e)
         }
-    }
-
-    static func decodeListPage(_ xml: XMLNode) -> ListObjectsV2Page {
-        var objects: [S3ObjectSummary] = []
-        var prefixes: [String] = []
-        objects.reserveCapacity(xml.children.count)
-        for child in xml.children {
-            switch child.name {
-            case "Contents":
-                var o = S3ObjectSummary(key: "", size: 0)
-                for f in child.children {
-                    switch f.name {
-                    case "Key": o.key = f.text
-                    case "Size": o.size = Int64(f.text) ?? 0
-                    case "ETag": o.eTag = unquote(f.text)
-                    case "LastModified": o.lastModified = S3Dates.parseISO8601(f.text)
-                    case "StorageClass": o.storageClass = f.text
-                    default: break
-                    }
-                }
-                objects.append(o)
-            case "CommonPrefixes":
-                if let p = child.value("Prefix") { prefixes.append(p) }
-            default:
-                break
-            }
-        }
-        return ListObjectsV2Page(
-            objects: objects, commonPrefixes: prefixes, isTruncated: xml.value("IsTruncated") == "true",
-            nextContinuationToken: xml.value("NextContinuationToken"),
-            keyCount: Int(xml.value("KeyCount") ?? "") ?? (objects.count + prefixes.count))
     }
 
     static func attributes(from headers: HTTPHeaders) -> S3ObjectAttributes {

@@ -2,6 +2,7 @@ import Foundation
 import S3HTTP
 import S3Signing
 import Synchronization
+import S3Sync
 
 /// A low-level S3 client: one method per S3 operation, each building a request, signing it with
 /// SigV4 and sending it through the shared libcurl engine. Responses are decoded; failures are
@@ -16,7 +17,9 @@ import Synchronization
 /// ```
 ///
 /// A client is cheap to share between tasks; create one per endpoint and credentials.
-public final class S3Client: Sendable {
+///
+/// `dump()` and `Mirror` show its endpoint, region and counters, never credentials.
+public final class S3Client: Sendable, CustomReflectable {
     /// The configuration it was made with.
     public let configuration: S3Configuration
     let engine: HTTPEngine
@@ -30,7 +33,7 @@ public final class S3Client: Sendable {
     /// Regions learnt from redirects, per bucket.
     let bucketRegions = BucketRegions()
     /// Signers for regions other than the configured one.
-    let otherSigners = Mutex<[String: SigV4Signer]>([:])
+    let otherSigners = Locked<[String: SigV4Signer]>([:])
     /// The retry budget shared by every request of this client (see ``S3RetryQuota``).
     public let retryQuota: S3RetryQuota
 
@@ -43,6 +46,12 @@ public final class S3Client: Sendable {
     public var clockOffsetSeconds: Int { clock.seconds }
     /// The region a redirect said `bucket` is in, when one did (requests to it are signed for it).
     public func learntRegion(of bucket: String) -> String? { bucketRegions.region(of: bucket) }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoint": configuration.endpoint.description, "region": configuration.region,
+                                "credentials": configuration.credentials, "requestCount": requestCount, "retryCount": retryCount],
+               displayStyle: .class)
+    }
 
     /// A client using `engine` (by default a new engine with `configuration.http`).
     public init(configuration: S3Configuration, engine: HTTPEngine? = nil) {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import S3Sync
 
 /// The offset between the store's clock and ours, learnt from a refused request and applied to
 /// every later signature (as the AWS SDKs do).
@@ -41,7 +42,7 @@ final class ClockSkew: Sendable {
 /// The region each bucket lives in, learnt from redirects (`301`, `307`, or `400
 /// AuthorizationHeaderMalformed` naming the region), so later requests are signed right at once.
 final class BucketRegions: Sendable {
-    private let regions = Mutex<[String: String]>([:])
+    private let regions = Locked<[String: String]>([:])
 
     /// The remembered region of `bucket`, if a redirect named one.
     func region(of bucket: String) -> String? { regions.withLock { $0[bucket] } }

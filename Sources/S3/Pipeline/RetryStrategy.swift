@@ -1,6 +1,7 @@
 import Foundation
 import S3HTTP
 import Synchronization
+import S3Sync
 
 /// How failed requests are retried: the AWS SDKs' "standard" mode.
 ///
@@ -102,12 +103,12 @@ enum S3RetryKind: Sendable, Equatable {
 public final class S3RetryQuota: Sendable {
     /// Tokens when full.
     public let capacity: Int
-    private let tokens: Mutex<Int>
+    private let tokens: Locked<Int>
 
     /// A full bucket of `capacity` tokens (the SDKs use 500).
     public init(capacity: Int = 500) {
         self.capacity = capacity
-        tokens = Mutex(capacity)
+        tokens = Locked(capacity)
     }
 
     /// Tokens left.

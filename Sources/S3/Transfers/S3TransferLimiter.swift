@@ -1,4 +1,5 @@
 import Synchronization
+import S3Sync
 
 /// One concurrency limit (and so one memory budget: permits x part size) shared by many
 /// transfers: every part or range takes a permit while it is in memory or in flight.
@@ -10,14 +11,14 @@ public final class S3TransferLimiter: Sendable {
         var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextID: UInt64 = 0
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// The number of permits.
     public let permits: Int
 
     /// A limiter with `permits` permits (at least 1).
     public init(permits: Int) {
         self.permits = max(permits, 1)
-        state = Mutex(State(available: max(permits, 1)))
+        state = Locked(State(available: max(permits, 1)))
     }
 
     /// Waits for a permit; throws `CancellationError` if the task is cancelled while waiting.

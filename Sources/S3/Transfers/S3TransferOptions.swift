@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import S3Sync
 
 /// How large transfers are split and run.
 public struct S3TransferOptions: Sendable {
@@ -92,7 +93,7 @@ final class ProgressMeter: Sendable {
         var parts = 0
         var lastReport: ContinuousClock.Instant?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let total: Int64?
     private let callback: (@Sendable (S3TransferProgress) -> Void)?
     private let parent: ProgressMeter?

@@ -1,0 +1,149 @@
+import S3HTTP
+
+/// Every response body S3 answers with, decoded from its parsed XML into the library's values.
+/// Pure functions: the operations call them after ``XMLParser`` and the root check, the fuzz
+/// target (``S3ResponseFuzzing``) calls all of them on any input, the unit tests on examples.
+enum ResponseDecoders {
+    /// A ListObjectsV2 page.
+    static func listPage(_ xml: XMLNode) -> ListObjectsV2Page {
+        var objects: [S3ObjectSummary] = []
+        var prefixes: [String] = []
+        objects.reserveCapacity(xml.children.count)
+        for child in xml.children {
+            switch child.name {
+            case "Contents":
+                var o = S3ObjectSummary(key: "", size: 0)
+                for f in child.children {
+                    switch f.name {
+                    case "Key": o.key = f.text
+                    case "Size": o.size = Int64(f.text) ?? 0
+                    case "ETag": o.eTag = S3Client.unquote(f.text)
+                    case "LastModified": o.lastModified = S3Dates.parseISO8601(f.text)
+                    case "StorageClass": o.storageClass = f.text
+                    default: break
+                    }
+                }
+                objects.append(o)
+            case "CommonPrefixes":
+                if let p = child.value("Prefix") { prefixes.append(p) }
+            default:
+                break
+            }
+        }
+        return ListObjectsV2Page(
+            objects: objects, commonPrefixes: prefixes, isTruncated: xml.value("IsTruncated") == "true",
+            nextContinuationToken: xml.value("NextContinuationToken"),
+            keyCount: Int(xml.value("KeyCount") ?? "") ?? (objects.count + prefixes.count))
+    }
+
+    /// ListBuckets.
+    static func buckets(_ xml: XMLNode) -> [S3BucketSummary] {
+        (xml.child("Buckets")?.children("Bucket") ?? []).compactMap { b in
+            guard let name = b.value("Name") else { return nil }
+            return S3BucketSummary(name: name, creationDate: b.value("CreationDate").flatMap(S3Dates.parseISO8601))
+        }
+    }
+
+    /// GetBucketLifecycleConfiguration.
+    static func lifecycleRules(_ xml: XMLNode) -> [S3LifecycleRule] {
+        xml.children("Rule").map(S3LifecycleRule.init(xml:))
+    }
+
+    /// DeleteObjects: the keys that could not be deleted.
+    static func deleteFailures(_ xml: XMLNode) -> [S3DeleteFailure] {
+        xml.children("Error").map {
+            S3DeleteFailure(key: $0.value("Key") ?? "", versionID: $0.value("VersionId"),
+                            code: $0.value("Code") ?? "", message: $0.value("Message") ?? "")
+        }
+    }
+
+    /// ListObjectVersions: versions and delete markers, and the next page's markers.
+    static func versions(_ xml: XMLNode) -> (versions: [S3ObjectVersion], nextKeyMarker: String?, nextVersionIDMarker: String?) {
+        var versions: [S3ObjectVersion] = []
+        for child in xml.children where child.name == "Version" || child.name == "DeleteMarker" {
+            if let key = child.value("Key") {
+                versions.append(S3ObjectVersion(key: key, versionID: child.value("VersionId") ?? "null", isDeleteMarker: child.name == "DeleteMarker"))
+            }
+        }
+        let truncated = xml.value("IsTruncated") == "true"
+        return (versions, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextVersionIdMarker") : nil)
+    }
+
+    /// ListMultipartUploads.
+    static func multipartUploads(_ xml: XMLNode) -> (uploads: [S3MultipartUploadSummary], nextKeyMarker: String?, nextUploadIDMarker: String?) {
+        let uploads = xml.children("Upload").compactMap { u -> S3MultipartUploadSummary? in
+            guard let key = u.value("Key"), let id = u.value("UploadId") else { return nil }
+            return S3MultipartUploadSummary(key: key, uploadID: id)
+        }
+        let truncated = xml.value("IsTruncated") == "true"
+        return (uploads, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextUploadIdMarker") : nil)
+    }
+
+    /// CreateMultipartUpload: the upload ID, nil when missing or empty.
+    static func uploadID(_ xml: XMLNode) -> String? {
+        guard let id = xml.value("UploadId"), !id.isEmpty else { return nil }
+        return id
+    }
+
+    /// CompleteMultipartUpload: the object's ETag.
+    static func completedETag(_ xml: XMLNode) -> String? { xml.value("ETag").map(S3Client.unquote) }
+
+    /// ListParts: one page of parts and the next page's marker.
+    static func parts(_ xml: XMLNode) -> (parts: [S3CompletedPart], nextMarker: String?) {
+        var parts: [S3CompletedPart] = []
+        for p in xml.children("Part") {
+            if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {
+                parts.append(S3CompletedPart(partNumber: n, eTag: S3Client.unquote(eTag), checksumCRC32C: p.value("ChecksumCRC32C")))
+            }
+        }
+        return (parts, xml.value("IsTruncated") == "true" ? xml.value("NextPartNumberMarker") : nil)
+    }
+}
+
+/// The fuzz target's entry point (see `Sources/s3-fuzz` and `scripts/fuzz`): feeds any bytes to
+/// the XML parser and every response decoder, as a body and as header values. Not API.
+@_spi(Fuzzing)
+public enum S3ResponseFuzzing {
+    /// Decodes `bytes` every way a response can be decoded; must never crash or hang.
+    public static func exercise(_ bytes: [UInt8]) {
+        for status in [200, 404, 503] {
+            _ = S3Client.mapError(status: status, headers: HTTPHeaders(), body: bytes, method: "GET", bucket: "b", key: "k")
+        }
+        if let xml = try? XMLParser.parse(bytes) {
+            _ = ResponseDecoders.listPage(xml)
+            _ = ResponseDecoders.buckets(xml)
+            _ = ResponseDecoders.lifecycleRules(xml).map { ($0.id, $0.expirationDays) }
+            _ = ResponseDecoders.deleteFailures(xml)
+            _ = ResponseDecoders.versions(xml)
+            _ = ResponseDecoders.multipartUploads(xml)
+            _ = ResponseDecoders.uploadID(xml)
+            _ = ResponseDecoders.completedETag(xml)
+            _ = ResponseDecoders.parts(xml)
+            // What the writer makes of a parsed tree, the parser reads back as the same tree.
+            var writer = XMLWriter()
+            writer.node(xml)
+            guard let again = try? XMLParser.parse(writer.data), sameShape(xml, again) else {
+                fatalError("XMLWriter's output of a parsed document does not parse back to the same elements")
+            }
+        }
+        // Header values: Content-Range, dates, ETags, object attributes.
+        let text = String(decoding: bytes.prefix(256), as: UTF8.self)
+        _ = S3Client.parseContentRange(text)
+        _ = S3Dates.parseHTTPDate(text)
+        _ = S3Dates.parseISO8601(text)
+        _ = S3Client.unquote(text)
+        _ = S3Client.attributes(from: HTTPHeaders([("Content-Length", text), ("ETag", text), ("Last-Modified", text),
+                                                   ("x-amz-meta-" + text.filter(\.isLetter), text)]))
+    }
+
+    /// Same element names in the same places, and the same text in each leaf (iteratively).
+    static func sameShape(_ a: XMLNode, _ b: XMLNode) -> Bool {
+        var pairs = [(a, b)]
+        while let (x, y) = pairs.popLast() {
+            guard x.name == y.name, x.children.count == y.children.count else { return false }
+            if x.children.isEmpty && x.text != y.text { return false }
+            pairs += zip(x.children, y.children).map { ($0, $1) }
+        }
+        return true
+    }
+}
