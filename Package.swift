@@ -7,6 +7,7 @@ import PackageDescription
 //   S3HTTP              -> the libcurl event loop: one multi handle on one thread
 //   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
 //   S3                  -> configuration, request building, XML, errors, the client
+//   S3ServiceLifecycle  -> S3ClientService: a client as a swift-service-lifecycle Service
 //   s3                  -> the command-line tool (swift-argument-parser)
 //   s3-demo             -> the README's demonstration of the library
 //   s3-fuzz             -> the fuzz target of the XML parser and response decoders (scripts/fuzz)
@@ -16,11 +17,15 @@ let package = Package(
         .library(name: "S3", targets: ["S3"]),
         .library(name: "S3Signing", targets: ["S3Signing"]),
         .library(name: "S3HTTP", targets: ["S3HTTP"]),
+        .library(name: "S3ServiceLifecycle", targets: ["S3ServiceLifecycle"]),
         .executable(name: "s3", targets: ["s3"]),
         .executable(name: "s3-demo", targets: ["s3-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Only the S3ServiceLifecycle product (and the tests) build it; the S3 library does not.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -53,6 +58,11 @@ let package = Package(
             dependencies: ["S3HTTP", "S3Signing", "S3Sync"],
             path: "Sources/S3"
         ),
+        .target(
+            name: "S3ServiceLifecycle",
+            dependencies: ["S3", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            path: "Sources/S3ServiceLifecycle"
+        ),
         .executableTarget(
             name: "s3",
             dependencies: ["S3", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -70,7 +80,9 @@ let package = Package(
         ),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
         .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync"], path: "Tests/S3HTTPTests"),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync"], path: "Tests/S3Tests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync", "S3ServiceLifecycle",
+                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                   .product(name: "Logging", package: "swift-log")], path: "Tests/S3Tests"),
     ],
     swiftLanguageModes: [.v6]
 )
