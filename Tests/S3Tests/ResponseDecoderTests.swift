@@ -1,0 +1,50 @@
+import Foundation
+@_spi(Fuzzing) @testable import S3
+import S3HTTP
+import Testing
+
+/// The response decoders on the fuzz target's seed corpus (Tests/Fixtures/fuzz-corpus): each
+/// seed decodes to what S3 meant, and the whole corpus goes through the fuzz entry point.
+@Suite struct ResponseDecoderTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/fuzz-corpus")
+
+    func seed(_ name: String) throws -> XMLNode {
+        try XMLParser.parse([UInt8](try Data(contentsOf: Self.corpus.appendingPathComponent(name))))
+    }
+
+    @Test func everySeedGoesThroughTheFuzzEntryPoint() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path).sorted()
+        #expect(files.count >= 15)
+        for file in files {
+            S3ResponseFuzzing.exercise([UInt8](try Data(contentsOf: Self.corpus.appendingPathComponent(file))))
+        }
+    }
+
+    @Test func seedsDecodeToWhatTheyMean() throws {
+        let page = ResponseDecoders.listPage(try seed("list-page.xml"))
+        #expect(page.objects.map(\.key) == ["a & b/é.txt", "c"])
+        #expect(page.objects.first?.eTag == "9b2cf535f27731c974343645a3985328")
+        #expect(page.commonPrefixes == ["logs/"])
+        #expect(page.isTruncated && page.nextContinuationToken?.isEmpty == false)
+        #expect(ResponseDecoders.buckets(try seed("buckets.xml")).map(\.name) == ["photos", "x"])
+        #expect(ResponseDecoders.lifecycleRules(try seed("lifecycle.xml")).first?.expirationDays == 5)
+        #expect(ResponseDecoders.deleteFailures(try seed("delete-result.xml")).map(\.key) == ["b"])
+        let versions = ResponseDecoders.versions(try seed("versions.xml"))
+        #expect(versions.versions.map(\.isDeleteMarker) == [false, true])
+        #expect(versions.nextVersionIDMarker == "v")
+        #expect(ResponseDecoders.multipartUploads(try seed("uploads.xml")).uploads.first?.uploadID == "abc-123")
+        let parts = ResponseDecoders.parts(try seed("parts.xml"))
+        #expect(parts.parts.map(\.eTag) == ["e1", "e2"])
+        #expect(parts.nextMarker == "2")
+        #expect(ResponseDecoders.uploadID(try seed("initiate.xml")) == "VXBsb2FkIElE")
+        #expect(ResponseDecoders.completedETag(try seed("complete.xml")) == "3858f62230ac3c915f300c664312c11f-9")
+        let error = S3Client.mapError(status: 404, headers: HTTPHeaders(), body: [UInt8](try Data(contentsOf: Self.corpus.appendingPathComponent("error.xml"))),
+                                      method: "GET", bucket: "b", key: "k")
+        #expect(error.code == .noSuchKey)
+        #expect(error.requestID == "4442587FB7D0A2F9")
+        let odd = try seed("cdata-comments.xml")
+        #expect(odd.value("Code") == "Slow<Down>")
+        #expect(odd.value("Message") == "AB<>'\"")
+    }
+}
