@@ -273,7 +273,8 @@ struct Uploader: Sendable {
             let aborted = await Task.detached {
                 try await S3Client.withRetryPolicy(policy) { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
             }.result
-            if case .failure(let abortError) = aborted {
+            // NoSuchUpload: nothing is left (the store completed or dropped it): nothing to report.
+            if case .failure(let abortError) = aborted, (abortError as? S3Error)?.code != .noSuchUpload {
                 // The upload stays on the store (and costs storage): say so, with what resuming
                 // or aborting it later needs.
                 var e = S3Error(code: .uploadIncomplete,
