@@ -78,9 +78,11 @@ let package = Package(
             dependencies: ["S3", "S3Signing"],
             path: "Sources/s3-demo"
         ),
+        // Helpers both test targets use (a time-out that cannot hang the test run).
+        .target(name: "S3TestSupport", dependencies: ["S3Sync"], path: "Tests/S3TestSupport"),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
-        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync"], path: "Tests/S3HTTPTests"),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync", "S3ServiceLifecycle",
+        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync", "S3TestSupport"], path: "Tests/S3HTTPTests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync", "S3TestSupport", "S3ServiceLifecycle",
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                    .product(name: "Logging", package: "swift-log")], path: "Tests/S3Tests"),
     ],

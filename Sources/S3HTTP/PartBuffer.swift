@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import S3Sync
 
 /// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel

@@ -2,7 +2,6 @@ import CCurl
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import S3Sync
 
 /// One request in flight: the shared state between the loop thread (curl's callbacks) and the
@@ -109,8 +108,8 @@ final class Transfer: @unchecked Sendable {
 
     /// The next body chunk, nil at the end.
     func nextChunk(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
-        let error = concurrentReadError
-        switch machine.withLock({ $0.read(parking: nil, concurrentReadError: error) }) {
+        // The error is built only when a second reader is actually refused (autoclosure).
+        switch machine.withLock({ $0.read(parking: nil, concurrentReadError: self.concurrentReadError) }) {
         case .element(let element, let unpause):
             if unpause { loop.post(.unpause(id)) }
             return element
@@ -120,7 +119,7 @@ final class Transfer: @unchecked Sendable {
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation(isolation: actor) { (c: CheckedContinuation<[UInt8]?, any Error>) in
-                switch machine.withLock({ $0.read(parking: c, concurrentReadError: error) }) {
+                switch machine.withLock({ $0.read(parking: c, concurrentReadError: self.concurrentReadError) }) {
                 case .element(let element, let unpause):
                     if unpause { loop.post(.unpause(id)) }
                     c.resume(returning: element)
@@ -144,10 +143,9 @@ final class Transfer: @unchecked Sendable {
     // MARK: - Streamed request body (producer side)
 
     func enqueueUpload(_ bytes: [UInt8]) async throws {
-        let ended = bodyEndedError
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                switch machine.withLock({ $0.enqueueUpload(bytes, waiter: c, endedError: ended) }) {
+                switch machine.withLock({ $0.enqueueUpload(bytes, waiter: c, endedError: self.bodyEndedError) }) {
                 case .taken(let unpause):
                     if unpause { loop.post(.unpause(id)) }
                     c.resume()
@@ -174,8 +172,7 @@ final class Transfer: @unchecked Sendable {
         if let direct = loopDirect { return loopReceiveDirect(data, into: direct) }
         let expected = loopExpectedLength
         // The bytes are copied inside the lock, on this thread, before curl reuses them.
-        let bytes = LoopBytes(data)
-        switch machine.withLock({ $0.receive(bytes.pointer, expectedLength: expected) }) {
+        switch machine.withLock({ $0.receive(data, expectedLength: expected) }) {
         case .abort: return 0
         case .pause: return Int(s3_curl_writefunc_pause())
         case .accepted:
@@ -265,8 +262,7 @@ final class Transfer: @unchecked Sendable {
     /// curl's read callback for a streamed body.
     func loopSendStream(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         // curl's buffer is filled inside the lock, on this thread, before the callback returns.
-        let target = LoopMutableBytes(buffer)
-        switch machine.withLock({ $0.send(into: target.pointer) }) {
+        switch machine.withLock({ $0.send(into: buffer) }) {
         case .wrote(let n, let resume):
             resume?.resume()
             return n
@@ -293,23 +289,9 @@ final class Transfer: @unchecked Sendable {
 
     /// Ends the transfer with `result`; wakes every waiter.
     func loopComplete(_ result: Result<Void, any Error>, status: Int) {
-        let ended = bodyEndedError
-        let w = machine.withLock { $0.complete(result, bodyEndedEarly: ended) }
+        let w = machine.withLock { $0.complete(result, bodyEndedEarly: self.bodyEndedError) }
         wake(w, status: status)
     }
-}
-
-/// curl's buffer in a callback, passed into the transfer's lock. Sound because the lock is taken
-/// and released on the loop thread within the callback, while curl keeps the buffer valid.
-struct LoopBytes: @unchecked Sendable {
-    let pointer: UnsafeRawBufferPointer
-    init(_ pointer: UnsafeRawBufferPointer) { self.pointer = pointer }
-}
-
-/// curl's buffer to fill in a read callback; see ``LoopBytes``.
-struct LoopMutableBytes: @unchecked Sendable {
-    let pointer: UnsafeMutableRawBufferPointer
-    init(_ pointer: UnsafeMutableRawBufferPointer) { self.pointer = pointer }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

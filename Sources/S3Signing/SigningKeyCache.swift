@@ -1,5 +1,4 @@
 import CCryptoShim
-import Synchronization
 import S3Sync
 
 /// A signing key with its HMAC pads absorbed once (see `s3_hmac_key_new`).

@@ -1,34 +1,8 @@
 import Foundation
 @testable import S3
 import Synchronization
+import S3TestSupport
 import Testing
-import S3Sync
-
-/// Runs `body`, failing with an error if it takes longer than `seconds`. The body runs in a
-/// task of its own, cancelled on time-out and then left behind: a hung body cannot hang the test.
-/// Holds a continuation until one of two racers takes it.
-final class ContinuationSlot<T: Sendable>: Sendable {
-    let continuation = Locked<CheckedContinuation<T, any Error>?>(nil)
-    func take() -> CheckedContinuation<T, any Error>? { continuation.withLock { c in defer { c = nil }; return c } }
-}
-
-func withinSeconds<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    let slot = ContinuationSlot<T>()
-    return try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        slot.continuation.withLock { $0 = c }
-        let work = Task {
-            let result: Result<T, any Error>
-            do { result = .success(try await body()) } catch { result = .failure(error) }
-            slot.take()?.resume(with: result)
-        }
-        Task {
-            try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            guard let c = slot.take() else { return }
-            work.cancel()
-            c.resume(throwing: HelperFailed(description: "timed out: \(what)"))
-        }
-    }
-}
 
 /// The defects of the transfer layer found in issue 10, each reproduced against a real server.
 @Suite struct LifetimeRegressionTests {
@@ -47,11 +21,11 @@ func withinSeconds<T: Sendable>(_ seconds: Double, _ what: String, _ body: @esca
                 return "\(error)"
             }
         }
-        let outcome = try await withinSeconds(5, "a cancelled acquire() kept waiting for a permit") { await waiter.value }
+        let outcome = try await within(5, "a cancelled acquire() kept waiting for a permit") { await waiter.value }
         #expect(outcome == "cancelled")
         limiter.release()
         // The permit is still there for the next one.
-        try await withinSeconds(5, "the permit was lost") { try await limiter.acquire() }
+        try await within(5, "the permit was lost") { try await limiter.acquire() }
         limiter.release()
     }
 

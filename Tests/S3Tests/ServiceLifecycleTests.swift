@@ -4,6 +4,7 @@ import S3
 import S3HTTP
 import S3ServiceLifecycle
 import ServiceLifecycle
+import S3TestSupport
 import Testing
 
 /// A client in a swift-service-lifecycle `ServiceGroup` stops with the group.
@@ -14,7 +15,7 @@ import Testing
             _ = try await client.listBuckets()
             let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [S3ClientService(client)],
                                                                               logger: Logger(label: "s3-tests")))
-            try await withinSeconds(10, "the group did not stop") {
+            try await within(10, "the group did not stop") {
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await group.run() }
                     try await Task.sleep(for: .milliseconds(100))
@@ -32,7 +33,7 @@ import Testing
         let run = Task { try await S3ClientService(client).run() }
         try await Task.sleep(for: .milliseconds(50))
         run.cancel()
-        try await withinSeconds(10, "run() did not return after cancellation") { try await run.value }
+        try await within(10, "run() did not return after cancellation") { try await run.value }
         let e = await #expect(throws: S3Error.self) { _ = try await client.listBuckets() }
         #expect((e?.underlying as? HTTPTransportError)?.kind == .shutdown, "\(String(describing: e))")
     }

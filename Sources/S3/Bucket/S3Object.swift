@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import S3Sync
 
 /// An object in a bucket, with lazy, cached properties.

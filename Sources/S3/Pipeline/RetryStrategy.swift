@@ -1,6 +1,5 @@
 import Foundation
 import S3HTTP
-import Synchronization
 import S3Sync
 
 /// How failed requests are retried: the AWS SDKs' "standard" mode.

@@ -1,7 +1,6 @@
 import Foundation
 import S3HTTP
 import S3Signing
-import Synchronization
 
 // The one path every S3 request takes, single calls and each part and range of a transfer:
 //

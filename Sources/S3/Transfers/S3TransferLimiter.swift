@@ -1,4 +1,3 @@
-import Synchronization
 import S3Sync
 
 /// One concurrency limit (and so one memory budget: permits x part size) shared by many

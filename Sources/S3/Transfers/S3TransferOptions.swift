@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import S3Sync
 
 /// How large transfers are split and run.
