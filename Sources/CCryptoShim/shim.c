@@ -13,11 +13,13 @@
 
 static EVP_MD *g_sha256;
 static EVP_MD *g_md5;
+static EVP_MD *g_sha1;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void fetch_digests(void) {
     g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     g_md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    g_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 }
 
 static _Thread_local EVP_MD_CTX *tl_ctx;
@@ -73,7 +75,7 @@ struct s3_digest {
 
 s3_digest *s3_digest_new(int kind) {
     pthread_once(&g_once, fetch_digests);
-    const EVP_MD *md = kind == 1 ? g_md5 : g_sha256;
+    const EVP_MD *md = kind == 1 ? g_md5 : kind == 2 ? g_sha1 : g_sha256;
     if (md == NULL) return NULL;
     s3_digest *d = calloc(1, sizeof *d);
     if (d == NULL) return NULL;

@@ -57,7 +57,6 @@ public enum Digest {
         }
     }
 
-    /// Lower-case hexadecimal of `bytes`.
     /// CRC-32C (Castagnoli) of `bytes`, continuing from `crc` (0 to start): what S3's
     /// `x-amz-checksum-crc32c` carries (big-endian, base64). Hardware-assisted where the CPU
     /// has the instruction.
@@ -78,6 +77,7 @@ public enum Digest {
     /// Whether ``crc32c(_:continuing:)`` uses the CPU's crc32 instruction.
     public static var crc32cIsHardwareAccelerated: Bool { s3_crc32c_hardware() == 1 }
 
+    /// Lower-case hexadecimal of `bytes`.
     public static func hex<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
             var n = 0
@@ -104,7 +104,7 @@ public enum Digest {
     public static let emptySHA256Hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 }
 
-/// An incremental SHA-256 or MD5, for hashing a body as it streams.
+/// An incremental SHA-256, SHA-1 or MD5, for hashing a body as it streams.
 ///
 /// Not thread-safe: use one instance from one task at a time.
 public final class IncrementalDigest {
@@ -114,6 +114,17 @@ public final class IncrementalDigest {
         case sha256 = 0
         /// MD5 (16-byte digest).
         case md5 = 1
+        /// SHA-1 (20-byte digest), for S3's `x-amz-checksum-sha1`.
+        case sha1 = 2
+
+        /// The digest's length in bytes.
+        public var length: Int {
+            switch self {
+            case .sha256: 32
+            case .md5: 16
+            case .sha1: 20
+            }
+        }
     }
 
     private let handle: OpaquePointer
@@ -141,7 +152,7 @@ public final class IncrementalDigest {
 
     /// Returns the digest and resets the state, so the instance can hash again.
     public func finalize() -> [UInt8] {
-        let n = algorithm == .sha256 ? 32 : 16
+        let n = algorithm.length
         return [UInt8](unsafeUninitializedCapacity: n) { out, count in
             precondition(s3_digest_final(handle, out.baseAddress) == 1, "libcrypto digest final failed")
             count = n

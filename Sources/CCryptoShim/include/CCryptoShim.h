@@ -28,7 +28,6 @@ void s3_hmac_key_free(s3_hmac_key *k);
 /// One-shot MD5 of `len` bytes into `out` (16 bytes). Returns 1 on success.
 int s3_md5(const void *data, size_t len, uint8_t *out);
 
-/// An incremental digest; `kind` 0 is SHA-256, 1 is MD5. NULL on failure.
 /// CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (0 to start). Uses the CPU's
 /// crc32 instruction where it has one.
 uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
@@ -37,10 +36,24 @@ uint32_t s3_crc32c_portable(uint32_t crc, const void *data, size_t len);
 /// 1 when `s3_crc32c` uses the CPU's instruction.
 int s3_crc32c_hardware(void);
 
+/// CRC-32 (zlib's polynomial), continuing from `crc` (0 to start); carry-less multiplication
+/// where the CPU has it.
+uint32_t s3_crc32(uint32_t crc, const void *data, size_t len);
+uint32_t s3_crc32_portable(uint32_t crc, const void *data, size_t len);
+/// CRC-64/NVME, continuing from `crc` (0 to start).
+uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len);
+uint64_t s3_crc64nvme_portable(uint64_t crc, const void *data, size_t len);
+/// 1 when s3_crc32 and s3_crc64nvme use PCLMULQDQ.
+int s3_crc_clmul_available(void);
+/// The CRC of A followed by B, from crc1 = CRC(A), crc2 = CRC(B) and len2 = B's length.
+/// `kind`: 0 CRC-32, 1 CRC-32C, 2 CRC-64/NVME.
+uint64_t s3_crc_combine(int kind, uint64_t crc1, uint64_t crc2, uint64_t len2);
+
+/// An incremental digest; `kind` 0 is SHA-256, 1 is MD5, 2 is SHA-1. NULL on failure.
 typedef struct s3_digest s3_digest;
 s3_digest *s3_digest_new(int kind);
 int s3_digest_update(s3_digest *d, const void *data, size_t len);
-/// Writes the digest (32 or 16 bytes) and resets the state for reuse.
+/// Writes the digest (32, 16 or 20 bytes) and resets the state for reuse.
 int s3_digest_final(s3_digest *d, uint8_t *out);
 void s3_digest_free(s3_digest *d);
 
