@@ -22,13 +22,15 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# ensure_moto: moto's server mode (and boto3/botocore, which come with it).
+# ensure_moto: moto's server mode (and boto3/botocore, which come with it), plus awscrt and
+# crc32c: without them moto computes multipart CRC-64/NVME and CRC-32C checksums as CRC-32
+# (wrong values), and the CRC tests compare ours with the AWS CRT's.
 ensure_moto() {
-  if command -v moto_server >/dev/null && python3 -c 'import moto.server, flask, flask_cors, boto3, botocore' 2>/dev/null; then
-    say "python packages present: moto[server], boto3"
+  if command -v moto_server >/dev/null && python3 -c 'import moto.server, flask, flask_cors, boto3, botocore, awscrt, crc32c' 2>/dev/null; then
+    say "python packages present: moto[server], boto3, awscrt, crc32c"
   else
-    say "installing python packages: moto[server]"
-    python3 -m pip install -q 'moto[server]>=5,<6' || die "pip install moto[server] failed"
+    say "installing python packages: moto[server], awscrt, crc32c"
+    python3 -m pip install -q 'moto[server]>=5,<6' awscrt crc32c || die "pip install moto[server] awscrt crc32c failed"
   fi
 }
 

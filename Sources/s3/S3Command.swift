@@ -40,6 +40,16 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Send upload bodies unsigned with a CRC-32C checksum instead of a signed SHA-256 (faster; for TLS or trusted networks).")
     var crc32c = false
 
+    @Option(help: ArgumentHelp("The kind of store: aws, r2, gcs, b2, minio, ceph, seaweedfs or other (default: from the endpoint's host).",
+                               valueName: "store"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("The checksum uploads carry: crc32, crc32c or crc64nvme (default: the store's).", valueName: "algorithm"))
+    var checksumAlgorithm: String?
+
+    @Flag(help: "Neither send nor check checksums unless required (the AWS SDKs' WHEN_REQUIRED); on by default.")
+    var noChecksums = false
+
     @Option(help: "A PEM file of CA certificates to trust instead of the system's (also AWS_CA_BUNDLE).")
     var caBundle: String?
 
@@ -50,8 +60,23 @@ struct ConnectionOptions: ParsableArguments {
         let style: S3Configuration.AddressingStyle = pathStyle ? .path : (virtualHost ? .virtualHost : .automatic)
         var configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
                                                                 addressingStyle: style)
+        if let store {
+            guard let profile = S3StoreProfile(rawValue: store.lowercased()) else {
+                throw ValidationError("unknown store \(store): use one of \(S3StoreProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.store = profile
+            if profile == .r2 && region == nil && configuration.region == "us-east-1" { configuration.region = "auto" }
+        }
+        if let checksumAlgorithm {
+            guard let algorithm = S3ChecksumAlgorithm(rawValue: checksumAlgorithm.uppercased()), algorithm.isUploadAlgorithm else {
+                throw ValidationError("unknown checksum algorithm \(checksumAlgorithm): use crc32, crc32c or crc64nvme")
+            }
+            configuration.checksumAlgorithm = algorithm
+        }
+        if noChecksums { configuration.checksums = .whenRequired }
         if crc32c {
-            configuration.payloadProtection = .crc32c
+            configuration.checksumAlgorithm = .crc32c
+            configuration.payloadProtection = .checksumOnly
             // Asking for --crc32c is the explicit choice; over plain http it is said out loud.
             configuration.allowsUnsignedPayloadOverHTTP = true
             if configuration.endpoint.scheme == "http" {

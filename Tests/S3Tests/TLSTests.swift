@@ -71,7 +71,7 @@ import Testing
         var http = HTTPEngineConfiguration()
         http.tls = .init(caBundlePath: try testCA())
         var configuration = try S3Configuration(endpoint: try tlsEndpoint(), credentials: testCredentials, http: http)
-        configuration.payloadProtection = .crc32c
+        configuration.payloadProtection = .checksumOnly
         #expect(configuration.allowsUnsignedPayloadOverHTTP == false)
         try await roundTrip(S3Client(configuration: configuration))
     }

@@ -266,7 +266,14 @@ public actor S3Bucket {
     /// then sets a policy (`Version` 2012-10-17) granting `s3:GetObject` on `bucket/*` and
     /// `s3:ListBucket` on the bucket.
     public func allowPublicAccess() async throws {
-        try await client.deletePublicAccessBlock(bucket: name)
+        let store = client.configuration.store
+        guard store.hasBucketPolicy else {
+            throw S3Error.invalidArgument("\(store.rawValue) has no bucket policy API: make the bucket public in the store's own console",
+                                          bucket: name)
+        }
+        // Stores without the PublicAccessBlock API (SeaweedFS, GCS) block nothing: the policy
+        // alone opens the bucket. (Unknown stores are asked; NotImplemented counts as nothing.)
+        if store.hasPublicAccessBlock { try await client.deletePublicAccessBlock(bucket: name) }
         try await client.setBucketPolicy(bucket: name, json: Self.publicReadPolicy(bucket: name))
     }
 

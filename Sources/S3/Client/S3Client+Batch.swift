@@ -33,7 +33,9 @@ public struct S3MultipartUploadSummary: Sendable, Hashable {
 
 extension S3Client {
     /// Deletes up to 1,000 keys (optionally specific versions) in one DeleteObjects request.
-    /// Returns the keys S3 reported as not deleted.
+    /// Returns the keys S3 reported as not deleted. On a store without DeleteObjects (GCS,
+    /// or one that answers it with NotImplemented) the keys are deleted one by one, 16 at a
+    /// time, with the same result.
     public func deleteObjects(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
         try Validation.bucketName(bucket)
         guard keys.count <= 1000 else {
@@ -41,6 +43,37 @@ extension S3Client {
         }
         if keys.isEmpty { return [] }
         for (key, _) in keys { try Validation.key(key, bucket: bucket) }
+        guard configuration.store.hasDeleteObjects else { return try await deleteEach(bucket: bucket, keys: keys) }
+        do {
+            return try await deleteObjectsRequest(bucket: bucket, keys: keys)
+        } catch let e as S3Error where e.code.rawValue == "NotImplemented" {
+            return try await deleteEach(bucket: bucket, keys: keys)
+        }
+    }
+
+    /// DeleteObjects' fallback: one DELETE per key, 16 at a time; failures reported per key.
+    func deleteEach(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
+        try await withThrowingTaskGroup(of: S3DeleteFailure?.self) { group in
+            var failures: [S3DeleteFailure] = []
+            for (index, (key, version)) in keys.enumerated() {
+                if index >= 16, let done = try await group.next(), let failure = done { failures.append(failure) }
+                group.addTask {
+                    var r = try self.objectRequest("DELETE", bucket: bucket, key: key)
+                    if let version { r.query = [("versionId", version)] }
+                    do {
+                        _ = try await self.sendAndCollect(r)
+                        return nil
+                    } catch let e as S3Error where e.httpStatus != nil {
+                        return S3DeleteFailure(key: key, versionID: version, code: e.code.rawValue, message: e.message)
+                    }
+                }
+            }
+            while let done = try await group.next() { if let failure = done { failures.append(failure) } }
+            return failures
+        }
+    }
+
+    private func deleteObjectsRequest(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
         var xml = XMLWriter()
         xml.open("Delete", s3Namespace: true)
         xml.element("Quiet", "true")

@@ -8,14 +8,19 @@ public struct S3CompletedPart: Sendable, Hashable {
     public var partNumber: Int
     /// The ETag UploadPart returned, quotes removed.
     public var eTag: String
-    /// The part's CRC-32C (base64), sent with it under ``S3PayloadProtection/crc32c``.
-    public var checksumCRC32C: String?
+    /// The part's checksum, sent with it (``S3Configuration/checksums``), listed again when
+    /// the upload completes.
+    public var checksum: S3Checksum?
+    /// The part's size in bytes, when known: with the parts' CRCs it gives the whole object's
+    /// (full-object) CRC without reading the bytes again.
+    public var size: Int64?
 
     /// A part as UploadPart or ListParts reported it.
-    public init(partNumber: Int, eTag: String, checksumCRC32C: String? = nil) {
+    public init(partNumber: Int, eTag: String, checksum: S3Checksum? = nil, size: Int64? = nil) {
         self.partNumber = partNumber
         self.eTag = eTag
-        self.checksumCRC32C = checksumCRC32C
+        self.checksum = checksum
+        self.size = size
     }
 }
 
@@ -27,7 +32,10 @@ extension S3Client {
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)
-        if configuration.payloadProtection == .crc32c { r.headers.set("x-amz-checksum-algorithm", "CRC32C") }
+        if let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key) {
+            r.headers.set("x-amz-checksum-algorithm", algorithm.rawValue)
+            if configuration.store.acceptsFullObjectMultipart(algorithm) { r.headers.set("x-amz-checksum-type", "FULL_OBJECT") }
+        }
         let body = try await sendAndCollect(r).body
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
         guard let id = ResponseDecoders.uploadID(xml) else {
@@ -45,8 +53,8 @@ extension S3Client {
         return try await sendPart(r, partNumber: partNumber)
     }
 
-    /// UploadPart from a part buffer, protected as the configuration says (signed SHA-256 or
-    /// CRC-32C); with `Content-MD5` when the caller computed the MD5 (and keeps it for
+    /// UploadPart from a part buffer, protected as the configuration says (signed SHA-256 and/or
+    /// a CRC header); with `Content-MD5` when the caller computed the MD5 (and keeps it for
     /// verifying the final multipart ETag).
     func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, buffer: PartBuffer, md5: [UInt8]?) async throws -> S3CompletedPart {
         let r = try partRequest(bucket: bucket, key: key, uploadID: uploadID, partNumber: partNumber, body: .buffer(buffer),
@@ -65,7 +73,7 @@ extension S3Client {
         r.body = body
         r.headers.set("Content-Type", "application/octet-stream")
         try checkPayloadProtection(bucket: bucket, key: key)
-        protectPayload(&r, bytes)
+        try protectPayload(&r, bytes)
         if let md5 { r.headers.set("Content-MD5", Data(md5).base64EncodedString()) }
         return r
     }
@@ -75,26 +83,36 @@ extension S3Client {
         guard let eTag = head.headers["etag"] else {
             throw S3Error(code: .invalidResponse, message: "UploadPart returned no ETag", bucket: r.bucket, key: r.key)
         }
-        return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag), checksumCRC32C: r.headers["x-amz-checksum-crc32c"])
+        return S3CompletedPart(partNumber: partNumber, eTag: Self.unquote(eTag), checksum: r.sentChecksum, size: r.body.length)
     }
 
     /// Completes a multipart upload (CompleteMultipartUpload). S3 may answer 200 with an error
     /// document; that is an ``S3Error`` too, retried like any other when transient.
+    ///
+    /// Each part's checksum is listed. When the upload was started with a full-object CRC (the
+    /// default, see ``S3Configuration/checksums``) and every part's CRC and size are known, the
+    /// whole object's CRC is computed from them (CRC combination, no byte read again) and sent
+    /// for the store to verify against what it assembled.
     @discardableResult
     public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3CompletedPart]) async throws -> S3PutObjectResult {
+        let sorted = parts.sorted(by: { $0.partNumber < $1.partNumber })
         var xml = XMLWriter()
         xml.open("CompleteMultipartUpload", s3Namespace: true)
-        for part in parts.sorted(by: { $0.partNumber < $1.partNumber }) {
+        for part in sorted {
             xml.open("Part")
             xml.element("PartNumber", String(part.partNumber))
             xml.element("ETag", "\"" + part.eTag + "\"")
-            if let crc = part.checksumCRC32C { xml.element("ChecksumCRC32C", crc) }
+            if let checksum = part.checksum { xml.element(checksum.algorithm.elementName, checksum.value) }
             xml.close("Part")
         }
         xml.close("CompleteMultipartUpload")
         var r = try objectRequest("POST", bucket: bucket, key: key)
         r.query = [("uploadId", uploadID)]
         r.setBody(xml.data, contentType: "application/xml")
+        if let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key), configuration.store.acceptsFullObjectMultipart(algorithm) {
+            r.headers.set("x-amz-checksum-type", "FULL_OBJECT")
+            if let whole = Self.fullObjectChecksum(sorted, algorithm: algorithm) { r.headers.set(algorithm.headerName, whole.value) }
+        }
         r.errorMayComeWith200 = true
         let response = try await sendAndCollect(r)
         let (head, body) = (response.head, response.body)
@@ -108,6 +126,17 @@ extension S3Client {
         // S3 names the root CompleteMultipartUploadResult; moto says ...Response. Both carry ETag.
         return S3PutObjectResult(eTag: ResponseDecoders.completedETag(doc), versionID: head.headers["x-amz-version-id"],
                                  attempts: response.attempts)
+    }
+
+    /// The whole object's CRC from its parts' CRCs and sizes, `nil` unless every part has both.
+    static func fullObjectChecksum(_ parts: [S3CompletedPart], algorithm: S3ChecksumAlgorithm) -> S3Checksum? {
+        guard let kind = algorithm.crcKind else { return nil }
+        var whole = CRC(kind)
+        for part in parts {
+            guard let checksum = part.checksum, checksum.algorithm == algorithm, let value = checksum.crcValue, let size = part.size else { return nil }
+            whole = whole.followed(by: CRC(kind, value: value, length: size))
+        }
+        return S3Checksum(whole)
     }
 
     /// The parts of an unfinished multipart upload already on the server (ListParts, all pages).
@@ -136,30 +165,42 @@ extension S3Client {
 }
 
 extension S3Client {
-    /// Refuses ``S3PayloadProtection/crc32c`` on a plain-http endpoint unless the configuration
+    /// Refuses ``S3PayloadProtection/checksumOnly`` on a plain-http endpoint unless the configuration
     /// says the network is trusted (``S3Configuration/allowsUnsignedPayloadOverHTTP``).
     func checkPayloadProtection(bucket: String, key: String?) throws {
-        guard configuration.payloadProtection == .crc32c, configuration.endpoint.scheme == "http",
+        guard configuration.payloadProtection == .checksumOnly, configuration.endpoint.scheme == "http",
               !configuration.allowsUnsignedPayloadOverHTTP else { return }
         throw S3Error.invalidArgument(
-            "payload protection .crc32c sends bodies unsigned, which relies on TLS, but \(configuration.endpoint) is plain http: "
+            "payload protection .checksumOnly sends bodies unsigned, which relies on TLS, but \(configuration.endpoint) is plain http: "
                 + "use https, .signedSHA256, or set allowsUnsignedPayloadOverHTTP for a network you trust", bucket: bucket, key: key)
     }
 
-    /// Sets how `bytes`, the body of `r`, is protected: its SHA-256 signed, or its CRC-32C in
-    /// a signed header with an unsigned payload (``S3Configuration/payloadProtection``).
-    func protectPayload(_ r: inout S3Request, _ bytes: UnsafeRawBufferPointer) {
+    /// Sets how `bytes`, the body of `r`, is protected: its SHA-256 signed unless the payload
+    /// protection is ``S3PayloadProtection/checksumOnly``, and its CRC in a signed header when
+    /// checksums are on (``S3Configuration/checksums``).
+    func protectPayload(_ r: inout S3Request, _ bytes: UnsafeRawBufferPointer) throws {
         switch configuration.payloadProtection {
-        case .signedSHA256:
-            r.payloadHash = Digest.hex(Digest.sha256(bytes))
-        case .crc32c:
-            r.payloadHash = SigV4Payload.unsigned
-            r.headers.set("x-amz-checksum-crc32c", Self.crc32cBase64(Digest.crc32c(bytes)))
+        case .signedSHA256: r.payloadHash = Digest.hex(Digest.sha256(bytes))
+        case .checksumOnly: r.payloadHash = SigV4Payload.unsigned
+        }
+        if let algorithm = try configuration.uploadChecksum(bucket: r.bucket, key: r.key), let kind = algorithm.crcKind {
+            r.setChecksum(S3Checksum(CRC(kind, of: bytes)))
         }
     }
+}
 
-    /// A CRC-32C as S3 headers carry it: four big-endian bytes, base64.
-    static func crc32cBase64(_ crc: UInt32) -> String {
-        Data([UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)]).base64EncodedString()
+extension S3Request {
+    /// Sends `checksum` with the body (`x-amz-checksum-*`, and the SDKs' `x-amz-sdk-checksum-algorithm`,
+    /// which some stores need to keep it).
+    mutating func setChecksum(_ checksum: S3Checksum) {
+        headers.set(checksum.algorithm.headerName, checksum.value)
+        headers.set("x-amz-sdk-checksum-algorithm", checksum.algorithm.rawValue)
+    }
+
+    /// The checksum this request sends with its body, if any.
+    var sentChecksum: S3Checksum? {
+        guard let name = headers["x-amz-sdk-checksum-algorithm"], let algorithm = S3ChecksumAlgorithm(rawValue: name),
+              let value = headers[algorithm.headerName] else { return nil }
+        return S3Checksum(algorithm: algorithm, value: value)
     }
 }

@@ -32,7 +32,19 @@ public struct S3Configuration: Sendable {
     public var http: HTTPEngineConfiguration
     /// How upload bodies are protected against corruption in transit.
     public var payloadProtection: S3PayloadProtection = .signedSHA256
-    /// Allows ``S3PayloadProtection/crc32c`` (unsigned bodies) on a plain `http://` endpoint.
+    /// Whether uploads carry a checksum the store verifies and reads check the bytes against
+    /// the stored one (``S3ChecksumMode/whenSupported``, the default), or not.
+    public var checksums: S3ChecksumMode = .whenSupported
+    /// The CRC uploads carry; `nil` (the default) takes the store's
+    /// (``S3StoreProfile``: CRC-32C, CRC-64/NVME on R2). SHA-1 and SHA-256 are refused for
+    /// uploads (`.invalidArgument`): they cannot be combined across the parts of a multipart
+    /// upload. Reads check whichever algorithm the store reports.
+    public var checksumAlgorithm: S3ChecksumAlgorithm?
+    /// The kind of store at the endpoint: detected from the host for AWS, R2, GCS and B2,
+    /// `.other` otherwise. Decides checksum headers, full-object multipart checksums and
+    /// which optional APIs are tried (``S3StoreProfile``).
+    public var store: S3StoreProfile
+    /// Allows ``S3PayloadProtection/checksumOnly`` (unsigned bodies) on a plain `http://` endpoint.
     /// Off by default: without TLS nothing stops someone on the path from replacing a body and
     /// its CRC, so such uploads are refused (`.invalidArgument`, nothing sent) unless this says
     /// the network is trusted.
@@ -43,10 +55,15 @@ public struct S3Configuration: Sendable {
     public var retryQuotaCapacity: Int = 500
 
     /// A configuration. Throws ``S3Error`` (`.invalidArgument`) for a malformed endpoint.
-    public init(endpoint: String, region: String = "us-east-1", credentials: S3Credentials,
-                addressingStyle: AddressingStyle = .automatic, http: HTTPEngineConfiguration = HTTPEngineConfiguration()) throws {
+    /// `region` defaults to `us-east-1` (`auto` on Cloudflare R2); `store` to the one the
+    /// endpoint's host tells (``S3StoreProfile/detect(host:)``).
+    public init(endpoint: String, region: String? = nil, credentials: S3Credentials,
+                addressingStyle: AddressingStyle = .automatic, http: HTTPEngineConfiguration = HTTPEngineConfiguration(),
+                store: S3StoreProfile? = nil) throws {
         self.endpoint = try S3Endpoint(endpoint)
-        self.region = region
+        let store = store ?? S3StoreProfile.detect(host: self.endpoint.host)
+        self.store = store
+        self.region = region ?? (store == .r2 ? "auto" : "us-east-1")
         self.credentials = credentials
         self.addressingStyle = addressingStyle
         self.http = http
@@ -60,14 +77,33 @@ public enum S3PayloadProtection: Sendable, Hashable {
     /// a body that is not the one signed, whoever changed it. Costs a SHA-256 of every byte
     /// (1.74 GB/s on one core of the benchmark machine: over a third of an upload's CPU).
     case signedSHA256
-    /// The body goes as `UNSIGNED-PAYLOAD` with an `x-amz-checksum-crc32c` header, which is
-    /// signed and which S3 checks against the bytes it receives; multipart uploads declare the
-    /// algorithm when they start and list each part's checksum when they complete. Catches
-    /// corruption at a fraction of the cost (the CPU's crc32 instruction), but a CRC is no
-    /// defence against someone able to rewrite the body on the way: use it over TLS or on a
+    /// The body goes as `UNSIGNED-PAYLOAD`; its integrity rests on the checksum header
+    /// (``S3Configuration/checksumAlgorithm``, CRC-32C by default), which is signed and which
+    /// the store checks against the bytes it receives. Sent even when
+    /// ``S3Configuration/checksums`` is `.whenRequired`, since nothing else protects the body.
+    /// Catches corruption at a fraction of the cost (the CPU's CRC instructions), but a CRC is
+    /// no defence against someone able to rewrite the body on the way: use it over TLS or on a
     /// network you trust. (The AWS SDKs send CRC checksums and unsigned payloads over TLS.)
     /// On an `http://` endpoint it needs ``S3Configuration/allowsUnsignedPayloadOverHTTP``.
-    case crc32c
+    case checksumOnly
+}
+
+extension S3Configuration {
+    /// The checksum uploads carry, or `nil` for none (checksums off, or a store that rejects
+    /// the headers); refuses a SHA algorithm.
+    func uploadChecksum(bucket: String?, key: String?) throws(S3Error) -> S3ChecksumAlgorithm? {
+        let algorithm = checksumAlgorithm ?? store.defaultChecksumAlgorithm
+        guard algorithm.crcKind != nil else {
+            throw S3Error.invalidArgument("checksumAlgorithm \(algorithm.rawValue) cannot be used for uploads (not combinable across parts): "
+                                          + "use CRC32, CRC32C or CRC64NVME", bucket: bucket, key: key)
+        }
+        if payloadProtection == .checksumOnly { return algorithm }
+        guard checksums == .whenSupported, store.acceptsChecksumHeaders else { return nil }
+        return algorithm
+    }
+
+    /// Whether reads ask for the stored checksum and check the bytes.
+    var validatesReads: Bool { checksums == .whenSupported && store.acceptsChecksumHeaders }
 }
 
 /// A parsed endpoint URL.

@@ -8,7 +8,7 @@ extension S3Configuration {
     ///   credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), then of the
     ///   config file (`AWS_CONFIG_FILE`, else `~/.aws/config`).
     /// - Region: `region`, else `AWS_REGION`, else `AWS_DEFAULT_REGION`, else the profile's
-    ///   `region`, else `us-east-1`.
+    ///   `region`, else `us-east-1` (`auto` for Cloudflare R2).
     /// - Endpoint: `endpoint`, else `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, else the
     ///   profile's `endpoint_url`, else AWS's regional endpoint.
     /// - CA bundle (PEM certificates to trust instead of the system's): `AWS_CA_BUNDLE`, else
@@ -41,7 +41,7 @@ extension S3Configuration {
             throw S3Error.invalidArgument(
                 "no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or add profile \"\(profileName)\" to \(credentialsFile)")
         }
-        let resolvedRegion = region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? fromConfig["region"] ?? "us-east-1"
+        let resolvedRegion: String? = region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? fromConfig["region"]
         let resolvedEndpoint = endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL") ?? fromConfig["endpoint_url"]
             ?? "https://s3.\(resolvedRegion).amazonaws.com"
         var configuration = try S3Configuration(endpoint: resolvedEndpoint, region: resolvedRegion, credentials: credentials,

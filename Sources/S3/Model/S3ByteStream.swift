@@ -11,21 +11,50 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     let body: HTTPResponseBody
     let bucket: String
     let key: String
+    /// The whole object's checksum, checked when the last byte has arrived (a GET of the
+    /// whole object whose store reported a full-object checksum).
+    var expected: S3Checksum? = nil
 
-    public func makeAsyncIterator() -> Iterator { Iterator(inner: body.makeAsyncIterator(), bucket: bucket, key: key) }
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(inner: body.makeAsyncIterator(), bucket: bucket, key: key, expected: expected,
+                 running: expected.map { RunningChecksum($0.algorithm) })
+    }
 
-    /// Yields the chunks in order; transport failures surface as ``S3Error``.
+    /// Yields the chunks in order; transport failures surface as ``S3Error``. When the store
+    /// reported the object's checksum, the end of the body is `.integrityFailure` instead of
+    /// `nil` if the bytes do not match it (the bytes were already handed out by then: do not
+    /// act on them before the end).
     public struct Iterator: AsyncIteratorProtocol {
         var inner: HTTPResponseBody.Iterator
         let bucket: String
         let key: String
+        let expected: S3Checksum?
+        var running: RunningChecksum?
 
         public mutating func next() async throws -> [UInt8]? {
-            do { return try await inner.next() } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
+            let chunk: [UInt8]?
+            do { chunk = try await inner.next() } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
+            return try check(chunk)
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> [UInt8]? {
-            do { return try await inner.next(isolation: actor) } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
+            let chunk: [UInt8]?
+            do { chunk = try await inner.next(isolation: actor) } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
+            return try check(chunk)
+        }
+
+        private mutating func check(_ chunk: [UInt8]?) throws -> [UInt8]? {
+            guard running != nil, let expected else { return chunk }
+            if let chunk {
+                chunk.withUnsafeBytes { running!.update($0) }
+                return chunk
+            }
+            let computed = running!.finish()
+            running = nil
+            guard computed.value == expected.value else {
+                throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the object's bytes", bucket: bucket, key: key)
+            }
+            return nil
         }
     }
 

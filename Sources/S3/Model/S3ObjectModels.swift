@@ -14,6 +14,10 @@ public struct S3ObjectAttributes: Sendable {
     public var metadata: [String: String]
     /// The version ID, on versioned buckets.
     public var versionID: String?
+    /// The checksum the store holds for the object (asked for when
+    /// ``S3Configuration/checksums`` is `.whenSupported`), if it keeps one. A ranged GET
+    /// carries none.
+    public var checksum: S3Checksum?
 }
 
 /// One object of a listing.

@@ -1,5 +1,6 @@
 import Foundation
 import S3HTTP
+import S3Signing
 
 /// Downloads one object: to a sink as one stream, or to a file as ranged GETs in a sliding
 /// window of `concurrency` tasks.
@@ -29,7 +30,8 @@ struct Downloader: Sendable {
     }
 
     private func downloadRanges(to url: URL) async throws {
-        let (first, ranges) = try await Self.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
+        let (first, ranges, expected) = try await Self.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
+        let crcKind = expected.flatMap { $0.kind == .fullObject ? $0.algorithm.crcKind : nil }
         let total = first.attributes.size
         let eTag = first.attributes.eTag
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).s3-partial-\(UUID().uuidString.prefix(8))").path
@@ -42,11 +44,14 @@ struct Downloader: Sendable {
         var isOpen = true
         do {
             let (client, bucket, key, policy) = (client, bucket, key, options.retry ?? client.retryPolicy)
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            // Each range's CRC is computed as its bytes are written; combined in order, they
+            // give the whole object's, checked before the file takes the target's name.
+            var rangeCRCs = [CRC?](repeating: nil, count: ranges.count)
+            try await withThrowingTaskGroup(of: (Int, CRC?).self) { group in
                 var inFlight = 0
                 for (index, range) in ranges.enumerated() {
-                    if inFlight == options.concurrency {
-                        try await group.next()
+                    if inFlight == options.concurrency, let (done, crc) = try await group.next() {
+                        rangeCRCs[done] = crc
                         inFlight -= 1
                     }
                     let opening = index == 0 ? first : nil
@@ -54,14 +59,19 @@ struct Downloader: Sendable {
                     group.addTask {
                         try await limiter?.acquire()
                         defer { limiter?.release() }
-                        try await Self.fetch(range, opening: opening, into: .consumer { chunk, position in
+                        let crc = try await Self.fetch(range, opening: opening, into: .consumer { chunk, position in
                             try Downloader.writeAll(fd: fd, chunk, at: position)
-                        }, client: client, bucket: bucket, key: key, eTag: eTag, policy: policy, meter: meter)
+                        }, client: client, bucket: bucket, key: key, eTag: eTag, policy: policy, meter: meter, crc: crcKind)
+                        return (index, crc)
                     }
                     inFlight += 1
                 }
                 if ranges.isEmpty { for try await _ in first.body {} }
-                try await group.waitForAll()
+                while let (done, crc) = try await group.next() { rangeCRCs[done] = crc }
+            }
+            if let expected, !ranges.isEmpty {
+                try Self.check(fd: fd, total: total, rangeCRCs: rangeCRCs, against: expected, client: client, bucket: bucket, key: key, eTag: eTag)
+                try await Self.checkComposite(fd: fd, total: total, against: expected, client: client, bucket: bucket, key: key, eTag: eTag)
             }
             let synced = !options.syncToDisk || fsync(fd) == 0 || errno == EINVAL
             let syncError = errno
@@ -89,17 +99,99 @@ struct Downloader: Sendable {
 
     /// Starts the first ranged GET, which tells the size and ETag, and splits the object into
     /// ranges of `partSize` (at least 1 MiB). An empty object has no byte 0: it gets a plain GET
-    /// and no ranges.
-    static func openRanges(client: S3Client, bucket: String, key: String, partSize: Int) async throws -> (S3ObjectDownload, [ClosedRange<Int64>]) {
+    /// and no ranges. With checksums on, a HEAD beside the first GET asks for the object's
+    /// checksum (ranged GETs carry none): `expected`, `nil` when the store keeps none.
+    static func openRanges(client: S3Client, bucket: String, key: String, partSize: Int) async throws
+        -> (first: S3ObjectDownload, ranges: [ClosedRange<Int64>], expected: S3Checksum?) {
         let size = Int64(rangeSize(partSize))
+        async let head = client.configuration.validatesReads
+            ? client.headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil) : nil
         let first: S3ObjectDownload
         do {
             first = try await client.getObject(bucket: bucket, key: key, range: 0...(size - 1))
         } catch let e as S3Error where e.code == .invalidRange {
             first = try await client.getObject(bucket: bucket, key: key)
         }
+        var expected: S3Checksum?
+        do {
+            if let attributes = try await head {
+                guard attributes.eTag == first.attributes.eTag else {
+                    throw S3Error(code: .objectChanged, message: "the object changed as the download started (ETag \(attributes.eTag ?? "-"), "
+                                  + "then \(first.attributes.eTag ?? "-"))", bucket: bucket, key: key)
+                }
+                expected = attributes.checksum
+            }
+        } catch {
+            first.body.cancel()
+            throw error
+        }
         let total = first.attributes.size
-        return (first, stride(from: Int64(0), to: total, by: Int(size)).map { $0...min($0 + size, total) - 1 })
+        return (first, stride(from: Int64(0), to: total, by: Int(size)).map { $0...min($0 + size, total) - 1 }, expected)
+    }
+
+    /// Checks a completed download (the temporary file `fd` holds all `total` bytes) against
+    /// the object's checksum: a full-object CRC from the ranges' CRCs combined; a SHA digest,
+    /// or a composite checksum whose parts' sizes the store tells (HEAD `?partNumber=N` of each
+    /// part), by reading the file back. Anything it cannot check is let through, never refused.
+    static func check(fd: Int32, total: Int64, rangeCRCs: [CRC?], against expected: S3Checksum, client: S3Client,
+                      bucket: String, key: String, eTag: String?) throws {
+        switch expected.kind {
+        case .fullObject:
+            let computed: S3Checksum
+            if let kind = expected.algorithm.crcKind {
+                var whole = CRC(kind)
+                for crc in rangeCRCs {
+                    guard let crc else { return }
+                    whole = whole.followed(by: crc)
+                }
+                computed = S3Checksum(whole)
+            } else {
+                var running = RunningChecksum(expected.algorithm)
+                try S3Client.readFile(fd, offset: 0, length: total, bucket: bucket, key: key) { running.update($0) }
+                computed = running.finish()
+            }
+            guard computed.value == expected.value else {
+                throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the downloaded file", bucket: bucket, key: key)
+            }
+        case .composite:
+            return  // see checkComposite, run by the caller when the part sizes are known
+        }
+    }
+
+    /// Checks a completed download against a composite checksum: the parts' checksums,
+    /// computed from the file at the parts' boundaries, then the checksum of their
+    /// concatenation. The boundaries come from HEAD `?partNumber=N` of every part.
+    static func checkComposite(fd: Int32, total: Int64, against expected: S3Checksum, client: S3Client,
+                               bucket: String, key: String, eTag: String?) async throws {
+        guard case .composite(let count) = expected.kind, count >= 1, count <= 10_000 else { return }
+        var sizes = [Int64](repeating: 0, count: count)
+        try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
+            for n in 1...count {
+                if n > 8, let (i, size) = try await group.next() { sizes[i] = size }
+                group.addTask {
+                    let part = try await client.headObject(bucket: bucket, key: key, partNumber: n, ifMatch: eTag)
+                    return (n - 1, part.size)
+                }
+            }
+            while let (i, size) = try await group.next() { sizes[i] = size }
+        }
+        guard sizes.reduce(0, +) == total, !sizes.contains(where: { $0 <= 0 }) else { return }  // parts not known: not checked
+        var partDigests = [UInt8]()
+        var offset: Int64 = 0
+        for size in sizes {
+            var running = RunningChecksum(expected.algorithm)
+            try S3Client.readFile(fd, offset: offset, length: size, bucket: bucket, key: key) { running.update($0) }
+            guard let bytes = running.finish().bytes else { return }
+            partDigests += bytes
+            offset += size
+        }
+        var ofParts = RunningChecksum(expected.algorithm)
+        partDigests.withUnsafeBytes { ofParts.update($0) }
+        let computed = ofParts.finish()
+        guard computed.value == expected.value else {
+            throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the downloaded file (composite, \(count) parts)",
+                                           bucket: bucket, key: key)
+        }
     }
 
     /// Where a range's bytes go.
@@ -114,18 +206,24 @@ struct Downloader: Sendable {
     /// (which retries it); a body that breaks after its head came is resumed here from the
     /// first byte the sink has not received, under the same policy and retry quota. The
     /// opening transfer (the first range, started before the sink existed) is read as a stream.
+    /// Returns the range's CRC of kind `crc`, when asked for.
+    @discardableResult
     static func fetch(_ range: ClosedRange<Int64>, opening: S3ObjectDownload?, into sink: RangeSink, client: S3Client,
-                      bucket: String, key: String, eTag: String?, policy: S3RetryPolicy, meter: ProgressMeter) async throws {
+                      bucket: String, key: String, eTag: String?, policy: S3RetryPolicy, meter: ProgressMeter,
+                      crc kind: CRC.Kind? = nil) async throws -> CRC? {
         var pending = opening
         var attempt = 1
         var received: Int64 = 0
+        var crc = kind.map { CRC($0) }
         func take(_ chunk: UnsafeRawBufferPointer) throws {
             guard received + Int64(chunk.count) <= Int64(range.count) else {
                 throw S3Error(code: .invalidResponse, message: "the server sent more bytes than the range \(range)", bucket: bucket, key: key)
             }
             switch sink {
-            case .buffer(let buffer): buffer.append(chunk)
-            case .consumer(let consume): try consume(chunk, range.lowerBound + received)
+            case .buffer(let buffer): buffer.append(chunk)  // its CRC is taken at the end, over the whole buffer
+            case .consumer(let consume):
+                try consume(chunk, range.lowerBound + received)
+                crc?.update(chunk)
             }
             received += Int64(chunk.count)
             meter.add(bytes: chunk.count)
@@ -174,6 +272,8 @@ struct Downloader: Sendable {
             }
         }
         meter.add(bytes: 0, partDone: true)
+        if let kind, let direct { return CRC(kind, of: direct.bytes) }
+        return crc
     }
 
     /// Starts the ranged GET of `range` with `If-Match`; a failed precondition means the object

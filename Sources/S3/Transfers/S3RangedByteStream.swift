@@ -1,11 +1,19 @@
 import Foundation
 import S3HTTP
+import S3Signing
 
 /// An object's bytes in order, fetched as parallel ranged GETs: `options.concurrency` ranges of
 /// `options.partSize` bytes in flight, reassembled in order, so memory stays near
 /// `concurrency x partSize` whatever the object's size. Later ranges send `If-Match` with the
 /// first one's ETag (`.objectChanged` if the object is replaced meanwhile). Each iteration is a
 /// new download; a consumer that stops early cancels the ranges in flight.
+///
+/// With checksums on (``S3Configuration/checksums``), each range's CRC is computed as it
+/// arrives and the CRCs are combined in order; when the store holds a full-object checksum,
+/// the end of the stream is `.integrityFailure` instead of `nil` if the bytes do not match.
+/// The bytes were handed out by then: do not act on them (commit, forward, acknowledge)
+/// before the stream has ended. (A composite checksum, a checksum of the parts' checksums, is
+/// not checked here; ``S3Bucket/download(_:to:options:)`` to a file checks it.)
 public struct S3RangedByteStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     public typealias Failure = any Error
@@ -48,7 +56,11 @@ final class RangedDownload: @unchecked Sendable {
     private var ranges: [ClosedRange<Int64>] = []
     private var nextRange = 0
     private var eTag: String?
-    private var window: [Task<PartBuffer, any Error>] = []
+    private var window: [Task<(PartBuffer, CRC?), any Error>] = []
+    /// The checksum the bytes must match at the end, and the CRC of those handed out so far.
+    private var expected: S3Checksum?
+    private var combined: CRC?
+    private var digest: RunningChecksum?
     private var meter: ProgressMeter?
     private let pool: PartBufferPool
     private var current: PartBuffer?
@@ -94,21 +106,49 @@ final class RangedDownload: @unchecked Sendable {
                 current = nil
                 pool.give(buffer)
             }
-            guard !window.isEmpty else { return nil }
+            guard !window.isEmpty else {
+                try finish()
+                return nil
+            }
             let task = window.removeFirst()
             launch(opening: nil)
-            current = try await withTaskCancellationHandler {
+            let (buffer, crc) = try await withTaskCancellationHandler {
                 try await task.value
             } onCancel: {
                 task.cancel()
             }
+            if let crc { combined = combined?.followed(by: crc) }
+            digest?.update(buffer.bytes)
+            current = buffer
             offset = 0
+        }
+    }
+
+    /// At the end of the bytes: they must match the object's full-object checksum.
+    private func finish() throws {
+        guard let expected, !ranges.isEmpty else { return }
+        let computed: S3Checksum
+        if let combined {
+            computed = S3Checksum(combined)
+        } else if digest != nil {
+            computed = digest!.finish()
+        } else {
+            return
+        }
+        self.expected = nil
+        guard computed.value == expected.value else {
+            throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the object's bytes", bucket: bucket, key: key)
         }
     }
 
     private func start() async throws {
         let first: S3ObjectDownload
-        (first, ranges) = try await Downloader.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
+        (first, ranges, expected) = try await Downloader.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
+        if let expected, expected.kind == .fullObject {
+            if let kind = expected.algorithm.crcKind { combined = CRC(kind) } else { digest = RunningChecksum(expected.algorithm) }
+        } else {
+            expected = nil
+        }
         eTag = first.attributes.eTag
         meter = ProgressMeter(total: first.attributes.size, callback: options.progress, parent: options.parentMeter)
         guard !ranges.isEmpty else {
@@ -125,16 +165,16 @@ final class RangedDownload: @unchecked Sendable {
         let range = ranges[nextRange]
         nextRange += 1
         let (client, bucket, key, eTag, meter, limiter, pool) = (client, bucket, key, eTag, meter!, options.limiter, pool)
-        let (options, policy) = (options, options.retry ?? client.retryPolicy)
+        let (options, policy, kind) = (options, options.retry ?? client.retryPolicy, combined?.kind)
         window.append(Task {
             try await limiter?.acquire()
             defer { limiter?.release() }
             let buffer = pool.take()
-            try await options.withRetryPolicy {
+            let crc = try await options.withRetryPolicy {
                 try await Downloader.fetch(range, opening: opening, into: .buffer(buffer), client: client, bucket: bucket, key: key, eTag: eTag,
-                                           policy: policy, meter: meter)
+                                           policy: policy, meter: meter, crc: kind)
             }
-            return buffer
+            return (buffer, crc)
         })
     }
 }

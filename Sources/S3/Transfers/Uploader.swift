@@ -66,7 +66,8 @@ struct Uploader: Sendable {
         head = []
         var exhausted = false
         // The length is unknown, so parts grow (``streamPartSize``) to let 10,000 of them hold 5 TiB.
-        let (base, maximumParts) = (options.partSize, options.maximumParts)
+        // (A store that needs parts of one size, R2, keeps the first size: 10,000 parts of it.)
+        let (base, maximumParts) = (options.partSize, client.configuration.store.requiresEqualParts ? Int.max / 2 : options.maximumParts)
         var number = 0
         var sizedPool: PartBufferPool?
         return try await multipart(partSize: base, total: nil, resume: nil, partSizeAt: { Self.streamPartSize(part: $0, base: base, maximumParts: maximumParts) }) {

@@ -93,7 +93,11 @@ enum ResponseDecoders {
         var parts: [S3CompletedPart] = []
         for p in xml.children("Part") {
             if let n = p.value("PartNumber").flatMap({ Int($0) }), let eTag = p.value("ETag") {
-                parts.append(S3CompletedPart(partNumber: n, eTag: S3Client.unquote(eTag), checksumCRC32C: p.value("ChecksumCRC32C")))
+                let checksum = S3ChecksumAlgorithm.allCases.lazy.compactMap { a in
+                    p.value(a.elementName).flatMap { $0.isEmpty ? nil : S3Checksum(algorithm: a, value: $0) }
+                }.first
+                parts.append(S3CompletedPart(partNumber: n, eTag: S3Client.unquote(eTag), checksum: checksum,
+                                             size: p.value("Size").flatMap { Int64($0) }))
             }
         }
         return (parts, xml.value("IsTruncated") == "true" ? xml.value("NextPartNumberMarker") : nil)
