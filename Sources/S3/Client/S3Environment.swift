@@ -43,7 +43,7 @@ extension S3Configuration {
         }
         let resolvedRegion: String? = region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? fromConfig["region"]
         let resolvedEndpoint = endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL") ?? fromConfig["endpoint_url"]
-            ?? "https://s3.\(resolvedRegion).amazonaws.com"
+            ?? "https://s3.\(resolvedRegion ?? "us-east-1").amazonaws.com"
         var configuration = try S3Configuration(endpoint: resolvedEndpoint, region: resolvedRegion, credentials: credentials,
                                                 addressingStyle: addressingStyle)
         if let bundle = env("AWS_CA_BUNDLE") ?? fromConfig["ca_bundle"] {
