@@ -16,6 +16,11 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
   location BUCKET                     the LocationConstraint (null for us-east-1)
   bucket-exists BUCKET                true or false
   put-many BUCKET PREFIX COUNT        puts COUNT small objects PREFIX%05d, concurrently
+  checksum BUCKET KEY                 {"crc32", "crc32c", "crc64nvme", "type"} from HEAD with ChecksumMode
+                                      ENABLED, and "validated": a GET with ChecksumMode ENABLED read
+                                      through (botocore checks full-object checksums as it reads)
+  put-checksum BUCKET KEY ALGORITHM   body on stdin; put_object with ChecksumAlgorithm (boto3 computes it)
+  upload-file BUCKET KEY PATH         upload_file (s3transfer: multipart above 8 MiB, boto3's own checksums)
 """
 import hashlib
 import json
@@ -38,6 +43,19 @@ def main():
         body = r["Body"].read()
         out = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "metadata": r["Metadata"],
                "content_type": r.get("ContentType")}
+    elif command == "checksum":
+        h = s3.head_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
+        out = {"crc32": h.get("ChecksumCRC32"), "crc32c": h.get("ChecksumCRC32C"), "crc64nvme": h.get("ChecksumCRC64NVME"),
+               "type": h.get("ChecksumType")}
+        g = s3.get_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
+        g["Body"].read()
+        out["validated"] = True
+    elif command == "put-checksum":
+        s3.put_object(Bucket=args[0], Key=args[1], Body=sys.stdin.buffer.read(), ChecksumAlgorithm=args[2])
+        out = True
+    elif command == "upload-file":
+        s3.upload_file(args[2], args[0], args[1])
+        out = True
     elif command == "put":
         s3.put_object(Bucket=args[0], Key=args[1], Body=sys.stdin.buffer.read(), ContentType=args[2], Metadata=json.loads(args[3]))
         out = True

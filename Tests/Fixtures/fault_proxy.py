@@ -22,10 +22,15 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "delay":         {"seconds": S} wait, then forward
   "truncate":      {"bytes": N} forward, then send the real headers but only N body bytes and
                    close the connection (a body that breaks mid-way)
+  "flip":          forward, then flip the bits of one byte of the answer's body ({"offset": N},
+                   default the middle), keeping every header (corruption on the way back)
+  "flip-upload":   flip the bits of one byte of the request's body ({"offset": N}, default the
+                   middle), keeping every header (incl. signature and checksum), then forward
 A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
   GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...], with
                            " content-md5" appended when the request carried Content-MD5,
-                           " crc32c=VALUE" when it carried x-amz-checksum-crc32c, then always
+                           " crc32c=VALUE" when it carried x-amz-checksum-crc32c (" crc32=", " crc64nvme=",
+                           " checksum-type=" likewise), then always
                            " date=X-AMZ-DATE region=SIGNING-REGION"
 """
 import base64
@@ -115,10 +120,13 @@ class Handler(BaseHTTPRequestHandler):
         range_header = self.headers.get("Range", "")
         with LOCK:
             crc = self.headers.get("x-amz-checksum-crc32c")
+            others = "".join(" %s=%s" % (name, self.headers.get("x-amz-" + name if name == "checksum-type" else "x-amz-checksum-" + name))
+                             for name in ("crc32", "crc64nvme", "checksum-type")
+                             if self.headers.get("x-amz-" + name if name == "checksum-type" else "x-amz-checksum-" + name))
             scope = re.search(r"Credential=[^/]*/[^/]*/([^/]*)/", self.headers.get("Authorization", ""))
-            LOG.setdefault(bucket, []).append("%s %s %s%s%s date=%s region=%s" % (
+            LOG.setdefault(bucket, []).append("%s %s %s%s%s%s date=%s region=%s" % (
                 self.command, self.path, range_header, " content-md5" if "Content-MD5" in self.headers else "",
-                " crc32c=" + crc if crc else "", self.headers.get("x-amz-date", "-"), scope.group(1) if scope else "-"))
+                " crc32c=" + crc if crc else "", others, self.headers.get("x-amz-date", "-"), scope.group(1) if scope else "-"))
         rule = take_rule(self.command, bucket, query, range_header)
         if rule and rule["action"] == "status":
             region = "<Region>%s</Region>" % rule["region"] if rule.get("region") else ""
@@ -140,6 +148,9 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(float(rule.get("seconds", 1)))
         refused = []
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+        if rule and rule["action"] == "flip-upload" and body:
+            at = int(rule.get("offset", len(body) // 2))
+            body = body[:at] + bytes([body[at] ^ 0xFF]) + body[at + 1:]
         if rule and rule["action"] == "delete-refuse":
             text = body.decode()
             for key in rule["keys"]:
@@ -170,6 +181,9 @@ class Handler(BaseHTTPRequestHandler):
             conn.close()
             kept = [(k, v) for k, v in whole.getheaders() if k.lower() not in ("content-range",)]
             return self.reply(200, kept, data)
+        if rule and rule["action"] == "flip" and data:
+            at = int(rule.get("offset", len(data) // 2))
+            data = data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
         if rule and rule["action"] == "strip-token":
             data = re.sub(rb"<NextContinuationToken>[^<]*</NextContinuationToken>", b"", data)
         if rule and rule["action"] == "status200" and resp.status == 200:

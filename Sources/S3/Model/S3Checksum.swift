@@ -123,6 +123,13 @@ public struct S3Checksum: Sendable, Hashable, CustomStringConvertible {
             if type == "COMPOSITE" || parts != nil {
                 return S3Checksum(algorithm: algorithm, value: String(value), kind: .composite(parts: parts ?? 0))
             }
+            // No type and no `-N`: full-object for a single-part object. For a multipart one
+            // (ETag `...-N`) the kind is unknown (moto's HEAD says neither), and a composite
+            // value taken for a full-object one would reject good bytes: not reported.
+            if type == nil, let eTag = headers["etag"], let dash = eTag.lastIndex(of: "-"),
+               Int(eTag[eTag.index(after: dash)...].filter { $0 != "\"" }) != nil {
+                return nil
+            }
             return S3Checksum(algorithm: algorithm, value: String(value))
         }
         return nil

@@ -35,7 +35,7 @@ struct Downloader: Sendable {
         let total = first.attributes.size
         let eTag = first.attributes.eTag
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).s3-partial-\(UUID().uuidString.prefix(8))").path
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             first.body.cancel()
             throw S3Error.invalidArgument("cannot create \(temp): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
