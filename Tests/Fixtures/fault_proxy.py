@@ -26,11 +26,12 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
                    default the middle), keeping every header (corruption on the way back)
   "flip-upload":   flip the bits of one byte of the request's body ({"offset": N}, default the
                    middle), keeping every header (incl. signature and checksum), then forward
-A rule may also require "range": a substring of the Range header (e.g. "bytes=0-").
+A rule may also require "range": a substring of the Range header (e.g. "bytes=0-"), and "path": a
+substring of the request's path (e.g. "/dir/" for the objects under a prefix, not the listing).
   GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...], with
                            " content-md5" appended when the request carried Content-MD5,
                            " crc32c=VALUE" when it carried x-amz-checksum-crc32c (" crc32=", " crc64nvme=",
-                           " checksum-type=" likewise), then always
+                           " checksum-type=" likewise), " rule=ACTION" when a rule applied, then always
                            " date=X-AMZ-DATE region=SIGNING-REGION"
 """
 import base64
@@ -52,10 +53,12 @@ LOCK = threading.Lock()
 HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection", "content-length"}
 
 
-def take_rule(method, bucket, query, range_header):
+def take_rule(method, bucket, query, range_header, path=""):
     with LOCK:
         for rule in RULES.get(bucket, []):
             if rule.get("method", method) != method or rule.get("query", "") not in query:
+                continue
+            if rule.get("path") is not None and rule["path"] not in path:
                 continue
             if rule.get("range") is not None and rule["range"] not in range_header:
                 continue
@@ -127,7 +130,14 @@ class Handler(BaseHTTPRequestHandler):
             LOG.setdefault(bucket, []).append("%s %s %s%s%s%s date=%s region=%s" % (
                 self.command, self.path, range_header, " content-md5" if "Content-MD5" in self.headers else "",
                 " crc32c=" + crc if crc else "", others, self.headers.get("x-amz-date", "-"), scope.group(1) if scope else "-"))
-        rule = take_rule(self.command, bucket, query, range_header)
+        rule = take_rule(self.command, bucket, query, range_header, path)
+        if rule:
+            with LOCK:
+                entries = LOG.get(bucket, [])
+                for i in range(len(entries) - 1, -1, -1):
+                    if entries[i].startswith("%s %s " % (self.command, self.path)):
+                        entries[i] = entries[i].replace(" date=", " rule=%s date=" % rule["action"], 1)
+                        break
         if rule and rule["action"] == "status":
             region = "<Region>%s</Region>" % rule["region"] if rule.get("region") else ""
             doc = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code><Message>injected by fault_proxy"

@@ -238,8 +238,82 @@ import Testing
                     await expectIntegrityFailure("boto3's composite to a file") {
                         try await bucket.downloadObject(key: "large", to: target, options: ranged)
                     }
+                    await expectIntegrityFailure("boto3's composite, one GET") {
+                        _ = try await client.getObject(bucket: bucket.name, key: "large").body.collect()
+                    }
+                    await expectIntegrityFailure("boto3's composite, ordered stream") {
+                        for try await _ in bucket.downloadStream(key: "large", options: ranged) {}
+                    }
                 }
                 try setFaults(bucket: bucket.name, "[]")
+            }
+        }
+    }
+
+    /// A store of unknown kind that refuses a full-object checksum type on
+    /// CreateMultipartUpload (501 NotImplemented from the proxy) gets a composite one instead,
+    /// and the completion then names no type; a store without DeleteObjects (501) has its keys
+    /// deleted one by one; a prefix download takes objects that fit one range in one GET
+    /// (checked as it streams, no HEAD) and catches a flipped byte there too.
+    @Test(arguments: TestServer.all) func optionalStepsFallBack(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeProxiedClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "fallback") { bucket in
+                let body = patternBytes(11 << 20, seed: 27)
+                try setFaults(bucket: bucket.name, #"[{"method": "POST", "query": "uploads", "action": "status", "status": 501, "code": "NotImplemented", "times": 1}]"#)
+                try await bucket.uploadObject(key: "composite", bytes: body, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
+                var log = try proxyLog(bucket: bucket.name)
+                let creates = log.filter { $0.hasPrefix("POST /\(bucket.name)/composite?uploads") }
+                #expect(creates.count == 2 && creates[0].contains("checksum-type=FULL_OBJECT") && !creates[1].contains("checksum-type"), "\(creates)")
+                let complete = try #require(log.first { $0.hasPrefix("POST /\(bucket.name)/composite?uploadId=") })
+                #expect(!complete.contains("checksum-type"), "\(complete)")
+                #expect(try await client.getObject(bucket: bucket.name, key: "composite").body.collect() == body)
+                if server.kind == .seaweedfs {
+                    #expect(try await client.headObject(bucket: bucket.name, key: "composite").checksum?.kind == .composite(parts: 3))
+                }
+                // DeleteObjects answered NotImplemented: single deletes, same result.
+                for i in 0..<5 { try await bucket.putObject(key: "many/\(i)", body: [UInt8(i)]) }
+                try setFaults(bucket: bucket.name, #"[{"method": "POST", "query": "delete", "action": "status", "status": 501, "code": "NotImplemented"}]"#)
+                let failures = try await client.deleteObjects(bucket: bucket.name, keys: (0..<5).map { ("many/\($0)", nil) })
+                #expect(failures.isEmpty)
+                log = try proxyLog(bucket: bucket.name)
+                #expect(log.filter { $0.hasPrefix("DELETE /\(bucket.name)/many/") }.count == 5, "\(log)")
+                var left: [String] = []
+                for try await object in bucket.listObjects() where object.key.hasPrefix("many/") { left.append(object.key) }
+                #expect(left.isEmpty)
+                // A prefix download: one plain GET per small object, checked as it streams.
+                for i in 0..<3 { try await bucket.putObject(key: "dir/\(i)", body: patternBytes(10_000 + i, seed: UInt8(i))) }
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("prefix-\(UUID())")
+                defer { try? FileManager.default.removeItem(at: dir) }
+                try setFaults(bucket: bucket.name, "[]")
+                _ = try await bucket.downloadPrefix("dir/", to: dir)
+                log = try proxyLog(bucket: bucket.name)
+                #expect(!log.contains { $0.hasPrefix("HEAD /\(bucket.name)/dir/") }, "\(log)")
+                #expect(log.filter { $0.hasPrefix("GET /\(bucket.name)/dir/") }.allSatisfy { !$0.contains("bytes=") }, "\(log)")
+                #expect([UInt8](try Data(contentsOf: dir.appendingPathComponent("2"))) == patternBytes(10_002, seed: 2))
+                try setFaults(bucket: bucket.name, #"[{"method": "GET", "path": "/dir/", "action": "flip"}]"#)
+                let again = dir.appendingPathComponent("again")
+                await expectIntegrityFailure("a prefix download") { _ = try await bucket.downloadPrefix("dir/", to: again) }
+                #expect(!FileManager.default.fileExists(atPath: again.appendingPathComponent("0").path))
+                try setFaults(bucket: bucket.name, "[]")
+            }
+        }
+    }
+
+    /// A store profile without DeleteObjects (GCS) never sends it.
+    @Test func aStoreWithoutDeleteObjectsIsNotAsked() async throws {
+        try await TestServer.moto.run {
+            var configuration = try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials)
+            configuration.store = .gcs
+            let client = S3Client(configuration: configuration)
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "gcs") { bucket in
+                try setFaults(bucket: bucket.name, "[]")
+                for i in 0..<3 { try await bucket.putObject(key: "k\(i)", body: [1]) }
+                #expect(try await bucket.clearObjects() == 3)
+                let log = try proxyLog(bucket: bucket.name)
+                #expect(!log.contains { $0.contains("?delete") }, "\(log)")
+                // No checksum headers either (GCS's XML API does not take them).
+                #expect(log.allSatisfy { !$0.contains("crc32c=") }, "\(log)")
             }
         }
     }

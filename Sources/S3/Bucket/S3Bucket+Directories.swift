@@ -55,7 +55,10 @@ extension S3Bucket {
         }
         let list = objects
         try await runBatch(list.map { ($0.key, $0.size) }, options: options, maxObjectsInFlight: maxObjectsInFlight) { index, perObject in
-            try await self.downloadObject(key: list[index].key, to: list[index].target, options: perObject)
+            // The listing told the size: an object that fits one range comes in one plain GET,
+            // checked against its checksum as it streams (no HEAD beside it).
+            try await Downloader(client: self.client, bucket: self.name, key: list[index].key, options: perObject, sizeHint: list[index].size)
+                .download(to: list[index].target)
         }
         return list.map(\.target)
     }

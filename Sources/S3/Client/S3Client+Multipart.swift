@@ -25,16 +25,40 @@ public struct S3CompletedPart: Sendable, Hashable {
 }
 
 extension S3Client {
-    /// Starts a multipart upload (CreateMultipartUpload); returns the upload ID.
+    /// Starts a multipart upload (CreateMultipartUpload); returns the upload ID. With checksums
+    /// on, it declares the algorithm and, where the store can (``S3StoreProfile``), a
+    /// full-object checksum, which ``completeMultipartUpload(bucket:key:uploadID:parts:)`` then sends.
     public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream",
                                       metadata: [String: String] = [:]) async throws -> String {
+        try await startMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, fallBack: false).uploadID
+    }
+
+    /// CreateMultipartUpload; with `fallBack`, a store of unknown kind that refuses the
+    /// full-object checksum type (NotImplemented, InvalidArgument, InvalidRequest) is asked
+    /// again for a composite one. Returns whether the upload has a full-object checksum.
+    func startMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                              fallBack: Bool) async throws -> (uploadID: String, fullObject: Bool) {
+        let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key)
+        let fullObject = algorithm.map { configuration.store.acceptsFullObjectMultipart($0) } ?? false
+        do {
+            return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                    algorithm: algorithm, fullObject: fullObject), fullObject)
+        } catch let e as S3Error where fallBack && fullObject && configuration.store == .other
+            && ["NotImplemented", "InvalidArgument", "InvalidRequest"].contains(e.code.rawValue) {
+            return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                    algorithm: algorithm, fullObject: false), false)
+        }
+    }
+
+    private func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+                                       algorithm: S3ChecksumAlgorithm?, fullObject: Bool) async throws -> String {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)
-        if let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key) {
+        if let algorithm {
             r.headers.set("x-amz-checksum-algorithm", algorithm.rawValue)
-            if configuration.store.acceptsFullObjectMultipart(algorithm) { r.headers.set("x-amz-checksum-type", "FULL_OBJECT") }
+            if fullObject { r.headers.set("x-amz-checksum-type", "FULL_OBJECT") }
         }
         let body = try await sendAndCollect(r).body
         let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
@@ -95,6 +119,15 @@ extension S3Client {
     /// for the store to verify against what it assembled.
     @discardableResult
     public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3CompletedPart]) async throws -> S3PutObjectResult {
+        let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key)
+        return try await completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts,
+                                                 fullObject: algorithm.map { configuration.store.acceptsFullObjectMultipart($0) } ?? false)
+    }
+
+    /// CompleteMultipartUpload of an upload started with (`fullObject`) or without a
+    /// full-object checksum.
+    func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3CompletedPart],
+                                 fullObject: Bool) async throws -> S3PutObjectResult {
         let sorted = parts.sorted(by: { $0.partNumber < $1.partNumber })
         var xml = XMLWriter()
         xml.open("CompleteMultipartUpload", s3Namespace: true)
@@ -109,7 +142,7 @@ extension S3Client {
         var r = try objectRequest("POST", bucket: bucket, key: key)
         r.query = [("uploadId", uploadID)]
         r.setBody(xml.data, contentType: "application/xml")
-        if let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key), configuration.store.acceptsFullObjectMultipart(algorithm) {
+        if fullObject, let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key) {
             r.headers.set("x-amz-checksum-type", "FULL_OBJECT")
             if let whole = Self.fullObjectChecksum(sorted, algorithm: algorithm) { r.headers.set(algorithm.headerName, whole.value) }
         }

@@ -133,10 +133,14 @@ extension S3Client {
             attributes.size = total
         }
         var body = S3ByteStream(body: response.body, bucket: bucket, key: key)
-        // The whole object came: check it against a full-object checksum at its end. (A
-        // composite one is a checksum of the parts' checksums, which one stream cannot know.)
-        if configuration.validatesReads, range == nil, contentRange == nil, let checksum = attributes.checksum, checksum.kind == .fullObject {
+        // The whole object came: check it at its end against its checksum; a composite one
+        // (a checksum of the parts' checksums) once the parts' sizes are known.
+        if configuration.validatesReads, range == nil, contentRange == nil, let checksum = attributes.checksum {
             body.expected = checksum
+            if case .composite(let count) = checksum.kind {
+                let (total, eTag) = (attributes.size, attributes.eTag)
+                body.partSizes = { [self] in try await self.partSizes(bucket: bucket, key: key, count: count, total: total, eTag: eTag) }
+            }
         }
         return S3ObjectDownload(attributes: attributes, body: body, contentRange: contentRange, attempts: response.attempts)
     }

@@ -12,12 +12,16 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     let bucket: String
     let key: String
     /// The whole object's checksum, checked when the last byte has arrived (a GET of the
-    /// whole object whose store reported a full-object checksum).
+    /// whole object whose store reported one).
     var expected: S3Checksum? = nil
+    /// For a composite `expected`: how to learn the parts' sizes (asked before the first
+    /// chunk is handed out; `nil` from it means the checksum cannot be checked).
+    var partSizes: (@Sendable () async throws -> [Int64]?)? = nil
 
     public func makeAsyncIterator() -> Iterator {
         Iterator(inner: body.makeAsyncIterator(), bucket: bucket, key: key, expected: expected,
-                 running: expected.map { RunningChecksum($0.algorithm) })
+                 running: expected.flatMap { $0.kind == .fullObject ? RunningChecksum($0.algorithm) : nil },
+                 partSizes: expected?.kind == .fullObject ? nil : partSizes)
     }
 
     /// Yields the chunks in order; transport failures surface as ``S3Error``. When the store
@@ -30,20 +34,38 @@ public struct S3ByteStream: AsyncSequence, Sendable {
         let key: String
         let expected: S3Checksum?
         var running: RunningChecksum?
+        var partSizes: (@Sendable () async throws -> [Int64]?)?
+        var composite: CompositeChecker?
 
         public mutating func next() async throws -> [UInt8]? {
-            let chunk: [UInt8]?
-            do { chunk = try await inner.next() } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
-            return try check(chunk)
+            try await next(isolation: nil)
         }
 
         public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> [UInt8]? {
+            if let fetch = partSizes, let expected {
+                // A composite checksum: the parts' sizes first, then each part's checksum as it passes.
+                partSizes = nil
+                if let sizes = try await fetch() { composite = CompositeChecker(expected: expected, sizes: sizes) }
+            }
             let chunk: [UInt8]?
             do { chunk = try await inner.next(isolation: actor) } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
             return try check(chunk)
         }
 
         private mutating func check(_ chunk: [UInt8]?) throws -> [UInt8]? {
+            if composite != nil, let expected {
+                if let chunk {
+                    chunk.withUnsafeBytes { composite!.update($0) }
+                    return chunk
+                }
+                let computed = composite!.finish()
+                composite = nil
+                if let computed, computed.value != expected.value {
+                    throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the object's bytes (composite)",
+                                                   bucket: bucket, key: key)
+                }
+                return nil
+            }
             guard running != nil, let expected else { return chunk }
             if let chunk {
                 chunk.withUnsafeBytes { running!.update($0) }

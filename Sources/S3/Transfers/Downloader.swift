@@ -15,6 +15,9 @@ struct Downloader: Sendable {
     let bucket: String
     let key: String
     var options = S3TransferOptions()
+    /// The object's size when known beforehand (from a listing): one that fits in one range is
+    /// fetched with a plain GET, whose full-object checksum comes with it (no HEAD needed).
+    var sizeHint: Int64? = nil
 
     func download(_ sink: ([UInt8]) async throws -> Void) async throws {
         let download = try await client.getObject(bucket: bucket, key: key)
@@ -30,7 +33,8 @@ struct Downloader: Sendable {
     }
 
     private func downloadRanges(to url: URL) async throws {
-        let (first, ranges, expected) = try await Self.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
+        let (first, ranges, expected) = try await Self.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize,
+                                                                  sizeHint: sizeHint)
         let crcKind = expected.flatMap { $0.kind == .fullObject ? $0.algorithm.crcKind : nil }
         let total = first.attributes.size
         let eTag = first.attributes.eTag
@@ -101,9 +105,16 @@ struct Downloader: Sendable {
     /// ranges of `partSize` (at least 1 MiB). An empty object has no byte 0: it gets a plain GET
     /// and no ranges. With checksums on, a HEAD beside the first GET asks for the object's
     /// checksum (ranged GETs carry none): `expected`, `nil` when the store keeps none.
-    static func openRanges(client: S3Client, bucket: String, key: String, partSize: Int) async throws
+    static func openRanges(client: S3Client, bucket: String, key: String, partSize: Int, sizeHint: Int64? = nil) async throws
         -> (first: S3ObjectDownload, ranges: [ClosedRange<Int64>], expected: S3Checksum?) {
         let size = Int64(rangeSize(partSize))
+        if let sizeHint, sizeHint <= size {
+            // One plain GET: its body stream checks the object's checksum itself. (Should the
+            // object have grown meanwhile, it still comes whole, as one range.)
+            let first = try await client.getObject(bucket: bucket, key: key)
+            let total = first.attributes.size
+            return (first, total == 0 ? [] : [0...(total - 1)], nil)
+        }
         async let head = client.configuration.validatesReads
             ? client.headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil) : nil
         let first: S3ObjectDownload
@@ -158,36 +169,15 @@ struct Downloader: Sendable {
         }
     }
 
-    /// Checks a completed download against a composite checksum: the parts' checksums,
-    /// computed from the file at the parts' boundaries, then the checksum of their
-    /// concatenation. The boundaries come from HEAD `?partNumber=N` of every part.
+    /// Checks a completed download against a composite checksum: the file read back, cut at
+    /// the parts' sizes (``S3Client/partSizes(bucket:key:count:total:eTag:)``).
     static func checkComposite(fd: Int32, total: Int64, against expected: S3Checksum, client: S3Client,
                                bucket: String, key: String, eTag: String?) async throws {
-        guard case .composite(let count) = expected.kind, count >= 1, count <= 10_000 else { return }
-        var sizes = [Int64](repeating: 0, count: count)
-        try await withThrowingTaskGroup(of: (Int, Int64).self) { group in
-            for n in 1...count {
-                if n > 8, let (i, size) = try await group.next() { sizes[i] = size }
-                group.addTask {
-                    let part = try await client.headObject(bucket: bucket, key: key, partNumber: n, ifMatch: eTag)
-                    return (n - 1, part.size)
-                }
-            }
-            while let (i, size) = try await group.next() { sizes[i] = size }
-        }
-        guard sizes.reduce(0, +) == total, !sizes.contains(where: { $0 <= 0 }) else { return }  // parts not known: not checked
-        var partDigests = [UInt8]()
-        var offset: Int64 = 0
-        for size in sizes {
-            var running = RunningChecksum(expected.algorithm)
-            try S3Client.readFile(fd, offset: offset, length: size, bucket: bucket, key: key) { running.update($0) }
-            guard let bytes = running.finish().bytes else { return }
-            partDigests += bytes
-            offset += size
-        }
-        var ofParts = RunningChecksum(expected.algorithm)
-        partDigests.withUnsafeBytes { ofParts.update($0) }
-        let computed = ofParts.finish()
+        guard case .composite(let count) = expected.kind,
+              let sizes = try await client.partSizes(bucket: bucket, key: key, count: count, total: total, eTag: eTag),
+              var checker = CompositeChecker(expected: expected, sizes: sizes) else { return }
+        try S3Client.readFile(fd, offset: 0, length: total, bucket: bucket, key: key) { checker.update($0) }
+        guard let computed = checker.finish() else { return }
         guard computed.value == expected.value else {
             throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the downloaded file (composite, \(count) parts)",
                                            bucket: bucket, key: key)

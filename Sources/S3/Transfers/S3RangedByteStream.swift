@@ -12,8 +12,9 @@ import S3Signing
 /// arrives and the CRCs are combined in order; when the store holds a full-object checksum,
 /// the end of the stream is `.integrityFailure` instead of `nil` if the bytes do not match.
 /// The bytes were handed out by then: do not act on them (commit, forward, acknowledge)
-/// before the stream has ended. (A composite checksum, a checksum of the parts' checksums, is
-/// not checked here; ``S3Bucket/download(_:to:options:)`` to a file checks it.)
+/// before the stream has ended. A composite checksum (a checksum of the parts' checksums) is
+/// checked too when the store tells the parts' sizes (HEAD `?partNumber=N`, before the first
+/// byte), each part's checksum computed as its bytes are handed out.
 public struct S3RangedByteStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     public typealias Failure = any Error
@@ -61,6 +62,7 @@ final class RangedDownload: @unchecked Sendable {
     private var expected: S3Checksum?
     private var combined: CRC?
     private var digest: RunningChecksum?
+    private var composite: CompositeChecker?
     private var meter: ProgressMeter?
     private let pool: PartBufferPool
     private var current: PartBuffer?
@@ -119,6 +121,7 @@ final class RangedDownload: @unchecked Sendable {
             }
             if let crc { combined = combined?.followed(by: crc) }
             digest?.update(buffer.bytes)
+            composite?.update(buffer.bytes)
             current = buffer
             offset = 0
         }
@@ -132,6 +135,8 @@ final class RangedDownload: @unchecked Sendable {
             computed = S3Checksum(combined)
         } else if digest != nil {
             computed = digest!.finish()
+        } else if composite != nil, let value = composite!.finish() {
+            computed = value
         } else {
             return
         }
@@ -146,6 +151,18 @@ final class RangedDownload: @unchecked Sendable {
         (first, ranges, expected) = try await Downloader.openRanges(client: client, bucket: bucket, key: key, partSize: options.partSize)
         if let expected, expected.kind == .fullObject {
             if let kind = expected.algorithm.crcKind { combined = CRC(kind) } else { digest = RunningChecksum(expected.algorithm) }
+        } else if let expected, case .composite(let count) = expected.kind {
+            // The parts' sizes before the first byte goes out; then each part's checksum as the bytes pass.
+            do {
+                if let sizes = try await client.partSizes(bucket: bucket, key: key, count: count, total: first.attributes.size,
+                                                          eTag: first.attributes.eTag) {
+                    composite = CompositeChecker(expected: expected, sizes: sizes)
+                }
+            } catch {
+                first.body.cancel()
+                throw error
+            }
+            if composite == nil { self.expected = nil }
         } else {
             expected = nil
         }

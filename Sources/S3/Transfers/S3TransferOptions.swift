@@ -83,6 +83,9 @@ public struct S3UploadResumeState: Sendable, Hashable {
     public var partSize: Int
     /// Parts known to be on the server.
     public var completedParts: [S3CompletedPart]
+    /// Whether the upload was started with a full-object checksum (`x-amz-checksum-type:
+    /// FULL_OBJECT`), which its completion must then state again.
+    public var fullObjectChecksum: Bool = false
 }
 
 /// Counts bytes and parts and reports progress, throttled.

@@ -201,10 +201,12 @@ struct Uploader: Sendable {
         let sendMD5 = options.contentMD5
         let (client, bucket, key) = (client, bucket, key)
         let uploadID: String
+        let fullObject: Bool
         if let resume {
-            uploadID = resume.0.uploadID
+            (uploadID, fullObject) = (resume.0.uploadID, resume.0.fullObjectChecksum)
         } else {
-            uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata)
+            (uploadID, fullObject) = try await client.startMultipartUpload(bucket: bucket, key: key, contentType: contentType,
+                                                                           metadata: metadata, fallBack: true)
         }
         let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
@@ -256,7 +258,7 @@ struct Uploader: Sendable {
                 try Task.checkCancellation()
             }
             let parts = done.keys.sorted().map { done[$0]!.part }
-            let result = try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts)
+            let result = try await client.completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID, parts: parts, fullObject: fullObject)
             meter.finish()
             if sendMD5 { try verify(result, parts: done.keys.sorted().map { done[$0]! }) }
             return result
@@ -265,7 +267,7 @@ struct Uploader: Sendable {
                 var e = S3Error(code: .uploadIncomplete, message: "the multipart upload failed and was kept for resuming: \(error)",
                                 bucket: bucket, key: key, underlying: error)
                 e.resumeState = S3UploadResumeState(bucket: bucket, key: key, uploadID: uploadID, partSize: partSize,
-                                                    completedParts: done.keys.sorted().map { done[$0]!.part })
+                                                    completedParts: done.keys.sorted().map { done[$0]!.part }, fullObjectChecksum: fullObject)
                 throw e
             }
             // Abort even when this task was cancelled: a detached task does not inherit that (nor
@@ -283,7 +285,7 @@ struct Uploader: Sendable {
                                     + "resume it, or abort upload ID \(uploadID)",
                                 bucket: bucket, key: key, underlying: error)
                 e.resumeState = S3UploadResumeState(bucket: bucket, key: key, uploadID: uploadID, partSize: partSize,
-                                                    completedParts: done.keys.sorted().map { done[$0]!.part })
+                                                    completedParts: done.keys.sorted().map { done[$0]!.part }, fullObjectChecksum: fullObject)
                 throw e
             }
             throw error

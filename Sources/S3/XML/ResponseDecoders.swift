@@ -138,6 +138,12 @@ public enum S3ResponseFuzzing {
         _ = S3Client.unquote(text)
         _ = S3Client.attributes(from: HTTPHeaders([("Content-Length", text), ("ETag", text), ("Last-Modified", text),
                                                    ("x-amz-meta-" + text.filter(\.isLetter), text)]))
+        // Checksum headers: any value, with or without a type, against any ETag.
+        for algorithm in S3ChecksumAlgorithm.allCases {
+            let checksum = S3Checksum.from(HTTPHeaders([(algorithm.headerName, text), ("x-amz-checksum-type", text), ("ETag", text)]))
+            _ = checksum?.bytes
+            _ = checksum?.crcValue
+        }
     }
 
     /// Same element names in the same places, and the same text in each leaf (iteratively).
