@@ -49,6 +49,15 @@ struct Demo {
             say("put  \(key) (\(body.count) bytes, ETag \(put.eTag ?? "-")) in \(clock.now - t0)")
         }
 
+        // Integrity by default: each upload carried its CRC-32C, which the store keeps; every
+        // GET below checks the bytes against it as they arrive.
+        let stored = try await client.headObject(bucket: bucket, key: "data/random-8MiB.bin").checksum
+        let computed = CRC(.crc32c, of: objects[3].1)
+        guard let stored, stored.value == Data(computed.bigEndianBytes).base64EncodedString() else {
+            throw DemoFailure("the store does not hold the CRC-32C that was sent (\(String(describing: stored)))")
+        }
+        say("stored checksum of data/random-8MiB.bin: \(stored) (sent with the upload, checked on every read)")
+
         say("list \(bucket) with delimiter \"/\":")
         let top = try await client.listObjectsV2(bucket: bucket, delimiter: "/")
         for o in top.objects { say("  object  \(o.key)  \(o.size) bytes") }
@@ -74,7 +83,7 @@ struct Demo {
             }
             guard hex(received) == hex(body) else { throw DemoFailure("\(key): downloaded bytes differ") }
             guard download.attributes.metadata["origin"] == "s3-demo" else { throw DemoFailure("\(key): metadata lost") }
-            say("get  \(key): \(received.count) bytes in \(chunks) chunk(s), SHA-256 verified, in \(clock.now - t0)")
+            say("get  \(key): \(received.count) bytes in \(chunks) chunk(s), CRC-32C checked, SHA-256 verified, in \(clock.now - t0)")
         }
 
         let ranged = try await client.getObject(bucket: bucket, key: "data/random-8MiB.bin", range: 1_000_000...1_000_015)

@@ -56,6 +56,7 @@ import Testing
                     #expect(checksum.kind == .fullObject && checksum.algorithm == .crc32c, "\(key): \(checksum)")
                     let expected = Data(CRC(.crc32c, of: key == "single" ? small : large).bigEndianBytes).base64EncodedString()
                     #expect(checksum.value == expected, "\(key)")
+                    #expect(try await bucket.getObject(key: key).checksum == checksum, "\(key): S3Object.checksum")
                 }
                 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flip-\(UUID())")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -158,11 +158,23 @@ final class S3Handler: ChannelInboundHandler {
         for (name, value) in headers where name.lowercased().hasPrefix("x-amz-meta-") {
             metadata.append((name.lowercased(), value))
         }
+        metadata += Self.checksumHeaders(headers)
         return StoredObject(
             chunks: chunks, size: size, etag: etag,
             contentType: headers["content-type"].first ?? "binary/octet-stream",
             lastModified: serverStartHTTPDate, metadata: metadata
         )
+    }
+
+    /// The object checksum a PUT or a CompleteMultipartUpload carried (kept as sent, not
+    /// verified: this server measures clients), returned like metadata, so a client that
+    /// checks checksums does its work here too.
+    static func checksumHeaders(_ headers: HTTPHeaders) -> [(String, String)] {
+        headers.compactMap { name, value in
+            let lower = name.lowercased()
+            guard lower.hasPrefix("x-amz-checksum-"), lower != "x-amz-checksum-mode", lower != "x-amz-checksum-algorithm" else { return nil }
+            return (lower, value)
+        }
     }
 
     private func getObject(_ request: Request, bucket: String, key: String) throws -> Response {
@@ -175,7 +187,9 @@ final class S3Handler: ChannelInboundHandler {
             "ETag": "\"\(object.etag)\"", "Last-Modified": object.lastModified,
             "Content-Type": object.contentType, "Accept-Ranges": "bytes",
         ]
-        for (name, value) in object.metadata { headers.add(name: name, value: value) }
+        // Checksums as S3 returns them: asked for (x-amz-checksum-mode: ENABLED), and not on a ranged GET.
+        let withChecksum = request.head.headers["x-amz-checksum-mode"].first == "ENABLED" && request.head.headers["range"].isEmpty
+        for (name, value) in object.metadata where withChecksum || !name.hasPrefix("x-amz-checksum-") { headers.add(name: name, value: value) }
         if let condition = request.head.headers["if-match"].first,
            condition != "*", condition.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) != object.etag {
             throw S3Failure(.preconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
@@ -246,7 +260,8 @@ final class S3Handler: ChannelInboundHandler {
             digests += hexBytes(part.etag)
         }
         let etag = Digest.hex(Digest.md5(digests)) + "-\(numbers.count)"
-        let object = StoredObject(chunks: chunks, size: size, etag: etag, contentType: upload.contentType, lastModified: serverStartHTTPDate, metadata: [])
+        let object = StoredObject(chunks: chunks, size: size, etag: etag, contentType: upload.contentType, lastModified: serverStartHTTPDate,
+                                  metadata: Self.checksumHeaders(request.head.headers))
         _ = store.withBucket(bucket) { b in
             b.uploads[uploadID] = nil
             if b.objects.updateValue(object, forKey: key) == nil { b.sortedKeys = nil }

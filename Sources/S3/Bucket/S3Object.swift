@@ -21,6 +21,8 @@ public final class S3Object: Sendable, CustomStringConvertible {
         var eTag: String?
         var contentType: String?
         var metadata: [String: String]?
+        /// `nil`: not asked yet; `.some(nil)`: the store keeps none.
+        var checksum: S3Checksum??
         var body: [UInt8]?
     }
     private let known: Locked<Known>
@@ -45,6 +47,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
         k.eTag = a.eTag ?? k.eTag
         k.contentType = a.contentType
         k.metadata = a.metadata
+        if let checksum = a.checksum { k.checksum = .some(checksum) }
     }
 
     /// Loads the attributes with one HEAD (NoSuchKey when the object is gone) and caches them.
@@ -52,6 +55,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
         let attributes = try await client.headObject(bucket: bucketName, key: key)
         return known.withLock { k in
             Self.merge(attributes, into: &k)
+            k.checksum = .some(attributes.checksum)
             return k
         }
     }
@@ -73,6 +77,16 @@ public final class S3Object: Sendable, CustomStringConvertible {
     public nonisolated(nonsending) var contentType: String { get async throws { try await value { $0.contentType } } }
     /// User metadata, names lower-cased (as S3 stores them) and without `x-amz-meta-`.
     public nonisolated(nonsending) var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
+
+    /// The checksum the store holds for the object (CRC or SHA, full-object or composite), or
+    /// `nil` when it keeps none or checksums are off (``S3Configuration/checksums``); one HEAD
+    /// unless a GET already told.
+    public nonisolated(nonsending) var checksum: S3Checksum? {
+        get async throws {
+            if let known = known.withLock({ $0.checksum }) { return known }
+            return try await load().checksum ?? nil
+        }
+    }
 
     /// All the bytes, downloaded on the first call and cached for later ones.
     public func body() async throws -> [UInt8] {
