@@ -319,6 +319,42 @@ import Testing
         }
     }
 
+    /// The tool's options: `--checksum-algorithm crc64nvme` stores a CRC-64/NVME (single and
+    /// multipart), which boto3 reads back; unknown stores and SHA algorithms are refused
+    /// before any request (exit 64).
+    @Test(arguments: TestServer.all) func theToolsChecksumOptions(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeProxiedClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "cliopt") { bucket in
+                let body = patternBytes(9 << 20, seed: 28)
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent("cliopt-\(UUID())")
+                let smallFile = FileManager.default.temporaryDirectory.appendingPathComponent("cliopt-small-\(UUID())")
+                try Data(body).write(to: file)
+                try Data(body[..<100_000]).write(to: smallFile)
+                defer {
+                    try? FileManager.default.removeItem(at: file)
+                    try? FileManager.default.removeItem(at: smallFile)
+                }
+                try setFaults(bucket: bucket.name, "[]")
+                let big = try s3(["cp", "--checksum-algorithm", "crc64nvme", file.path, "s3://\(bucket.name)/big"])
+                #expect(big.status == 0, "\(big.error)")
+                let small = try s3(["cp", "--checksum-algorithm", "CRC64NVME", "--store", "seaweedfs", smallFile.path, "s3://\(bucket.name)/small"])
+                #expect(small.status == 0, "\(small.error)")
+                for (key, bytes) in [("big", body[...]), ("small", body[..<100_000])] {
+                    let expected = Data(CRC(.crc64nvme, of: Array(bytes)).bigEndianBytes).base64EncodedString()
+                    let seen = try #require(try boto3(["checksum", bucket.name, key]) as? [String: Any])
+                    #expect(seen["crc64nvme"] as? String == expected, "\(key): \(seen)")
+                }
+                let before = try proxyLog(bucket: bucket.name).count
+                let sha = try s3(["cp", "--checksum-algorithm", "sha256", file.path, "s3://\(bucket.name)/never"])
+                #expect(sha.status == 64 && sha.error.contains("crc32, crc32c or crc64nvme"), "\(sha.status) \(sha.error)")
+                let store = try s3(["ls", "--store", "dropbox", "s3://\(bucket.name)"])
+                #expect(store.status == 64 && store.error.contains("unknown store"), "\(store.status) \(store.error)")
+                #expect(try proxyLog(bucket: bucket.name).count == before)
+            }
+        }
+    }
+
     /// With checksums off (`.whenRequired`) nothing is sent or asked for.
     @Test func checksumsCanBeTurnedOff() async throws {
         try await TestServer.moto.run {
