@@ -105,20 +105,27 @@ import Testing
     }
 
     /// Every upload path sends a checksum: single PUTs from memory and from a file a CRC-32C
-    /// header, multipart uploads each part's CRC and, on completion, the whole object's
-    /// (`x-amz-checksum-type: FULL_OBJECT`), computed from the parts' CRCs.
+    /// header, multipart uploads (from memory, a stream of unknown length, a file) each part's
+    /// CRC and, on completion, the whole object's (`x-amz-checksum-type: FULL_OBJECT`),
+    /// computed from the parts' CRCs. (Resumed uploads: TransferTests.)
     @Test(arguments: TestServer.all) func everyUploadPathSendsAChecksum(server: TestServer) async throws {
         try await server.run {
             let client = try makeProxiedClient()
             try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "upck") { bucket in
                 let body = patternBytes(11 << 20 + 5, seed: 23)
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("upck-\(UUID())")
+                let bigFile = FileManager.default.temporaryDirectory.appendingPathComponent("upck-big-\(UUID())")
                 try Data(body[..<100_000]).write(to: file)
-                defer { try? FileManager.default.removeItem(at: file) }
+                try Data(body).write(to: bigFile)
+                defer {
+                    try? FileManager.default.removeItem(at: file)
+                    try? FileManager.default.removeItem(at: bigFile)
+                }
                 try setFaults(bucket: bucket.name, "[]")
                 try await bucket.putObject(key: "memory", body: Array(body[..<1000]))
                 try await bucket.putObject(key: "file", file: file)
                 try await bucket.uploadObject(key: "parts", bytes: body, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
+                try await bucket.uploadObject(key: "fileparts", file: bigFile, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
                 let stream = AsyncStream<[UInt8]> { c in
                     for start in stride(from: 0, to: body.count, by: 1 << 20) { c.yield(Array(body[start..<min(start + (1 << 20), body.count)])) }
                     c.finish()
@@ -129,14 +136,15 @@ import Testing
                 func line(_ fragment: String) -> String? { log.first { $0.contains(fragment) } }
                 #expect(line("PUT /\(bucket.name)/memory ")?.contains("crc32c=" + crc(body[..<1000])) == true, "\(log)")
                 #expect(line("PUT /\(bucket.name)/file ")?.contains("crc32c=" + crc(body[..<100_000])) == true, "\(log)")
-                for key in ["parts", "stream"] {
+                for key in ["parts", "stream", "fileparts"] {
                     let parts = log.filter { $0.hasPrefix("PUT /\(bucket.name)/\(key)?partNumber=") }
                     #expect(parts.count == 3 && parts.allSatisfy { $0.contains("crc32c=") }, "\(key): \(parts)")
                     let complete = try #require(log.first { $0.hasPrefix("POST /\(bucket.name)/\(key)?uploadId=") }, "\(key)")
                     #expect(complete.contains("crc32c=" + crc(body[...])) && complete.contains("checksum-type=FULL_OBJECT"), "\(key): \(complete)")
                 }
                 // boto3 reads our checksums back (and validates them as it reads).
-                for (key, bytes) in [("memory", body[..<1000]), ("file", body[..<100_000]), ("parts", body[...]), ("stream", body[...])] {
+                for (key, bytes) in [("memory", body[..<1000]), ("file", body[..<100_000]), ("parts", body[...]), ("stream", body[...]),
+                                     ("fileparts", body[...])] {
                     let seen = try #require(try boto3(["checksum", bucket.name, key]) as? [String: Any])
                     #expect(seen["crc32c"] as? String == crc(bytes), "\(key): \(seen)")
                     #expect(seen["validated"] as? Bool == true)

@@ -224,6 +224,10 @@ import Testing
                 let seen = try #require(try boto3(["get", b.name, "k"]) as? [String: Any])
                 #expect(seen["sha256"] as? String == sha256Hex(body))
                 #expect(try boto3(["uploads", b.name]) as? [String] == [])
+                // The completion carried the whole file's CRC-32C, the skipped parts' CRCs taken
+                // from the file as it was read again.
+                let complete = try #require(try proxyLog(bucket: b.name).first { $0.hasPrefix("POST") && $0.contains("uploadId=") })
+                #expect(complete.contains("crc32c=" + Data(CRC(.crc32c, of: body).bigEndianBytes).base64EncodedString()), "\(complete)")
             }
         }
     }

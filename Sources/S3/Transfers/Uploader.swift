@@ -199,6 +199,7 @@ struct Uploader: Sendable {
                               nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
         let pool = PartBufferPool(bufferSize: partSize, keep: options.concurrency)
         let sendMD5 = options.contentMD5
+        let partCRC = try client.configuration.uploadChecksum(bucket: bucket, key: key)?.crcKind
         let (client, bucket, key) = (client, bucket, key)
         let uploadID: String
         let fullObject: Bool
@@ -235,7 +236,15 @@ struct Uploader: Sendable {
                         throw S3Error.invalidArgument("the upload needs more than \(options.maximumParts) parts of \(partSize) bytes: use a larger part size",
                                                       bucket: bucket, key: key)
                     }
-                    if let existing = alreadyThere[number] {
+                    if var existing = alreadyThere[number] {
+                        // A part already on the server (resuming): its bytes were read anyway, so its
+                        // CRC and size are known, and the completion can carry the whole object's
+                        // CRC (ListParts reports neither on moto or SeaweedFS). Should the file have
+                        // changed since, the store refuses that completion instead of storing a mix.
+                        if let kind = partCRC, existing.checksum == nil || existing.checksum?.algorithm.crcKind == kind {
+                            existing.checksum = S3Checksum(CRC(kind, of: bytes.bytes))
+                        }
+                        existing.size = Int64(bytes.count)
                         done[number] = (existing, nil)
                         meter.add(bytes: bytes.count, partDone: true)
                         pool.give(bytes)
