@@ -85,9 +85,12 @@ import Testing
             accessKeyID: "a", secretAccessKey: "s"))
         #expect(try configuration.uploadChecksum(bucket: "b", key: "k") == nil)
         #expect(!configuration.validatesReads)
-        // Unsigned bodies need their checksum whatever the store and mode.
+        // Unsigned bodies need their checksum whatever the mode; a store that refuses the
+        // headers cannot take them at all.
         configuration.payloadProtection = .checksumOnly
         configuration.checksums = .whenRequired
+        #expect(throws: S3Error.self) { try configuration.uploadChecksum(bucket: "b", key: "k") }
+        configuration.store = .other
         #expect(try configuration.uploadChecksum(bucket: "b", key: "k") == .crc32c)
     }
 }

@@ -97,7 +97,13 @@ extension S3Configuration {
             throw S3Error.invalidArgument("checksumAlgorithm \(algorithm.rawValue) cannot be used for uploads (not combinable across parts): "
                                           + "use CRC32, CRC32C or CRC64NVME", bucket: bucket, key: key)
         }
-        if payloadProtection == .checksumOnly { return algorithm }
+        if payloadProtection == .checksumOnly {
+            guard store.acceptsChecksumHeaders else {
+                throw S3Error.invalidArgument("payload protection .checksumOnly needs checksum headers, which \(store.rawValue) refuses: "
+                                              + "use .signedSHA256", bucket: bucket, key: key)
+            }
+            return algorithm
+        }
         guard checksums == .whenSupported, store.acceptsChecksumHeaders else { return nil }
         return algorithm
     }
