@@ -74,7 +74,7 @@ struct Downloader: Sendable {
                 while let (done, crc) = try await group.next() { rangeCRCs[done] = crc }
             }
             if let expected, !ranges.isEmpty {
-                try Self.check(fd: fd, total: total, rangeCRCs: rangeCRCs, against: expected, client: client, bucket: bucket, key: key, eTag: eTag)
+                try Self.check(fd: fd, total: total, rangeCRCs: rangeCRCs, against: expected, bucket: bucket, key: key)
                 try await Self.checkComposite(fd: fd, total: total, against: expected, client: client, bucket: bucket, key: key, eTag: eTag)
             }
             let synced = !options.syncToDisk || fsync(fd) == 0 || errno == EINVAL
@@ -141,11 +141,9 @@ struct Downloader: Sendable {
     }
 
     /// Checks a completed download (the temporary file `fd` holds all `total` bytes) against
-    /// the object's checksum: a full-object CRC from the ranges' CRCs combined; a SHA digest,
-    /// or a composite checksum whose parts' sizes the store tells (HEAD `?partNumber=N` of each
-    /// part), by reading the file back. Anything it cannot check is let through, never refused.
-    static func check(fd: Int32, total: Int64, rangeCRCs: [CRC?], against expected: S3Checksum, client: S3Client,
-                      bucket: String, key: String, eTag: String?) throws {
+    /// the object's full-object checksum: a CRC from the ranges' CRCs combined, a SHA digest by
+    /// reading the file back. (Composite checksums: ``checkComposite(fd:total:against:client:bucket:key:eTag:)``.)
+    static func check(fd: Int32, total: Int64, rangeCRCs: [CRC?], against expected: S3Checksum, bucket: String, key: String) throws {
         switch expected.kind {
         case .fullObject:
             let computed: S3Checksum
@@ -165,7 +163,7 @@ struct Downloader: Sendable {
                 throw S3Error.checksumMismatch(expected: expected, computed: computed, what: "the downloaded file", bucket: bucket, key: key)
             }
         case .composite:
-            return  // see checkComposite, run by the caller when the part sizes are known
+            return
         }
     }
 

@@ -119,7 +119,9 @@ final class RangedDownload: @unchecked Sendable {
             } onCancel: {
                 task.cancel()
             }
-            if let crc { combined = combined?.followed(by: crc) }
+            if combined != nil {
+                if let crc { combined = combined!.followed(by: crc) } else { (combined, expected) = (nil, nil) }  // cannot check: never refuse
+            }
             digest?.update(buffer.bytes)
             composite?.update(buffer.bytes)
             current = buffer
