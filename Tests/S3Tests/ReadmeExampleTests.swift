@@ -134,3 +134,32 @@ extension ReadmeExampleTests {
         }
     }
 }
+
+// The README's "Integrity" example, verbatim inside a function.
+func readmeIntegrityExample(endpoint: String, credentials: S3Credentials) async throws -> S3Checksum? {
+    var configuration = try S3Configuration(endpoint: endpoint, credentials: credentials, store: .seaweedfs)
+    configuration.checksumAlgorithm = .crc64nvme         // default: the store's (CRC-32C; CRC-64/NVME on R2)
+    let client = S3Client(configuration: configuration)
+    let bucket = try await S3Bucket(name: "ledgers", client: client, autoCreate: true)
+
+    try await bucket.putObject(key: "2024.csv", body: "day,total\n1,42\n")   // carries its CRC-64/NVME
+    let stored = try await bucket.getObject(key: "2024.csv").checksum        // what the store keeps
+    print(stored.map { "\($0)" } ?? "no checksum kept")
+    do {
+        let bytes = try await bucket.getObject(key: "2024.csv").body()      // checked at the last byte
+        print(bytes.count)
+    } catch let error as S3Error where error.code == .integrityFailure {
+        print("corrupted on the way:", error.message)                        // nothing was returned or cached
+    }
+    try await bucket.deleteBucket(force: true)
+    return stored
+}
+
+extension ReadmeExampleTests {
+    @Test(arguments: TestServer.all) func theIntegrityExampleRuns(server: TestServer) async throws {
+        try await server.run {
+            let stored = try await readmeIntegrityExample(endpoint: try server.endpoint(), credentials: testCredentials)
+            #expect(stored?.algorithm == .crc64nvme && stored?.kind == .fullObject)
+        }
+    }
+}

@@ -100,6 +100,7 @@ public struct S3Checksum: Sendable, Hashable, CustomStringConvertible {
         return bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
+    /// `CRC32C zNyEFw==`, with `-N (composite)` for a composite value.
     public var description: String {
         switch kind {
         case .fullObject: "\(algorithm.rawValue) \(value)"
