@@ -233,11 +233,21 @@ struct Downloader: Sendable {
             do {
                 if filledByTransport {
                     // The transport fills the buffer; the body stream only says when the range ended.
-                    defer {
+                    // Its count is read only once the transport is done with it: after the end, or
+                    // after an error the transport reported (it writes no more then). Cancelled here,
+                    // the transfer may still be writing until the loop thread sees the cancel
+                    // (ThreadSanitizer caught that read): then nothing is resumed, so nothing is read.
+                    func account() {
                         meter.add(bytes: Int(Int64(direct!.count) - received))
                         received = Int64(direct!.count)
                     }
-                    for try await _ in download.body {}
+                    do {
+                        for try await _ in download.body {}
+                    } catch {
+                        if !(error is CancellationError) && !Task.isCancelled { account() }
+                        throw error
+                    }
+                    account()
                 } else {
                     for try await chunk in download.body { try chunk.withUnsafeBytes { try take($0) } }
                 }
