@@ -42,6 +42,14 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(body: self) }
 
+    /// Once curl has ended the transfer: the number of body bytes it received (for a request
+    /// with a `responseBuffer`, those it wrote there); `nil` while it runs or once cancelled. Read under the
+    /// transfer's lock, which the loop thread takes when the transfer ends, so reading the
+    /// response buffer after this call is ordered after every write the transport made to it.
+    /// (The end of the body stream alone can reach the reader through a continuation resumed
+    /// before the reader suspended, an ordering ThreadSanitizer cannot see.)
+    public var finishedByteCount: Int64? { transfer.finishedBodyBytes() }
+
     /// Reads the chunks of the body in order.
     public struct Iterator: AsyncIteratorProtocol {
         let body: HTTPResponseBody

@@ -59,6 +59,17 @@ final class Transfer: @unchecked Sendable {
     var peakBuffered: Int { machine.withLock { $0.peakBuffered } }
     var isCancelled: Bool { machine.withLock { $0.isCancelled } }
 
+    /// The body bytes received once curl ended the transfer, else nil (see
+    /// ``HTTPResponseBody/finishedByteCount``). `loopBodyBytes` is the loop thread's, which no
+    /// longer touches it once the state machine says finished (a cancelled transfer may still
+    /// be receiving until the loop removes it: nil then).
+    func finishedBodyBytes() -> Int64? {
+        machine.withLock { m in
+            if case .finished = m.phase { return loopBodyBytes }
+            return nil
+        }
+    }
+
     /// Carries out a wake-up. A head waiter gets `.success` only from the loop thread (curl
     /// finished before the header callback saw the end of the head): only then are the loop's
     /// header fields read.

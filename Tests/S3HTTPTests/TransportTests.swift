@@ -26,7 +26,10 @@ import Testing
         let buffer = PartBuffer(capacity: 3 << 20)
         let response = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/3000001", responseBuffer: buffer))
         #expect(response.status == 200)
+        #expect(response.body.finishedByteCount == nil || response.body.finishedByteCount == 3_000_001)
         #expect(try await response.body.collect().isEmpty, "the bytes went to the buffer, not the stream")
+        // Once the stream ended, the transfer's own count (read under its lock) says what is in the buffer.
+        #expect(response.body.finishedByteCount == 3_000_001)
         #expect(buffer.count == 3_000_001)
         #expect(patternMatches([UInt8](buffer.bytes), at: 0))
 
@@ -41,6 +44,7 @@ import Testing
         let tooLarge = try await engine.execute(HTTPRequest(method: "GET", url: base + "/bytes/3000001", responseBuffer: small))
         let error = await #expect(throws: HTTPTransportError.self) { _ = try await tooLarge.body.collect() }
         #expect(error?.kind == .bodyTooLarge)
+        #expect(tooLarge.body.finishedByteCount == Int64(small.count))
         #expect(small.count <= small.capacity)
 
         // Error statuses stream as usual, so they can be read.

@@ -89,6 +89,10 @@ public struct S3ByteStream: AsyncSequence, Sendable {
         return out
     }
 
+    /// Once the transfer ended, the body bytes it received, read under its lock (see
+    /// `HTTPResponseBody.finishedByteCount`): after this, a response buffer it filled can be read.
+    var transportFinishedByteCount: Int64? { body.finishedByteCount }
+
     /// Stops the transfer; later reads throw `CancellationError`.
     public func cancel() { body.cancel() }
 }

@@ -238,6 +238,8 @@ struct Downloader: Sendable {
                     // the transfer may still be writing until the loop thread sees the cancel
                     // (ThreadSanitizer caught that read): then nothing is resumed, so nothing is read.
                     func account() {
+                        // Taken under the transfer's lock, after the loop thread's last write.
+                        _ = download.body.transportFinishedByteCount
                         meter.add(bytes: Int(Int64(direct!.count) - received))
                         received = Int64(direct!.count)
                     }
