@@ -90,25 +90,8 @@ import Testing
 
     @Test func identicalToBotocore() throws {
         let cases = makeCases()
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/botocore_sign.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let payload = try JSONEncoder().encode(cases)
-        // Write on another thread: the pipe may fill before python starts reading.
-        let writer = Thread {
-            input.fileHandleForWriting.write(payload)
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "botocore_sign.py failed (is botocore installed? scripts/test installs it)")
+        let (status, data) = try runPythonFixture("botocore_sign.py", input: try JSONEncoder().encode(cases))
+        try #require(status == 0, "botocore_sign.py failed (is botocore installed? scripts/test installs it)")
         let theirs = try JSONDecoder().decode([String].self, from: data)
         try #require(theirs.count == cases.count)
         var mismatches = 0

@@ -100,23 +100,8 @@ import Testing
             cases.append((data, n == 0 ? 0 : (i * 7_919) % (n + 1)))
         }
         let payload = try JSONSerialization.data(withJSONObject: cases.map { ["data": Data($0.data).base64EncodedString(), "split": $0.split] })
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/crt_checksums.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script]
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread {
-            input.fileHandleForWriting.write(payload)
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "crt_checksums.py failed (is awscrt installed? scripts/test installs it)")
+        let (status, data) = try runPythonFixture("crt_checksums.py", input: payload)
+        try #require(status == 0, "crt_checksums.py failed (is awscrt installed? scripts/test installs it)")
         let theirs = try JSONDecoder().decode([CRTResult].self, from: data)
         try #require(theirs.count == cases.count)
         for (c, crt) in zip(cases, theirs) {

@@ -4,30 +4,14 @@ import Testing
 
 /// Runs the built `s3` executable against each test server, as a user would.
 @Suite struct CommandLineToolTests {
-    var tool: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/s3").path
-    }
-
     func s3(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = arguments
-        p.environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-                         "AWS_ENDPOINT_URL": try serverEndpoint(), "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        let r = try runS3Tool(arguments, endpoint: try serverEndpoint())
+        return (r.status, String(decoding: r.output, as: UTF8.self), r.error)
     }
 
     @Test(arguments: TestServer.all) func everySubcommand(server: TestServer) throws {
         try server.runSync {
-            try #require(FileManager.default.isExecutableFile(atPath: tool), "build the s3 product first (scripts/test does)")
+            try #require(FileManager.default.isExecutableFile(atPath: s3ToolPath), "build the s3 product first (scripts/test does)")
             let bucket = uniqueBucket("cli")
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID())")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -7,24 +7,9 @@ import Testing
 /// path checks the bytes against the stored checksum. Corruption comes from the fault proxy,
 /// which flips one byte of a body and keeps every header.
 @Suite struct IntegrityTests {
-    static let tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(".build/debug/s3").path
-
     /// Runs the `s3` tool against the proxy in front of the current server.
     func s3(_ arguments: [String]) throws -> (status: Int32, output: Data, error: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.tool)
-        p.arguments = arguments
-        p.environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-                         "AWS_ENDPOINT_URL": try proxyEndpoint(), "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
+        try runS3Tool(arguments, endpoint: try proxyEndpoint())
     }
 
     func expectIntegrityFailure(_ what: String, _ body: () async throws -> Void) async {

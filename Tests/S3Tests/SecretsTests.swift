@@ -80,8 +80,7 @@ import Testing
 
     @Test func theCommandLineToolsErrorsShowNoSecret() throws {
         try TestServer.seaweedfs.runSync {
-            let tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/s3").path
+            let tool = s3ToolPath
             let p = Process()
             p.executableURL = URL(fileURLWithPath: tool)
             p.arguments = ["ls", "s3://no-such-bucket-secrets"]

@@ -141,3 +141,24 @@ func proxyLog(bucket: String) throws -> [String] {
 func patternBytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13 &+ Int(seed)) }
 }
+
+/// The debug build of the `s3` tool (scripts/test builds it).
+let s3ToolPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent(".build/debug/s3").path
+
+/// Runs the `s3` tool as a user would, with the test credentials, against `endpoint`.
+func runS3Tool(_ arguments: [String], endpoint: String) throws -> (status: Int32, output: Data, error: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: s3ToolPath)
+    p.arguments = arguments
+    p.environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+                     "AWS_ENDPOINT_URL": endpoint, "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
+}

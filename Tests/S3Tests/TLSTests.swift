@@ -77,8 +77,7 @@ import Testing
     }
 
     @Test func theCommandLineToolVerifiesAndCanBeTold() throws {
-        let tool = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/s3").path
+        let tool = s3ToolPath
         func s3(_ arguments: [String], caBundle: String? = nil) throws -> (Int32, String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: tool)
