@@ -157,6 +157,7 @@ static uint64_t crc_compute(const crc_model *m, uint64_t crc, const void *data, 
 
 uint32_t s3_crc32(uint32_t crc, const void *data, size_t len) { return (uint32_t)crc_compute(&crc32_model, crc, data, len, 1); }
 uint32_t s3_crc32_portable(uint32_t crc, const void *data, size_t len) { return (uint32_t)crc_compute(&crc32_model, crc, data, len, 0); }
+uint32_t s3_crc32c_portable(uint32_t crc, const void *data, size_t len) { return (uint32_t)crc_compute(&crc32c_model, crc, data, len, 0); }
 uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len) { return crc_compute(&crc64_model, crc, data, len, 1); }
 uint64_t s3_crc64nvme_portable(uint64_t crc, const void *data, size_t len) { return crc_compute(&crc64_model, crc, data, len, 0); }
 

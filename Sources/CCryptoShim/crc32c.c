@@ -1,5 +1,5 @@
 // CRC-32C (Castagnoli), as S3's x-amz-checksum-crc32c uses it: the SSE 4.2 crc32 instruction
-// where the CPU has it (checked once at run time), else a slicing-by-8 table.
+// where the CPU has it (checked once at run time), else crc.c's slicing-by-8 tables.
 //
 // The instruction has a latency of three cycles, so one chain runs at a third of its
 // throughput. Long inputs are cut into three adjacent blocks of BLOCK bytes whose CRCs run as
@@ -12,22 +12,20 @@
 
 #define BLOCK 8192
 
-static uint32_t table[8][256];
 static uint32_t advance_table[4][256];  // register after BLOCK zero bytes, by byte of the register
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static void build_table(void) {
+    uint32_t table[256];
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-        table[0][i] = c;
+        table[i] = c;
     }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++) table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
     uint32_t bit[32];
     for (int j = 0; j < 32; j++) {
         uint32_t r = 1u << j;
-        for (int n = 0; n < BLOCK; n++) r = (r >> 8) ^ table[0][r & 0xff];
+        for (int n = 0; n < BLOCK; n++) r = (r >> 8) ^ table[r & 0xff];
         bit[j] = r;
     }
     for (int k = 0; k < 4; k++)
@@ -45,22 +43,7 @@ static inline uint32_t advance(uint32_t r) {
            advance_table[3][r >> 24];
 }
 
-uint32_t s3_crc32c_portable(uint32_t crc, const void *data, size_t len) {
-    pthread_once(&table_once, build_table);
-    const uint8_t *p = data;
-    crc = ~crc;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);  // little-endian hosts only (x86_64, aarch64)
-        w ^= crc;
-        crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
-              table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
-        p += 8;
-        len -= 8;
-    }
-    while (len--) crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
-    return ~crc;
-}
+// The slicing-by-8 path (s3_crc32c_portable) is crc.c's, shared with CRC-32 and CRC-64/NVME.
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2")))

@@ -37,14 +37,7 @@ public enum S3ChecksumAlgorithm: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The length of a value in bytes.
-    var byteCount: Int {
-        switch self {
-        case .crc32, .crc32c: 4
-        case .crc64nvme: 8
-        case .sha1: 20
-        case .sha256: 32
-        }
-    }
+    var byteCount: Int { crcKind?.byteCount ?? (self == .sha1 ? 20 : 32) }
 }
 
 /// A checksum as S3 reports it for an object or a part.
