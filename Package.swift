@@ -55,7 +55,7 @@ let package = Package(
         ),
         .target(
             name: "S3",
-            dependencies: ["S3HTTP", "S3Signing", "S3Sync"],
+            dependencies: ["S3HTTP", "S3Signing", "S3Sync", .product(name: "Logging", package: "swift-log")],
             path: "Sources/S3"
         ),
         .target(

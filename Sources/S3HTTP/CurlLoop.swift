@@ -245,7 +245,8 @@ final class CurlLoop: @unchecked Sendable {
         _ = s3_curl_easy_setopt_prereq_callback(easy, CURLOPT_PREREQFUNCTION, curlPrereqCallback)
         _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_PREREQDATA, me)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, c.receiveBufferSize)
-        _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, c.connectTimeoutMilliseconds)
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, min(c.connectTimeoutMilliseconds, r.timeoutMilliseconds ?? .max))
+        if let limit = r.timeoutMilliseconds { _ = s3_curl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(1, limit)) }
         // Stalls are detected by the loop (checkStalls), not by CURLOPT_LOW_SPEED_*: curl's
         // check averages over seconds and would also fire on transfers we paused on purpose.
         t.loopLastActivity = monotonicNanoseconds()

@@ -20,15 +20,22 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     /// responses (other statuses) still stream, so they can be read. The buffer must not be
     /// touched until the response's body stream has ended.
     public var responseBuffer: PartBuffer?
+    /// A limit on the whole exchange, connection included (`CURLOPT_TIMEOUT_MS`), for small
+    /// requests that must fail fast (instance metadata, credential endpoints); it also caps
+    /// the connect time. `nil` (the default): only the engine's connect timeout and stall
+    /// detection apply. Exceeding it fails the request with a `.stalled` or `.connectTimeout`
+    /// ``HTTPTransportError``.
+    public var timeoutMilliseconds: Int?
 
     /// A request.
     public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none,
-                responseBuffer: PartBuffer? = nil) {
+                responseBuffer: PartBuffer? = nil, timeoutMilliseconds: Int? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.responseBuffer = responseBuffer
+        self.timeoutMilliseconds = timeoutMilliseconds
     }
 
     public var description: String { "\(method) \(redactedURL)" }

@@ -91,7 +91,7 @@ struct Demo {
         guard slice == Array(objects[3].1[1_000_000...1_000_015]) else { throw DemoFailure("ranged GET differs") }
         say("ranged GET \(ranged.contentRange ?? "") verified")
 
-        let url = try client.presignedURL(bucket: bucket, key: "hello.txt", expiresIn: 300)
+        let url = try await client.presignedURL(bucket: bucket, key: "hello.txt", expiresIn: 300)
         say("presigned URL (5 minutes): \(url.prefix(90))...")
 
         do {

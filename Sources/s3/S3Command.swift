@@ -349,7 +349,7 @@ struct URLCommand: AsyncParsableCommand {
         let key = try location.requireKey()
         try await perform {
             if let seconds = presign {
-                say(try client.presignedURL(bucket: location.bucket, key: key, expiresIn: seconds))
+                say(try await client.presignedURL(bucket: location.bucket, key: key, expiresIn: seconds))
             } else {
                 say(S3Bucket.unchecked(name: location.bucket, client: client).url(forKey: key))
             }

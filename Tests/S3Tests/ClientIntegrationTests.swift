@@ -165,7 +165,7 @@ import Testing
             #expect(e4?.code == .invalidArgument)
             let e5 = await #expect(throws: S3Error.self) { try await client.listObjectsV2(bucket: "fine-bucket", maxKeys: 0) }
             #expect(e5?.code == .invalidArgument)
-            #expect(throws: S3Error.self) { try client.presignedURL(bucket: "fine-bucket", key: "k", expiresIn: 604_801) }
+            await #expect(throws: S3Error.self) { try await client.presignedURL(bucket: "fine-bucket", key: "k", expiresIn: 604_801) }
             // And the same client does reach the network for valid input, failing as transport.
             let e6 = await #expect(throws: S3Error.self) { try await client.headBucket("fine-bucket") }
             #expect(e6?.code == .transportFailure)
@@ -190,7 +190,7 @@ import Testing
             try await S3Bucket.withTemporaryBucket(client: client) { temporary in
                 let bucket = temporary.name
                 let key = "presigned/file name.txt"
-                let putURL = try client.presignedURL(method: "PUT", bucket: bucket, key: key, expiresIn: 600)
+                let putURL = try await client.presignedURL(method: "PUT", bucket: bucket, key: key, expiresIn: 600)
                 #expect(putURL.contains("X-Amz-Signature="))
                 let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("presign-\(UUID()).txt")
                 try Data("uploaded by curl".utf8).write(to: tmp)
@@ -201,7 +201,7 @@ import Testing
                 #expect(String(decoding: putOut, as: UTF8.self) == "200")
                 #expect(try await client.getObject(bucket: bucket, key: key).body.collect() == Array("uploaded by curl".utf8))
 
-                let getURL = try client.presignedURL(bucket: bucket, key: key, expiresIn: 600)
+                let getURL = try await client.presignedURL(bucket: bucket, key: key, expiresIn: 600)
                 let (getStatus, body) = try run("/usr/bin/curl", ["-s", "-f", getURL])
                 #expect(getStatus == 0)
                 #expect(String(decoding: body, as: UTF8.self) == "uploaded by curl")

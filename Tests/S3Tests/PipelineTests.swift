@@ -270,7 +270,7 @@ import Testing
                 #expect(try await other.getObject(bucket: b.name, key: "k").attempts == 2)
                 #expect(other.learntRegion(of: b.name) == "ap-south-1")
                 // A presigned URL is signed for the learnt region too.
-                #expect(try other.presignedURL(bucket: b.name, key: "k").contains("%2Fap-south-1%2Fs3%2F"))
+                #expect(try await other.presignedURL(bucket: b.name, key: "k").contains("%2Fap-south-1%2Fs3%2F"))
             }
         }
     }

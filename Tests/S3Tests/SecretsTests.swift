@@ -25,7 +25,7 @@ import Testing
         }
     }
 
-    @Test func printingDumpingAndReflectingShowNoSecret() throws {
+    @Test func printingDumpingAndReflectingShowNoSecret() async throws {
         let configuration = try S3Configuration(endpoint: "http://127.0.0.1:9", credentials: Self.credentials)
         let client = S3Client(configuration: configuration)
         let signer = SigV4Signer(credentials: Self.credentials, region: "us-east-1")
@@ -34,7 +34,7 @@ import Testing
         #expect(signature.count == 64)
         let headers = HTTPHeaders(signed.headers)
         let request = HTTPRequest(method: "GET", url: "http://127.0.0.1:9/b/k", headers: headers)
-        let presigned = try client.presignedURL(bucket: "bucket", key: "k")
+        let presigned = try await client.presignedURL(bucket: "bucket", key: "k")
         let presignedSignature = String(presigned.split(separator: "X-Amz-Signature=").last ?? "")
         #expect(presignedSignature.count == 64)
         let presignedRequest = HTTPRequest(method: "GET", url: presigned)
@@ -69,7 +69,7 @@ import Testing
             await collect { _ = try await client.headObject(bucket: "no-such-bucket-secrets", key: "k") }
             await collect { _ = try await client.getObject(bucket: "no-such-bucket-secrets", key: "k") }
             await collect { try await client.putObject(bucket: "Bad_Name", key: "k", bytes: []) }
-            await collect { _ = try client.presignedURL(bucket: "b", key: "k", expiresIn: 10_000_000) }
+            await collect { _ = try await client.presignedURL(bucket: "b", key: "k", expiresIn: 10_000_000) }
         }
         // Nothing listens on port 9: a transport failure.
         let unreachable = S3Client(configuration: try S3Configuration(endpoint: "http://127.0.0.1:9", credentials: Self.credentials))

@@ -24,7 +24,8 @@ public final class S3Client: Sendable, CustomReflectable {
     public let configuration: S3Configuration
     let engine: HTTPEngine
     private let ownsEngine: Bool
-    let signer: SigV4Signer
+    /// The current credentials and their signers, refreshed ahead of expiry.
+    let credentialCache: CredentialCache
     let addressing: S3Addressing
     let sentRequests = Atomic<Int>(0)
     let retries = Atomic<Int>(0)
@@ -32,8 +33,6 @@ public final class S3Client: Sendable, CustomReflectable {
     let clock = ClockSkew()
     /// Regions learnt from redirects, per bucket.
     let bucketRegions = BucketRegions()
-    /// Signers for regions other than the configured one.
-    let otherSigners = Locked<[String: SigV4Signer]>([:])
     /// The retry budget shared by every request of this client (see ``S3RetryQuota``).
     public let retryQuota: S3RetryQuota
 
@@ -49,7 +48,7 @@ public final class S3Client: Sendable, CustomReflectable {
 
     public var customMirror: Mirror {
         Mirror(self, children: ["endpoint": configuration.endpoint.description, "region": configuration.region,
-                                "credentials": configuration.credentials, "requestCount": requestCount, "retryCount": retryCount],
+                                "credentials": configuration.credentialProvider, "requestCount": requestCount, "retryCount": retryCount],
                displayStyle: .class)
     }
 
@@ -58,7 +57,8 @@ public final class S3Client: Sendable, CustomReflectable {
         self.configuration = configuration
         self.engine = engine ?? HTTPEngine(configuration: configuration.http)
         self.ownsEngine = engine == nil
-        self.signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region, service: "s3")
+        self.credentialCache = CredentialCache(provider: configuration.credentialProvider, region: configuration.region,
+                                               now: configuration.credentialClock)
         self.addressing = S3Addressing(endpoint: configuration.endpoint, style: configuration.addressingStyle)
         self.retryQuota = S3RetryQuota(capacity: configuration.retryQuotaCapacity)
     }
@@ -75,18 +75,31 @@ public final class S3Client: Sendable, CustomReflectable {
 
     // MARK: - Presigning
 
+    /// The credentials to sign with now (fetched or refreshed first when needed).
+    func signingIdentity() async throws -> SigningIdentity {
+        try await credentialCache.current(context: S3CredentialContext(engine: engine, logger: configuration.logger))
+    }
+
+    /// The credentials the client holds now, if it holds any (nothing is fetched): their
+    /// source, access key ID and expiry. For diagnostics; never printed with the secret.
+    public var currentCredentials: S3ResolvedCredentials? { credentialCache.held }
+
     /// A presigned URL for `method` on an object (or a bucket when `key` is nil), valid for
-    /// `expiresIn` seconds (at most 7 days) from `date`.
-    public func presignedURL(method: String = "GET", bucket: String, key: String?, expiresIn: Int = 3600, date: Date = Date()) throws -> String {
+    /// `expiresIn` seconds (at most 7 days) from `date`. With temporary credentials the URL
+    /// carries their session token and stops working when they expire, whatever `expiresIn`
+    /// says; they are fetched first if the client holds none.
+    public func presignedURL(method: String = "GET", bucket: String, key: String?, expiresIn: Int = 3600,
+                             date: Date = Date()) async throws -> String {
         try Validation.bucketName(bucket)
         if let key { try Validation.key(key, bucket: bucket) }
         let learnt = bucketRegions.region(of: bucket)
         let region = learnt ?? configuration.region
         let base = addressing.target(bucket: bucket, key: key, query: [], region: learnt)
         let request = SigV4Request(method: method, path: base.canonicalPath, headers: [("host", base.host)], payloadHash: SigV4Payload.unsigned)
+        let identity = try await signingIdentity()
         let query: [(String, String)]
         do {
-            query = try signer(for: region).presignedQuery(for: request, expiresIn: expiresIn, at: SigV4Timestamp(secondsSince1970: Int(date.timeIntervalSince1970)))
+            query = try identity.signer(for: region).presignedQuery(for: request, expiresIn: expiresIn, at: SigV4Timestamp(secondsSince1970: Int(date.timeIntervalSince1970)))
         } catch {
             throw S3Error.invalidArgument(error.description, bucket: bucket, key: key)
         }

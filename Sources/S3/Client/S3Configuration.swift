@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import S3HTTP
 import S3Signing
 
@@ -24,8 +25,21 @@ public struct S3Configuration: Sendable {
 
     /// The signing region.
     public var region: String
-    /// The credentials that sign each request.
-    public var credentials: S3Credentials
+    /// Where the credentials that sign each request come from: fixed keys
+    /// (``S3StaticCredentialProvider``), the AWS SDKs' default chain, or a provider of your own.
+    /// Expiring credentials are fetched when first needed and refreshed 5 minutes before
+    /// they expire, one fetch at a time.
+    public var credentialProvider: any S3CredentialProvider
+    /// The fixed credentials, when ``credentialProvider`` is an ``S3StaticCredentialProvider``;
+    /// `nil` for credentials fetched at run time.
+    public var credentials: S3Credentials? { (credentialProvider as? S3StaticCredentialProvider)?.fixed }
+    /// Where the client logs: requests, retries, credential refreshes and transfers, at
+    /// `debug` and `trace` level only, with metadata (operation, bucket, key, attempt, status,
+    /// request ID, duration) and never a secret or signature. By default a logger labelled
+    /// `s3` from the process's logging backend (which prints nothing below `info` unless told).
+    public var logger: Logger = Logger(label: "s3")
+    /// The clock credentials' expiry is compared with (tests move it).
+    var credentialClock: @Sendable () -> Date = { Date() }
     /// Path-style or virtual-host-style addressing.
     public var addressingStyle: AddressingStyle
     /// Settings of the HTTP engine a client creates for itself.
@@ -60,11 +74,22 @@ public struct S3Configuration: Sendable {
     public init(endpoint: String, region: String? = nil, credentials: S3Credentials,
                 addressingStyle: AddressingStyle = .automatic, http: HTTPEngineConfiguration = HTTPEngineConfiguration(),
                 store: S3StoreProfile? = nil) throws {
+        try self.init(endpoint: endpoint, region: region, credentialProvider: S3StaticCredentialProvider(credentials),
+                      addressingStyle: addressingStyle, http: http, store: store)
+    }
+
+    /// A configuration whose credentials come from `credentialProvider` (for example
+    /// ``S3CredentialProviderChain/default(environment:profile:)``, or
+    /// ``S3InstanceMetadataCredentialProvider``). Throws ``S3Error`` (`.invalidArgument`) for a
+    /// malformed endpoint.
+    public init(endpoint: String, region: String? = nil, credentialProvider: any S3CredentialProvider,
+                addressingStyle: AddressingStyle = .automatic, http: HTTPEngineConfiguration = HTTPEngineConfiguration(),
+                store: S3StoreProfile? = nil) throws {
         self.endpoint = try S3Endpoint(endpoint)
         let store = store ?? S3StoreProfile.detect(host: self.endpoint.host)
         self.store = store
         self.region = region ?? (store == .r2 ? "auto" : "us-east-1")
-        self.credentials = credentials
+        self.credentialProvider = credentialProvider
         self.addressingStyle = addressingStyle
         self.http = http
     }

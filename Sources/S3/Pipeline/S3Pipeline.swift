@@ -6,7 +6,7 @@ import S3Signing
 //
 //   1. check      method and headers are safe to send (no CR/LF/NUL)        Validation.headers
 //   2. address    URL and Host, in the bucket's known region                 S3Addressing, BucketRegions
-//   3. sign       SigV4 with the credentials, at the store's time            SigV4Signer, ClockSkew
+//   3. sign       SigV4 with the credentials current now, at the store's time  CredentialCache, SigV4Signer, ClockSkew
 //   4. send       one attempt through the curl engine                        HTTPEngine
 //   5. validate   2xx, the body read whole (collect), "200 with <Error>",    S3ResponseCheck
 //                 the operation's own check (a ranged GET's Content-Range)
@@ -82,8 +82,10 @@ extension S3Client {
         while true {
             try Task.checkCancellation()
             let signedAt = clock.now()
+            var identity: SigningIdentity?
             do {
-                let response = try await sendOnce(request, signedAt: signedAt)
+                identity = try await signingIdentity()
+                let response = try await sendOnce(request, signedAt: signedAt, identity: identity!)
                 guard (200..<300).contains(response.status) else {
                     let body = (try? await response.body.collect(upTo: 1 << 20)) ?? []
                     throw Self.mapError(status: response.status, headers: response.headers, body: body, method: request.method,
@@ -100,7 +102,7 @@ extension S3Client {
                 e = s3
                 // A clock or region correction is sent again at once; it counts as an attempt
                 // (the first one is allowed even when the policy allows no retry).
-                if !corrected || attempt < policy.maxAttempts, correct(after: s3, request: request, signedAt: signedAt) {
+                if !corrected || attempt < policy.maxAttempts, correct(after: s3, request: request, signedAt: signedAt, identity: identity) {
                     corrected = true
                     attempt += 1
                     continue
@@ -116,7 +118,7 @@ extension S3Client {
     }
 
     /// Stages 2 to 4 for one attempt: address, sign at `signedAt`, send.
-    private func sendOnce(_ request: S3Request, signedAt: Int) async throws -> HTTPResponse {
+    private func sendOnce(_ request: S3Request, signedAt: Int, identity: SigningIdentity) async throws -> HTTPResponse {
         let learnt = request.bucket.flatMap { bucketRegions.region(of: $0) }
         let region = learnt ?? configuration.region
         let target = addressing.target(bucket: request.bucket, key: request.key, query: request.query, region: learnt)
@@ -124,7 +126,7 @@ extension S3Client {
         headers.set("Host", target.host)
         var toSign = SigV4Request(method: request.method, path: target.canonicalPath, query: request.query,
                                   headers: Self.signedHeaders(headers), payloadHash: request.payloadHash)
-        signer(for: region).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
+        identity.signer(for: region).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
         for (name, value) in toSign.headers where !headers.contains(name) { headers.add(name, value) }
         if let buffer = request.responseBuffer { buffer.count = request.responseBufferStart }
         let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,
@@ -133,9 +135,14 @@ extension S3Client {
         return try await engine.execute(http)
     }
 
-    /// Stage 7a: a refused clock or a wrong region is fixed here and the request sent again.
-    private func correct(after error: S3Error, request: S3Request, signedAt: Int) -> Bool {
+    /// Stage 7a: a refused clock, a wrong region or a session token the store says has expired
+    /// (before the expiry the credentials came with) is fixed here and the request sent again.
+    private func correct(after error: S3Error, request: S3Request, signedAt: Int, identity: SigningIdentity?) -> Bool {
         if clock.correct(after: error, signedAt: signedAt) { return true }
+        if let identity, error.code == "ExpiredToken" || error.code == "TokenRefreshRequired" || error.code == "ExpiredTokenException",
+           credentialCache.invalidate(identity) {
+            return true
+        }
         if let bucket = request.bucket, let region = BucketRegions.redirectRegion(in: error),
            region != (bucketRegions.region(of: bucket) ?? configuration.region) {
             bucketRegions.remember(region, for: bucket)
@@ -169,17 +176,6 @@ extension S3Client {
         var e = error
         e.message += " (not retried: the request body is a one-shot stream that cannot be sent again)"
         return e
-    }
-
-    /// A SigV4 signer for `region` (the configured one, or one a redirect named).
-    func signer(for region: String) -> SigV4Signer {
-        if region == configuration.region { return signer }
-        return otherSigners.withLock { cache in
-            if let s = cache[region] { return s }
-            let s = SigV4Signer(credentials: configuration.credentials, region: region, service: "s3")
-            cache[region] = s
-            return s
-        }
     }
 
     /// Headers that take part in the signature: `host`, `content-type`, `content-md5`,
