@@ -26,6 +26,8 @@ let package = Package(
         // Only the S3ServiceLifecycle product (and the tests) build it; the S3 library does not.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -55,7 +57,9 @@ let package = Package(
         ),
         .target(
             name: "S3",
-            dependencies: ["S3HTTP", "S3Signing", "S3Sync", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["S3HTTP", "S3Signing", "S3Sync", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing")],
             path: "Sources/S3"
         ),
         .target(
@@ -65,7 +69,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "s3",
-            dependencies: ["S3", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["S3", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/s3"
         ),
         .executableTarget(

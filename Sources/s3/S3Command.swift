@@ -1,6 +1,7 @@
 // The `s3` command-line tool: a thin layer over the S3 library.
 import ArgumentParser
 import Foundation
+import Logging
 import S3
 
 @main
@@ -11,7 +12,10 @@ struct S3Command: AsyncParsableCommand {
         discussion: """
         Endpoint, region and credentials come from the options below or, as with the AWS CLI, from \
         AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, \
-        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_PROFILE with ~/.aws/credentials and ~/.aws/config.
+        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_PROFILE with ~/.aws/credentials and ~/.aws/config \
+        (static keys, credential_process, role_arn with source_profile), then web identity (AWS_ROLE_ARN + \
+        AWS_WEB_IDENTITY_TOKEN_FILE), the container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI) \
+        and EC2 instance metadata (IMDSv2; AWS_EC2_METADATA_DISABLED=true turns it off).
 
         Exit status: 0 success, 1 failure, 3 no such bucket or key, 64 bad usage.
         """,
@@ -56,6 +60,12 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Do not verify the server's TLS certificate. Dangerous: anyone on the path can read and change the traffic.")
     var noVerifySSL = false
 
+    @Flag(name: [.customShort("v"), .long], help: "Log each request (operation, status, request ID, duration), retries and credential refreshes to standard error.")
+    var verbose = false
+
+    @Flag(help: "Log as --verbose does, and each request as it is sent (swift-log's trace level).")
+    var debug = false
+
     func client() throws -> S3Client {
         let style: S3Configuration.AddressingStyle = pathStyle ? .path : (virtualHost ? .virtualHost : .automatic)
         var configuration = try S3Configuration.fromEnvironment(endpoint: endpoint, region: region, profile: profile,
@@ -92,6 +102,11 @@ struct ConnectionOptions: ParsableArguments {
         if noVerifySSL {
             FileHandle.standardError.write(Data("s3: warning: TLS certificate verification is off (--no-verify-ssl)\n".utf8))
             configuration.http.tls.dangerouslyDisableCertificateVerification = true
+        }
+        if verbose || debug {
+            var logger = Logger(label: "s3") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = debug ? .trace : .debug
+            configuration.logger = logger
         }
         return S3Client(configuration: configuration)
     }

@@ -35,6 +35,8 @@ public final class S3Client: Sendable, CustomReflectable {
     let bucketRegions = BucketRegions()
     /// The retry budget shared by every request of this client (see ``S3RetryQuota``).
     public let retryQuota: S3RetryQuota
+    /// Metric handles by operation.
+    let instrumentation: S3Instrumentation
 
     /// How many requests this client has sent, retries included (for diagnostics and tests).
     public var requestCount: Int { sentRequests.load(ordering: .relaxed) }
@@ -61,6 +63,7 @@ public final class S3Client: Sendable, CustomReflectable {
                                                now: configuration.credentialClock)
         self.addressing = S3Addressing(endpoint: configuration.endpoint, style: configuration.addressingStyle)
         self.retryQuota = S3RetryQuota(capacity: configuration.retryQuotaCapacity)
+        self.instrumentation = S3Instrumentation(factory: configuration.metricsFactory)
     }
 
     /// Stops the client's own HTTP engine now (requests in flight fail with

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import S3HTTP
 import S3Signing
 
@@ -38,6 +39,12 @@ public struct S3Configuration: Sendable {
     /// request ID, duration) and never a secret or signature. By default a logger labelled
     /// `s3` from the process's logging backend (which prints nothing below `info` unless told).
     public var logger: Logger = Logger(label: "s3")
+    /// Where the client's metrics go (`s3_requests_total`, `s3_request_errors_total`,
+    /// `s3_request_duration_seconds`, `s3_retries_total`, `s3_bytes_sent_total`,
+    /// `s3_bytes_received_total`, each with an `operation` dimension); `nil` (the default): the
+    /// process's `MetricsSystem.factory` when the client is made, which records nothing unless
+    /// a backend was bootstrapped.
+    public var metricsFactory: (any MetricsFactory)?
     /// The clock credentials' expiry is compared with (tests move it).
     var credentialClock: @Sendable () -> Date = { Date() }
     /// Path-style or virtual-host-style addressing.

@@ -8,6 +8,7 @@ import S3Signing
 //   2. address    URL and Host, in the bucket's known region                 S3Addressing, BucketRegions
 //   3. sign       SigV4 with the credentials current now, at the store's time  CredentialCache, SigV4Signer, ClockSkew
 //   4. send       one attempt through the curl engine                        HTTPEngine
+//                 (each attempt logged, measured and traced)                 OperationObservation
 //   5. validate   2xx, the body read whole (collect), "200 with <Error>",    S3ResponseCheck
 //                 the operation's own check (a ranged GET's Content-Range)
 //   6. map        an error response or transport failure to an S3Error       S3ErrorMapping
@@ -76,16 +77,22 @@ extension S3Client {
     private func pipeline<T>(_ request: S3Request, finish: (HTTPResponse, Int) async throws -> T) async throws -> T {
         try Validation.headers(method: request.method, request.headers, bucket: request.bucket, key: request.key)
         let policy = retryPolicy
+        let observation = OperationObservation(request: request, client: self)
         var attempt = 1
         var corrected = false
         var spent = 0  // retry-quota tokens this call took
         while true {
-            try Task.checkCancellation()
             let signedAt = clock.now()
             var identity: SigningIdentity?
+            var observed: AttemptObservation?
             do {
+                try Task.checkCancellation()
                 identity = try await signingIdentity()
-                let response = try await sendOnce(request, signedAt: signedAt, identity: identity!)
+                let (http, target) = prepare(request, signedAt: signedAt, identity: identity!)
+                observed = observation.startAttempt(attempt, url: target)
+                sentRequests.add(1, ordering: .relaxed)
+                let response = try await engine.execute(http)
+                observation.received(response.head, bodyLength: http.body.length, in: observed!)
                 guard (200..<300).contains(response.status) else {
                     let body = (try? await response.body.collect(upTo: 1 << 20)) ?? []
                     throw Self.mapError(status: response.status, headers: response.headers, body: body, method: request.method,
@@ -94,31 +101,45 @@ extension S3Client {
                 try request.check?(response.head)
                 let result = try await finish(response, attempt)
                 retryQuota.refund(spent == 0 ? 1 : spent)
+                observation.endAttempt(observed!, error: nil)
+                observation.succeeded(attempts: attempt)
                 return result
             } catch {
                 var e = Self.wrap(error, bucket: request.bucket, key: request.key)
-                guard var s3 = e as? S3Error else { throw e }  // cancellation
+                if let observed { observation.endAttempt(observed, error: e as? S3Error) }
+                guard var s3 = e as? S3Error else {  // cancellation
+                    observation.failed(e, attempts: attempt)
+                    throw e
+                }
                 s3.attempts = attempt
                 e = s3
                 // A clock or region correction is sent again at once; it counts as an attempt
                 // (the first one is allowed even when the policy allows no retry).
                 if !corrected || attempt < policy.maxAttempts, correct(after: s3, request: request, signedAt: signedAt, identity: identity) {
+                    observation.correcting(after: s3, attempt: attempt)
                     corrected = true
                     attempt += 1
                     continue
                 }
                 guard let delay = retryDelay(after: s3, attempt: attempt, policy: policy, replayable: request.body.isReplayable) else {
-                    throw Self.noteUnreplayable(s3, request: request, policy: policy)
+                    let final = Self.noteUnreplayable(s3, request: request, policy: policy)
+                    observation.failed(final, attempts: attempt)
+                    throw final
                 }
+                observation.retrying(after: s3, attempt: attempt, delay: delay)
                 spent += S3RetryKind.of(s3).map(S3RetryQuota.cost(of:)) ?? 0
-                try await Task.sleep(for: delay)
+                do { try await Task.sleep(for: delay) } catch {
+                    observation.failed(error, attempts: attempt)
+                    throw error
+                }
                 attempt += 1
             }
         }
     }
 
-    /// Stages 2 to 4 for one attempt: address, sign at `signedAt`, send.
-    private func sendOnce(_ request: S3Request, signedAt: Int, identity: SigningIdentity) async throws -> HTTPResponse {
+    /// Stages 2 and 3 for one attempt: address, sign at `signedAt` with `identity`. Returns the
+    /// request to send and its URL.
+    private func prepare(_ request: S3Request, signedAt: Int, identity: SigningIdentity) -> (HTTPRequest, String) {
         let learnt = request.bucket.flatMap { bucketRegions.region(of: $0) }
         let region = learnt ?? configuration.region
         let target = addressing.target(bucket: request.bucket, key: request.key, query: request.query, region: learnt)
@@ -131,8 +152,7 @@ extension S3Client {
         if let buffer = request.responseBuffer { buffer.count = request.responseBufferStart }
         let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,
                                responseBuffer: request.responseBuffer)
-        sentRequests.add(1, ordering: .relaxed)
-        return try await engine.execute(http)
+        return (http, target.url)
     }
 
     /// Stage 7a: a refused clock, a wrong region or a session token the store says has expired
