@@ -89,7 +89,11 @@ let package = Package(
         .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync", "S3TestSupport"], path: "Tests/S3HTTPTests"),
         .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync", "S3TestSupport", "S3ServiceLifecycle",
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                                   .product(name: "Logging", package: "swift-log")], path: "Tests/S3Tests"),
+                                                   .product(name: "Logging", package: "swift-log"),
+                                                   .product(name: "MetricsTestKit", package: "swift-metrics"),
+                                                   .product(name: "Tracing", package: "swift-distributed-tracing"),
+                                                   .product(name: "InMemoryTracing", package: "swift-distributed-tracing")],
+                       path: "Tests/S3Tests"),
     ],
     swiftLanguageModes: [.v6]
 )

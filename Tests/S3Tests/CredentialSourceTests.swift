@@ -57,7 +57,7 @@ struct FakeNamespace {
     }
 }
 
-/// Collects every log record (message, metadata, level) of the loggers made from it.
+/// Collects every log record of the loggers made from it, as `level [message] key=value ...`.
 final class LogCapture: Sendable {
     let lines = Locked<[String]>([])
 
@@ -80,7 +80,7 @@ final class LogCapture: Sendable {
         func log(event: LogEvent) {
             let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
             let rendered = all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            capture.lines.withLock { $0.append("\(event.level) \(event.message) \(rendered)") }
+            capture.lines.withLock { $0.append("\(event.level) [\(event.message)] \(rendered)") }
         }
     }
 }
@@ -395,7 +395,7 @@ func tempTextFile(_ text: String) throws -> String {
         }
         try await burst()
         #expect(try fake.state().count("container") == 1)
-        clock.advance(3600 - 60)  // a minute before expiry
+        clock.advance(3600 - 290)  // 4 min 50 s before expiry
         try await burst()
         let state = try fake.state()
         #expect(state.count("container") == 2)
@@ -410,7 +410,9 @@ func tempTextFile(_ text: String) throws -> String {
         _ = try await client.listBuckets()
         let first = client.currentCredentials?.credentials.accessKeyID
         try fake.set(#"{"status": 503}"#)
-        clock.advance(3600 - 120)  // due for a refresh, still valid for 2 minutes
+        // Due for a refresh and still valid for 4 min 50 s (a margin for a loaded machine: the
+        // fake dates the expiry by the real clock).
+        clock.advance(3600 - 290)
         _ = try await client.listBuckets()
         _ = try await client.listBuckets()
         #expect(client.currentCredentials?.credentials.accessKeyID == first)
@@ -418,7 +420,7 @@ func tempTextFile(_ text: String) throws -> String {
         #expect(try fake.state().count("container") == 3)
         #expect(logs.text.contains("credential refresh failed; the held credentials are still valid"))
         // Once they have expired the failure is the answer.
-        clock.advance(180)
+        clock.advance(300)
         let error = await #expect(throws: S3Error.self) { try await client.listBuckets() }
         #expect(error?.code == .credentialsUnavailable)
     }
