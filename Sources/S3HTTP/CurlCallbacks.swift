@@ -24,7 +24,7 @@ func curlHeaderCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ c
 func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ userdata: UnsafeMutableRawPointer?) -> Int {
     let t = transfer(userdata)
     let out = UnsafeMutableRawBufferPointer(start: buffer, count: size * count)
-    switch t.request.body {
+    switch t.request.body.storage {
     case .none:
         return 0
     case .bytes(let bytes):
@@ -74,7 +74,7 @@ func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ cou
 func curlSeekCallback(_ userdata: UnsafeMutableRawPointer?, _ offset: curl_off_t, _ origin: Int32) -> Int32 {
     let t = transfer(userdata)
     guard origin == SEEK_SET else { return s3_curl_seekfunc_cantseek() }
-    switch t.request.body {
+    switch t.request.body.storage {
     case .none, .bytes, .buffer, .file:
         guard offset >= 0, Int64(offset) <= (t.request.body.length ?? 0) else { return s3_curl_seekfunc_fail() }
         t.loopUploadOffset = Int64(offset)

@@ -263,7 +263,7 @@ final class CurlLoop: @unchecked Sendable {
 
         let method = r.method.uppercased()
         let sendsBody: Bool
-        switch r.body {
+        switch r.body.storage {
         case .none: sendsBody = !(method == "GET" || method == "HEAD" || method == "DELETE" || method == "OPTIONS")
         default: sendsBody = true
         }

@@ -18,8 +18,9 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     /// transfer ends. The response's body stream then yields nothing and ends when the last
     /// byte is in. A body larger than the room left fails with `.bodyTooLarge`. Error
     /// responses (other statuses) still stream, so they can be read. The buffer must not be
-    /// touched until the response's body stream has ended.
-    public var responseBuffer: PartBuffer?
+    /// touched until the response's body stream has ended. (Package-internal: the ranged
+    /// downloads of the `S3` module.)
+    package var responseBuffer: PartBuffer?
     /// A limit on the whole exchange, connection included (`CURLOPT_TIMEOUT_MS`), for small
     /// requests that must fail fast (instance metadata, credential endpoints); it also caps
     /// the connect time. `nil` (the default): only the engine's connect timeout and stall
@@ -29,13 +30,19 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
 
     /// A request.
     public init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none,
-                responseBuffer: PartBuffer? = nil, timeoutMilliseconds: Int? = nil) {
+                timeoutMilliseconds: Int? = nil) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
-        self.responseBuffer = responseBuffer
         self.timeoutMilliseconds = timeoutMilliseconds
+    }
+
+    /// A request whose 2xx body is written into `responseBuffer`.
+    package init(method: String, url: String, headers: HTTPHeaders = HTTPHeaders(), body: HTTPRequestBody = .none,
+                 responseBuffer: PartBuffer?, timeoutMilliseconds: Int? = nil) {
+        self.init(method: method, url: url, headers: headers, body: body, timeoutMilliseconds: timeoutMilliseconds)
+        self.responseBuffer = responseBuffer
     }
 
     public var description: String { "\(method) \(redactedURL)" }
@@ -85,31 +92,57 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     }
 }
 
-/// What a request sends.
-public enum HTTPRequestBody: Sendable {
+/// What a request sends: nothing, bytes in memory, a region of an open file, or bytes produced
+/// while they are sent.
+public struct HTTPRequestBody: Sendable {
+    /// The kinds of body (package-internal; the `S3` module also sends part buffers).
+    package enum Storage: Sendable {
+        case none
+        case bytes([UInt8])
+        case buffer(PartBuffer)
+        case file(descriptor: Int32, offset: Int64, length: Int64)
+        case stream(HTTPBodyStream)
+    }
+
+    package let storage: Storage
+
+    package init(_ storage: Storage) { self.storage = storage }
+
     /// No body (`PUT` and `POST` send an empty one with `Content-Length: 0`).
-    case none
+    public static let none = HTTPRequestBody(.none)
+
     /// Bytes in memory.
-    case bytes([UInt8])
+    public static func bytes(_ bytes: [UInt8]) -> HTTPRequestBody { HTTPRequestBody(.bytes(bytes)) }
+
     /// The bytes in use of a part buffer (kept alive until the request completes).
-    case buffer(PartBuffer)
+    package static func buffer(_ buffer: PartBuffer) -> HTTPRequestBody { HTTPRequestBody(.buffer(buffer)) }
+
     /// `length` bytes of an open file from `offset`, read with `pread` as they are sent, so the
     /// region can be sent again on a retry. The caller keeps the descriptor open until the
     /// response completes, and closes it.
-    case file(descriptor: Int32, offset: Int64, length: Int64)
+    public static func file(descriptor: Int32, offset: Int64, length: Int64) -> HTTPRequestBody {
+        HTTPRequestBody(.file(descriptor: descriptor, offset: offset, length: length))
+    }
+
     /// Bytes produced as they are sent, with back-pressure; sent chunked when the length is
     /// unknown.
-    case stream(HTTPBodyStream)
+    public static func stream(_ stream: HTTPBodyStream) -> HTTPRequestBody { HTTPRequestBody(.stream(stream)) }
 
     /// The number of bytes, when known.
     public var length: Int64? {
-        switch self {
+        switch storage {
         case .none: return 0
         case .bytes(let b): return Int64(b.count)
         case .buffer(let b): return Int64(b.count)
         case .file(_, _, let length): return length
         case .stream(let s): return s.length
         }
+    }
+
+    /// Whether the body can be sent again (on a retry): everything but a stream.
+    public var isReplayable: Bool {
+        if case .stream = storage { return false }
+        return true
     }
 }
 

@@ -48,7 +48,7 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
     /// response buffer after this call is ordered after every write the transport made to it.
     /// (The end of the body stream alone can reach the reader through a continuation resumed
     /// before the reader suspended, an ordering ThreadSanitizer cannot see.)
-    public var finishedByteCount: Int64? { transfer.finishedBodyBytes() }
+    package var finishedByteCount: Int64? { transfer.finishedBodyBytes() }
 
     /// Reads the chunks of the body in order.
     public struct Iterator: AsyncIteratorProtocol {

@@ -11,16 +11,17 @@ import S3Sync
 /// buffers keep it at the number of parts in flight.
 ///
 /// Written by one task before it is shared; read-only afterwards (what makes it `Sendable`).
-public final class PartBuffer: @unchecked Sendable {
+/// Package-internal: the transfers of the `S3` module use it; it is no API.
+package final class PartBuffer: @unchecked Sendable {
     /// The start of the memory.
-    public let base: UnsafeMutableRawPointer
+    package let base: UnsafeMutableRawPointer
     /// The capacity in bytes.
-    public let capacity: Int
+    package let capacity: Int
     /// Bytes in use (set by whoever fills the buffer, before sharing it).
-    public var count: Int
+    package var count: Int
 
     /// A zero-filled buffer of `capacity` bytes (at least 1).
-    public init(capacity: Int) {
+    package init(capacity: Int) {
         let size = max(capacity, 1)
         let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
         guard let p, p != MAP_FAILED else { fatalError("mmap of \(size) bytes failed") }
@@ -32,10 +33,10 @@ public final class PartBuffer: @unchecked Sendable {
     deinit { munmap(base, capacity) }
 
     /// The bytes in use.
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Appends `source` (which must fit).
-    public func append(_ source: UnsafeRawBufferPointer) {
+    package func append(_ source: UnsafeRawBufferPointer) {
         precondition(count + source.count <= capacity, "PartBuffer overflow")
         if let s = source.baseAddress, source.count > 0 { (base + count).copyMemory(from: s, byteCount: source.count) }
         count += source.count
@@ -45,26 +46,26 @@ public final class PartBuffer: @unchecked Sendable {
 /// Part buffers of one size, taken and given back, so a transfer that moves many parts reuses
 /// the same (already resident) pages instead of mapping and faulting in fresh ones for every
 /// part. Keeps at most `keep` idle buffers; buffers beyond that go back to the kernel.
-public final class PartBufferPool: Sendable {
+package final class PartBufferPool: Sendable {
     /// The capacity of every buffer.
-    public let bufferSize: Int
+    package let bufferSize: Int
     private let keep: Int
     private let idle = Locked<[PartBuffer]>([])
 
     /// A pool of buffers of `bufferSize` bytes, keeping at most `keep` idle.
-    public init(bufferSize: Int, keep: Int) {
+    package init(bufferSize: Int, keep: Int) {
         self.bufferSize = max(bufferSize, 1)
         self.keep = max(keep, 0)
     }
 
     /// An empty buffer: an idle one, else a new one.
-    public func take() -> PartBuffer {
+    package func take() -> PartBuffer {
         idle.withLock { $0.popLast() } ?? PartBuffer(capacity: bufferSize)
     }
 
     /// Returns `buffer` for reuse. Only give back a buffer nothing else uses any more (a
     /// request that had it as its `responseBuffer` must have ended).
-    public func give(_ buffer: PartBuffer) {
+    package func give(_ buffer: PartBuffer) {
         guard buffer.capacity == bufferSize else { return }
         buffer.count = 0
         idle.withLock { if $0.count < keep { $0.append(buffer) } }

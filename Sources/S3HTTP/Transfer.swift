@@ -103,7 +103,7 @@ final class Transfer: @unchecked Sendable {
             break
         }
         loop.post(.add(self))
-        if case .stream(let stream) = request.body {
+        if case .stream(let stream) = request.body.storage {
             let writer = HTTPUploadWriter(transfer: self)
             let task = Task {
                 do {

@@ -1,5 +1,5 @@
 import Foundation
-import S3
+@testable import S3
 import Testing
 
 /// What the XML parser must refuse (issue 10): documents nested deeper than any S3 answer,

@@ -8,7 +8,9 @@
 //   s3-bench-client ENDPOINT put-many        BUCKET PREFIX COUNT SIZE CONCURRENCY
 //   s3-bench-client ENDPOINT get-many        BUCKET PREFIX COUNT CONCURRENCY
 //   s3-bench-client ENDPOINT list            BUCKET PREFIX
-// With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.crc32c.
+// With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.checksumOnly (CRC-32C).
+// With BENCH_OBSERVE=1, the client logs at debug level into a handler that drops the lines and
+// counts into an in-memory metrics factory: the cost of observability with backends.
 import Foundation
 import S3
 import Synchronization
@@ -26,7 +28,8 @@ func int(_ i: Int) -> Int { Int(arg(i)) ?? { FileHandle.standardError.write(Data
 var configuration = try S3Configuration(
     endpoint: arg(1), credentials: S3Credentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), addressingStyle: .path)
 // BENCH_PAYLOAD=crc32c: unsigned payloads with a CRC-32C header instead of a signed SHA-256.
-if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .crc32c }
+if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .checksumOnly; configuration.allowsUnsignedPayloadOverHTTP = true }
+if ProcessInfo.processInfo.environment["BENCH_OBSERVE"] == "1" { BenchObservability.install(&configuration) }
 let client = S3Client(configuration: configuration)
 let bucket = S3Bucket.unchecked(name: arg(3), client: client)
 var objects = 0, bytes = 0

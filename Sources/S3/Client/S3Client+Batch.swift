@@ -1,36 +1,6 @@
 import Foundation
 import S3Signing
 
-/// A key that a batch delete could not remove.
-public struct S3DeleteFailure: Sendable, Hashable {
-    /// The key.
-    public var key: String
-    /// The version, when a version was being deleted.
-    public var versionID: String?
-    /// S3's error code.
-    public var code: String
-    /// S3's message.
-    public var message: String
-}
-
-/// An object version or delete marker (ListObjectVersions).
-public struct S3ObjectVersion: Sendable, Hashable {
-    /// The key.
-    public var key: String
-    /// The version ID (`null` on unversioned objects).
-    public var versionID: String
-    /// Whether this is a delete marker rather than a version.
-    public var isDeleteMarker: Bool
-}
-
-/// An unfinished multipart upload (ListMultipartUploads).
-public struct S3MultipartUploadSummary: Sendable, Hashable {
-    /// The key being uploaded.
-    public var key: String
-    /// The upload ID.
-    public var uploadID: String
-}
-
 extension S3Client {
     /// Deletes up to 1,000 keys (optionally specific versions) in one DeleteObjects request.
     /// Returns the keys S3 reported as not deleted. On a store without DeleteObjects (GCS,

@@ -1,30 +1,6 @@
 import Foundation
 import S3Signing
 
-/// One rule of a bucket's lifecycle configuration, kept as parsed XML so that rules this
-/// library does not manage are written back exactly as they were.
-public struct S3LifecycleRule: Sendable {
-    /// The rule's XML (`<Rule>...</Rule>`).
-    public var xml: XMLNode
-    /// The rule's `ID`, if it has one.
-    public var id: String? { xml.value("ID") }
-    /// `Expiration/Days`, if the rule expires objects after a number of days.
-    public var expirationDays: Int? { xml.child("Expiration")?.value("Days").flatMap { Int($0) } }
-
-    /// A rule from its XML.
-    public init(xml: XMLNode) { self.xml = xml }
-
-    /// A rule that expires every object of the bucket `days` days after it was written.
-    public static func expiration(id: String, days: Int) -> S3LifecycleRule {
-        S3LifecycleRule(xml: XMLNode(name: "Rule", children: [
-            XMLNode(name: "ID", text: id),
-            XMLNode(name: "Filter", children: [XMLNode(name: "Prefix")]),
-            XMLNode(name: "Status", text: "Enabled"),
-            XMLNode(name: "Expiration", children: [XMLNode(name: "Days", text: String(days))]),
-        ]))
-    }
-}
-
 extension S3Client {
     /// The bucket's lifecycle rules; empty when it has no lifecycle configuration.
     public func lifecycleRules(bucket: String) async throws -> [S3LifecycleRule] {

@@ -8,7 +8,10 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     public typealias Failure = any Error
 
-    let body: HTTPResponseBody
+    /// The response body it reads, or nil for a stream of canned chunks.
+    let body: HTTPResponseBody?
+    /// The chunks of a stream made with ``init(chunks:)``.
+    let canned: [[UInt8]]
     let bucket: String
     let key: String
     /// The whole object's checksum, checked when the last byte has arrived (a GET of the
@@ -18,8 +21,23 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     /// chunk is handed out; `nil` from it means the checksum cannot be checked).
     var partSizes: (@Sendable () async throws -> [Int64]?)? = nil
 
+    init(body: HTTPResponseBody, bucket: String, key: String) {
+        self.body = body
+        self.canned = []
+        self.bucket = bucket
+        self.key = key
+    }
+
+    /// A stream that yields `chunks` and ends: for tests and fakes of code that reads objects.
+    public init(chunks: [[UInt8]]) {
+        self.body = nil
+        self.canned = chunks
+        self.bucket = ""
+        self.key = ""
+    }
+
     public func makeAsyncIterator() -> Iterator {
-        Iterator(inner: body.makeAsyncIterator(), bucket: bucket, key: key, expected: expected,
+        Iterator(inner: body?.makeAsyncIterator(), canned: canned[...], bucket: bucket, key: key, expected: expected,
                  running: expected.flatMap { $0.kind == .fullObject ? RunningChecksum($0.algorithm) : nil },
                  partSizes: expected?.kind == .fullObject ? nil : partSizes)
     }
@@ -29,7 +47,8 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     /// `nil` if the bytes do not match it (the bytes were already handed out by then: do not
     /// act on them before the end).
     public struct Iterator: AsyncIteratorProtocol {
-        var inner: HTTPResponseBody.Iterator
+        var inner: HTTPResponseBody.Iterator?
+        var canned: ArraySlice<[UInt8]>
         let bucket: String
         let key: String
         let expected: S3Checksum?
@@ -47,8 +66,9 @@ public struct S3ByteStream: AsyncSequence, Sendable {
                 partSizes = nil
                 if let sizes = try await fetch() { composite = CompositeChecker(expected: expected, sizes: sizes) }
             }
+            guard inner != nil else { return canned.popFirst() }
             let chunk: [UInt8]?
-            do { chunk = try await inner.next(isolation: actor) } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
+            do { chunk = try await inner!.next(isolation: actor) } catch { throw S3Client.wrap(error, bucket: bucket, key: key) }
             return try check(chunk)
         }
 
@@ -91,10 +111,10 @@ public struct S3ByteStream: AsyncSequence, Sendable {
 
     /// Once the transfer ended, the body bytes it received, read under its lock (see
     /// `HTTPResponseBody.finishedByteCount`): after this, a response buffer it filled can be read.
-    var transportFinishedByteCount: Int64? { body.finishedByteCount }
+    var transportFinishedByteCount: Int64? { body?.finishedByteCount }
 
     /// Stops the transfer; later reads throw `CancellationError`.
-    public func cancel() { body.cancel() }
+    public func cancel() { body?.cancel() }
 }
 
 /// A GET in progress: what the headers said, and the body as it streams.
@@ -107,4 +127,12 @@ public struct S3ObjectDownload: Sendable {
     public let contentRange: String?
     /// How many times the GET was sent before its head came back (1 = no retry).
     public var attempts: Int = 1
+
+    /// A download; with ``S3ByteStream/init(chunks:)``, a fake one for tests.
+    public init(attributes: S3ObjectAttributes, body: S3ByteStream, contentRange: String? = nil, attempts: Int = 1) {
+        self.attributes = attributes
+        self.body = body
+        self.contentRange = contentRange
+        self.attempts = attempts
+    }
 }

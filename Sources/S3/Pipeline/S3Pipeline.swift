@@ -287,11 +287,3 @@ extension S3Client {
         return e
     }
 }
-
-extension HTTPRequestBody {
-    /// Whether the body can be sent again on a retry (bytes, part buffers, file regions).
-    var isReplayable: Bool {
-        if case .stream = self { return false }
-        return true
-    }
-}

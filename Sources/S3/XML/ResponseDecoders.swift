@@ -108,6 +108,11 @@ enum ResponseDecoders {
 /// the XML parser and every response decoder, as a body and as header values. Not API.
 @_spi(Fuzzing)
 public enum S3ResponseFuzzing {
+    /// Parses and decodes one ListObjectsV2 page (the list-parsing benchmark's unit of work).
+    public static func decodeListPage(_ bytes: [UInt8]) throws -> ListObjectsV2Page {
+        ResponseDecoders.listPage(try XMLParser.parse(bytes))
+    }
+
     /// Decodes `bytes` every way a response can be decoded; must never crash or hang.
     public static func exercise(_ bytes: [UInt8]) {
         for status in [200, 404, 503] {

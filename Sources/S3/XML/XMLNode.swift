@@ -2,38 +2,38 @@
 ///
 /// S3's XML is element-only (no mixed content that matters, attributes only for namespaces),
 /// so a small tree is all the codecs need.
-public struct XMLNode: Sendable {
+struct XMLNode: Sendable {
     /// The element name as written (namespace prefix included, if any).
-    public var name: String
+    var name: String
     /// Child elements, in order.
-    public var children: [XMLNode]
+    var children: [XMLNode]
     /// The element's own text, entities decoded (text around child elements is concatenated).
-    public var text: String
+    var text: String
 
     /// An element.
-    public init(name: String, children: [XMLNode] = [], text: String = "") {
+    init(name: String, children: [XMLNode] = [], text: String = "") {
         self.name = name
         self.children = children
         self.text = text
     }
 
     /// The first child named `name`.
-    public func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
+    func child(_ name: String) -> XMLNode? { children.first { $0.name == name } }
 
     /// Every child named `name`.
-    public func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
+    func children(_ name: String) -> [XMLNode] { children.filter { $0.name == name } }
 
     /// The text of the first child named `name`.
-    public func value(_ name: String) -> String? { child(name)?.text }
+    func value(_ name: String) -> String? { child(name)?.text }
 }
 
 /// Errors of ``XMLParser``.
-public struct XMLParseError: Error, Sendable, CustomStringConvertible {
+struct XMLParseError: Error, Sendable, CustomStringConvertible {
     /// Byte offset where parsing failed.
-    public let offset: Int
+    let offset: Int
     /// What was wrong.
-    public let reason: String
-    public var description: String { "malformed XML at byte \(offset): \(reason)" }
+    let reason: String
+    var description: String { "malformed XML at byte \(offset): \(reason)" }
 }
 
 /// A small, fast, non-validating XML parser for S3 responses.
@@ -45,12 +45,12 @@ public struct XMLParseError: Error, Sendable, CustomStringConvertible {
 /// characters XML forbids (raw or as references such as `&#0;`), and elements nested deeper
 /// than ``maximumDepth``. The parser never recurses, and with the depth bounded neither does
 /// anything that walks or frees the tree it returns.
-public enum XMLParser {
+enum XMLParser {
     /// The deepest nesting accepted (S3's documents nest 6 levels at most).
-    public static let maximumDepth = 64
+    static let maximumDepth = 64
 
     /// Parses `bytes` and returns the root element.
-    public static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLNode {
+    static func parse(_ bytes: [UInt8]) throws(XMLParseError) -> XMLNode {
         try bytes.withUnsafeBufferPointer { (p) throws(XMLParseError) -> XMLNode in
             if let bad = firstInvalidByte(p) {
                 throw XMLParseError(offset: bad, reason: "not UTF-8, or a character XML does not allow")
@@ -112,7 +112,7 @@ public enum XMLParser {
     }
 
     /// Parses UTF-8 text.
-    public static func parse(_ text: String) throws(XMLParseError) -> XMLNode {
+    static func parse(_ text: String) throws(XMLParseError) -> XMLNode {
         try parse(Array(text.utf8))
     }
 
@@ -309,14 +309,14 @@ public enum XMLParser {
 }
 
 /// Builds the small XML bodies S3 requests carry, escaping text.
-public struct XMLWriter: Sendable {
+struct XMLWriter: Sendable {
     private(set) var bytes: [UInt8] = Array("<?xml version=\"1.0\" encoding=\"UTF-8\"?>".utf8)
 
     /// A writer holding only the XML declaration.
-    public init() {}
+    init() {}
 
     /// Opens `<name>` (with the S3 namespace when `s3Namespace`).
-    public mutating func open(_ name: String, s3Namespace: Bool = false) {
+    mutating func open(_ name: String, s3Namespace: Bool = false) {
         bytes.append(UInt8(ascii: "<"))
         bytes.append(contentsOf: name.utf8)
         if s3Namespace { bytes.append(contentsOf: " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"".utf8) }
@@ -324,14 +324,14 @@ public struct XMLWriter: Sendable {
     }
 
     /// Closes `</name>`.
-    public mutating func close(_ name: String) {
+    mutating func close(_ name: String) {
         bytes.append(contentsOf: "</".utf8)
         bytes.append(contentsOf: name.utf8)
         bytes.append(UInt8(ascii: ">"))
     }
 
     /// `<name>text</name>`, text escaped.
-    public mutating func element(_ name: String, _ text: String) {
+    mutating func element(_ name: String, _ text: String) {
         open(name)
         Self.escape(text, into: &bytes)
         close(name)
@@ -339,7 +339,7 @@ public struct XMLWriter: Sendable {
 
     /// Writes `node` and its children (text escaped; attributes are not kept by XMLNode).
     /// Walks the tree with its own stack, so no depth can exhaust the thread's.
-    public mutating func node(_ node: XMLNode) {
+    mutating func node(_ node: XMLNode) {
         var stack: [(node: XMLNode, next: Int)] = [(node, 0)]
         open(node.name)
         while let top = stack.last {
@@ -358,10 +358,10 @@ public struct XMLWriter: Sendable {
     }
 
     /// The document.
-    public var data: [UInt8] { bytes }
+    var data: [UInt8] { bytes }
 
     /// Escapes `&`, `<`, `>`, `"`, `'` and control characters as character references.
-    public static func escape(_ text: String, into out: inout [UInt8]) {
+    static func escape(_ text: String, into out: inout [UInt8]) {
         for b in text.utf8 {
             switch b {
             case UInt8(ascii: "&"): out.append(contentsOf: "&amp;".utf8)

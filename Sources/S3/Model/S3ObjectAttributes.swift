@@ -1,0 +1,32 @@
+import Foundation
+
+/// What a HEAD or GET tells about an object.
+public struct S3ObjectAttributes: Sendable {
+    /// The object's size in bytes (the whole object, even for a ranged GET).
+    public var size: Int64
+    /// The ETag, quotes removed.
+    public var eTag: String?
+    /// When the object was last written.
+    public var lastModified: Date?
+    /// The `Content-Type` it was stored with.
+    public var contentType: String?
+    /// User metadata (`x-amz-meta-*`), names lower-cased and without the prefix.
+    public var metadata: [String: String]
+    /// The version ID, on versioned buckets.
+    public var versionID: String?
+    /// The checksum the store holds for the object (asked for when
+    /// ``S3Configuration/checksums`` is `.whenSupported`), if it keeps one. A ranged GET
+    /// carries none.
+    public var checksum: S3Checksum?
+
+    /// A value with these fields (what the client decodes; tests and fakes make their own).
+    public init(size: Int64, eTag: String? = nil, lastModified: Date? = nil, contentType: String? = nil, metadata: [String: String], versionID: String? = nil, checksum: S3Checksum? = nil) {
+        self.size = size
+        self.eTag = eTag
+        self.lastModified = lastModified
+        self.contentType = contentType
+        self.metadata = metadata
+        self.versionID = versionID
+        self.checksum = checksum
+    }
+}
