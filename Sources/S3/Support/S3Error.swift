@@ -76,7 +76,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     public var underlying: (any Error)?
     /// For `.partialFailure`: each key that could not be processed, with S3's reason.
     public var failures: [S3DeleteFailure] = []
-    /// For `.uploadIncomplete`: what ``S3Bucket/resumeUpload(_:file:options:)`` needs.
+    /// For `.uploadIncomplete`: what ``S3Bucket/resumeUpload(_:file:contentType:options:)`` needs.
     public var resumeState: S3UploadResumeState?
     /// How many times the request was sent before this error was final (1 = no retry; 0 = it
     /// was refused before sending). Retries are described in ``S3RetryPolicy``.
