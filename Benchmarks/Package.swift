@@ -24,7 +24,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "SigningBenchmarks",
-            dependencies: [benchmark, .product(name: "S3Signing", package: root), .product(name: "S3", package: root)],
+            dependencies: [benchmark, .product(name: "S3Signing", package: root), .product(name: "S3", package: root),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "MetricsTestKit", package: "swift-metrics"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing")],
             path: "Benchmarks/SigningBenchmarks",
             plugins: [benchmarkPlugin]
         ),

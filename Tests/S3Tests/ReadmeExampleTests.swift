@@ -1,6 +1,22 @@
 import Foundation
+import Logging
 import S3
 import Testing
+
+// The README's credentials example ("Credentials where servers run"), verbatim.
+func makeServerClient(environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> S3Client {
+    let client = S3Client(configuration: try .fromEnvironment(environment))
+    _ = try await client.listBuckets()                       // the first request fetches the credentials
+    print(client.currentCredentials?.source ?? "-")          // e.g. "web identity"; never the secret
+    return client
+}
+
+// The README's logging example ("Logs, metrics and traces"), verbatim.
+func fetchReport(client: S3Client, logger: Logger) async throws -> [UInt8] {
+    try await S3Client.withLogger(logger) {
+        try await client.getObject(bucket: "invoices", key: "q1.csv").body.collect()
+    }
+}
 
 // The README's example, verbatim inside a function, so it is compiled and run by the suite.
 func readmeExample(endpoint: String) async throws -> String {
@@ -31,6 +47,36 @@ func readmeExample(endpoint: String) async throws -> String {
 }
 
 @Suite struct ReadmeExampleTests {
+    @Test func theCredentialsExampleRunsWithWebIdentity() async throws {
+        let fake = try FakeNamespace()
+        try fake.set(#"{"web_token": "readme-jwt"}"#)
+        let tokenFile = try tempTextFile("readme-jwt")
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let client = try await makeServerClient(environment: [
+            "HOME": "/nonexistent", "AWS_ENDPOINT_URL_S3": try CredentialServers.authEndpoint(),
+            "AWS_ROLE_ARN": try CredentialServers.roleARN(), "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+            "AWS_ENDPOINT_URL_STS": fake.sts,
+        ])
+        #expect(client.currentCredentials?.source == "web identity")
+        #expect(try fake.state().web_tokens == ["readme-jwt"])
+    }
+
+    @Test func theLoggingExampleLogsThroughThePerCallLogger() async throws {
+        try await TestServer.moto.run {
+            let client = try makeClient()
+            try? await S3Bucket.unchecked(name: "invoices", client: client).deleteBucket(force: true)
+            let bucket = try await S3Bucket(name: "invoices", client: client, autoCreate: true)
+            try await bucket.putObject(key: "q1.csv", body: "eu,42\n")
+            let logs = LogCapture()
+            var logger = logs.logger
+            logger[metadataKey: "request.id"] = "r-1"
+            #expect(try await fetchReport(client: client, logger: logger) == Array("eu,42\n".utf8))
+            #expect(logs.text.contains("s3.operation=GetObject"))
+            #expect(logs.text.contains("request.id=r-1"))
+            try await bucket.deleteBucket(force: true)
+        }
+    }
+
     @Test(arguments: TestServer.all) func theReadmeExampleRuns(server: TestServer) async throws {
         // The example makes a bucket of a fixed name: start without it, leave without it (the
         // suite runs twice against the same servers, the second time under ThreadSanitizer).

@@ -51,6 +51,29 @@ import Testing
         #expect(renderings(request).contains("http://127.0.0.1:9/b/k"))
     }
 
+    @Test func credentialProvidersShowNoSecret() async throws {
+        let container = try S3ContainerCredentialProvider(fullURI: "http://127.0.0.1:9/creds?sig=query-secret",
+                                                          authorizationToken: "Bearer " + Self.token)
+        let process = S3ProcessCredentialProvider(command: "vault read -field=x secret/s3 --token=" + Self.secret)
+        let resolved = S3ResolvedCredentials(Self.credentials, expiration: Date(), source: "test")
+        let chain = S3CredentialProviderChain([container, process, S3StaticCredentialProvider(Self.credentials)])
+        let configuration = try S3Configuration(endpoint: "http://127.0.0.1:9", credentialProvider: chain)
+        for (value, label) in [(container, "a container provider"), (process, "a process provider"), (resolved, "resolved credentials"),
+                               (chain, "a chain"), (configuration, "a configuration with a chain"),
+                               (S3Client(configuration: configuration), "a client with a chain")] as [(Any, String)] {
+            expectNoSecret(value, also: ["query-secret"], label)
+        }
+        // The metadata service's session token, once one was fetched, is not shown either.
+        let fake = try FakeNamespace()
+        let imds = try S3InstanceMetadataCredentialProvider(endpoint: fake.imds)
+        let client = S3Client(configuration: try S3Configuration(endpoint: try CredentialServers.authEndpoint(), credentialProvider: imds))
+        _ = try await client.listBuckets()
+        let held = try #require(client.currentCredentials)
+        for value in [imds, client, held] as [Any] {
+            expectNoSecret(value, also: ["imds-token-", held.credentials.secretAccessKey, held.credentials.sessionToken ?? "-"], "IMDS")
+        }
+    }
+
     @Test func errorsOfManyFailuresShowNoSecret() async throws {
         var errors: [any Error] = []
         func collect(_ body: () async throws -> Void) async {

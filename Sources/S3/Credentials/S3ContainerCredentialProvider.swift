@@ -9,7 +9,7 @@ import S3HTTP
 /// A full URI over plain HTTP must name a loopback address, `169.254.170.2`,
 /// `169.254.170.23` or `fd00:ec2::23` (the addresses the AWS SDKs allow); any host is allowed
 /// over HTTPS. The token file is read again at each fetch (agents rotate it).
-public struct S3ContainerCredentialProvider: S3CredentialProvider, CustomStringConvertible {
+public struct S3ContainerCredentialProvider: S3CredentialProvider, CustomStringConvertible, CustomReflectable {
     /// The credentials URL.
     public let url: String
     /// A fixed authorization token (never printed).
@@ -123,6 +123,12 @@ public struct S3ContainerCredentialProvider: S3CredentialProvider, CustomStringC
 
     /// The URL without its query (which could carry a secret).
     var redactedURL: String { Self.stripQuery(url) }
+
+    /// `dump()` and `Mirror` show the URL without its query and no token.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["url": redactedURL, "authorizationToken": authorizationToken == nil ? "nil" : "<redacted>",
+                                "authorizationTokenFile": authorizationTokenFile as Any], displayStyle: .struct)
+    }
 
     public var description: String {
         "S3ContainerCredentialProvider(url: \(redactedURL)\(authorizationToken != nil ? ", authorizationToken: <redacted>" : "")"

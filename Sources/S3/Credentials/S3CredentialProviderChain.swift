@@ -4,7 +4,7 @@ import S3Sync
 /// Tries providers in order and keeps the first that answers: later fetches go to it alone.
 ///
 /// The error when none answers lists each provider's reason, in order.
-public final class S3CredentialProviderChain: S3CredentialProvider, CustomStringConvertible {
+public final class S3CredentialProviderChain: S3CredentialProvider, CustomStringConvertible, CustomReflectable {
     /// The providers, in the order they are tried.
     public let providers: [any S3CredentialProvider]
     private let chosen = Locked<Int?>(nil)
@@ -28,6 +28,9 @@ public final class S3CredentialProviderChain: S3CredentialProvider, CustomString
         }
         throw S3Error.credentials("no credentials: " + (reasons.isEmpty ? "the chain is empty" : reasons.joined(separator: "; ")))
     }
+
+    /// `dump()` and `Mirror` show the providers (each through its own redacting mirror).
+    public var customMirror: Mirror { Mirror(self, children: ["providers": providers], displayStyle: .class) }
 
     public var description: String { "S3CredentialProviderChain(\(providers.map { "\($0)" }.joined(separator: ", ")))" }
 

@@ -11,7 +11,7 @@ import S3Sync
 /// expired or the service restarted) fetches a new one and asks again. IMDSv1 (requests without
 /// a token) is never used. Each request is limited to ``timeoutMilliseconds`` and tried
 /// ``attempts`` times, so a machine that is not on EC2 fails in about two seconds.
-public final class S3InstanceMetadataCredentialProvider: S3CredentialProvider, CustomStringConvertible {
+public final class S3InstanceMetadataCredentialProvider: S3CredentialProvider, CustomStringConvertible, CustomReflectable {
     /// The default endpoint (`AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides it).
     public static let defaultEndpoint = "http://169.254.169.254"
     /// The endpoint in IPv6 mode (`AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`).
@@ -111,4 +111,10 @@ public final class S3InstanceMetadataCredentialProvider: S3CredentialProvider, C
     }
 
     public var description: String { "S3InstanceMetadataCredentialProvider(endpoint: \(endpoint))" }
+
+    /// `dump()` and `Mirror` show the endpoint and settings, never the session token.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["endpoint": endpoint, "tokenTTLSeconds": tokenTTLSeconds, "timeoutMilliseconds": timeoutMilliseconds,
+                                "attempts": attempts], displayStyle: .class)
+    }
 }

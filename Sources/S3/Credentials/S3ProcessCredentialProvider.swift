@@ -4,7 +4,7 @@ import Foundation
 /// through `/bin/sh -c` and must print the JSON document the AWS CLI specifies
 /// (`Version: 1`, `AccessKeyId`, `SecretAccessKey`, optional `SessionToken` and
 /// `Expiration`) and exit 0. Its standard error is not captured.
-public struct S3ProcessCredentialProvider: S3CredentialProvider, CustomStringConvertible {
+public struct S3ProcessCredentialProvider: S3CredentialProvider, CustomStringConvertible, CustomReflectable {
     /// The command line.
     public let command: String
     /// How long the command may run, in seconds.
@@ -54,5 +54,9 @@ public struct S3ProcessCredentialProvider: S3CredentialProvider, CustomStringCon
         }
     }
 
+    /// The command line may hold a secret: never shown.
     public var description: String { "S3ProcessCredentialProvider(command: <redacted>)" }
+
+    /// `dump()` and `Mirror` show no command line.
+    public var customMirror: Mirror { Mirror(self, children: ["command": "<redacted>", "timeoutSeconds": timeoutSeconds], displayStyle: .struct) }
 }

@@ -249,3 +249,22 @@ struct AttemptObservation {
     let attempt: Int
     let started: ContinuousClock.Instant
 }
+
+@_spi(Benchmarking)
+extension S3Client {
+    /// What the pipeline adds to every request for credentials, logs, metrics and spans, without
+    /// the request: the credential lookup, the operation's observation, one attempt with a 200
+    /// head, and its end, `count` times (the observability benchmark's unit of work). Not API.
+    public func measureRequestOverhead(_ count: Int) async throws {
+        let request = S3Request("GET", bucket: "bucket", key: "photos/2024/image.jpg")
+        let head = HTTPResponseHead(status: 200, headers: HTTPHeaders([("Content-Length", "1024"), ("x-amz-request-id", "0123456789ABCDEF")]))
+        for _ in 0..<count {
+            _ = try await signingIdentity()
+            let observation = OperationObservation(request: request, client: self)
+            let attempt = observation.startAttempt(1, url: "http://127.0.0.1:9000/bucket/photos/2024/image.jpg")
+            observation.received(head, bodyLength: 0, in: attempt)
+            observation.endAttempt(attempt, error: nil)
+            observation.succeeded(attempts: 1)
+        }
+    }
+}
