@@ -79,25 +79,29 @@ public actor S3Bucket {
         return S3Object(bucketName: name, key: key, client: client, attributes: attributes)
     }
 
-    /// Stores `body` (its UTF-8) under `key`.
+    /// Stores `body` (its UTF-8) under `key`; with `conditions` (``S3Conditions/createOnly``,
+    /// ``S3Conditions/ifMatch(_:)``) only when they hold, else `.preconditionFailed`.
     @discardableResult
     public func putObject(key: String, body: String, metadata: [String: String] = [:],
-                          contentType: String = "text/plain; charset=utf-8") async throws -> S3PutObjectResult {
-        try await client.putObject(bucket: name, key: key, bytes: Array(body.utf8), contentType: contentType, metadata: metadata)
+                          contentType: String = "text/plain; charset=utf-8", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: Array(body.utf8), contentType: contentType, metadata: metadata,
+                                   conditions: conditions)
     }
 
     /// Stores `body` under `key`.
     @discardableResult
     public func putObject(key: String, body: [UInt8], metadata: [String: String] = [:],
-                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
-        try await client.putObject(bucket: name, key: key, bytes: body, contentType: contentType, metadata: metadata)
+                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: body, contentType: contentType, metadata: metadata,
+                                   conditions: conditions)
     }
 
     /// Stores `body` under `key`.
     @discardableResult
     public func putObject(key: String, body: Data, metadata: [String: String] = [:],
-                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
-        try await client.putObject(bucket: name, key: key, bytes: [UInt8](body), contentType: contentType, metadata: metadata)
+                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+        try await client.putObject(bucket: name, key: key, bytes: [UInt8](body), contentType: contentType, metadata: metadata,
+                                   conditions: conditions)
     }
 
     /// Stores the file at `file` under `key` (multipart above one part).
@@ -186,9 +190,10 @@ public actor S3Bucket {
         S3RangedByteStream(client: client, bucket: name, key: key, options: options)
     }
 
-    /// Deletes `key` (succeeds when it does not exist, as S3 does).
-    public func deleteObject(key: String) async throws {
-        try await client.deleteObject(bucket: name, key: key)
+    /// Deletes `key` (succeeds when it does not exist, as S3 does); with `conditions`
+    /// (``S3Conditions/ifMatch(_:)``) only the object with that ETag, else `.preconditionFailed`.
+    public func deleteObject(key: String, conditions: S3Conditions? = nil) async throws {
+        try await client.deleteObject(bucket: name, key: key, conditions: conditions)
     }
 
     /// Every object of the bucket, lazily, page by page.

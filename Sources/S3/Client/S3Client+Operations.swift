@@ -41,11 +41,13 @@ extension S3Client {
 
     // MARK: - Objects
 
-    /// Stores `bytes` under `key` in one PUT (the body is hashed and signed).
+    /// Stores `bytes` under `key` in one PUT (the body is hashed and signed). With
+    /// `conditions` (``S3Conditions/createOnly``, ``S3Conditions/ifMatch(_:)``) the store writes
+    /// only when they hold, else `.preconditionFailed` and nothing is written.
     @discardableResult
     public func putObject(bucket: String, key: String, bytes: [UInt8], contentType: String = "application/octet-stream",
-                          metadata: [String: String] = [:]) async throws -> S3PutObjectResult {
-        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
+                          metadata: [String: String] = [:], conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions)
         r.body = .bytes(bytes)
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)
@@ -60,9 +62,10 @@ extension S3Client {
     /// `Content-MD5` instead.
     @discardableResult
     public func putObject(bucket: String, key: String, fileDescriptor: Int32, offset: Int64 = 0, length: Int64,
-                          contentType: String = "application/octet-stream", metadata: [String: String] = [:]) async throws -> S3PutObjectResult {
+                          contentType: String = "application/octet-stream", metadata: [String: String] = [:],
+                          conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
         guard offset >= 0, length >= 0 else { throw S3Error.invalidArgument("file offset and length must not be negative", bucket: bucket, key: key) }
-        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata)
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions)
         r.body = .file(descriptor: fileDescriptor, offset: offset, length: length)
         r.payloadHash = SigV4Payload.unsigned
         r.headers.set("Content-Type", contentType)
@@ -107,10 +110,25 @@ extension S3Client {
         try await getObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch, into: nil)
     }
 
+    /// A conditional GET: ``S3ConditionalResult/notModified(eTag:)`` when `If-None-Match` matched
+    /// or the object did not change since `ifModifiedSince` (HTTP 304); `.preconditionFailed`
+    /// thrown when `ifMatch` or `ifUnmodifiedSince` did not hold.
+    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>?,
+                          conditions: S3Conditions) async throws -> S3ConditionalResult<S3ObjectDownload> {
+        let headers = try conditions.headers(for: "GET", bucket: bucket, key: key)
+        do {
+            return .value(try await getObject(bucket: bucket, key: key, range: range, ifMatch: nil, into: nil, conditions: headers))
+        } catch let e as S3Error where e.code == .notModified {
+            return .notModified(eTag: e.eTag)
+        }
+    }
+
     /// `getObject`, with the body of a successful response written straight into `buffer`
     /// (the returned body stream then yields nothing and ends when the bytes are in).
-    func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?) async throws -> S3ObjectDownload {
+    func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?,
+                   conditions: [(String, String)] = []) async throws -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
+        for (name, value) in conditions { r.headers.set(name, value) }
         r.responseBuffer = buffer
         r.responseBufferStart = buffer?.count ?? 0
         if let range {
@@ -190,9 +208,22 @@ extension S3Client {
         try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil)
     }
 
+    /// A conditional HEAD: ``S3ConditionalResult/notModified(eTag:)`` on HTTP 304,
+    /// `.preconditionFailed` thrown when `ifMatch` or `ifUnmodifiedSince` did not hold.
+    public func headObject(bucket: String, key: String, conditions: S3Conditions) async throws -> S3ConditionalResult<S3ObjectAttributes> {
+        let headers = try conditions.headers(for: "HEAD", bucket: bucket, key: key)
+        do {
+            return .value(try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil, conditions: headers))
+        } catch let e as S3Error where e.code == .notModified {
+            return .notModified(eTag: e.eTag)
+        }
+    }
+
     /// HEAD, of one part (`partNumber`) or with `If-Match` when given.
-    func headObject(bucket: String, key: String, partNumber: Int?, ifMatch: String?) async throws -> S3ObjectAttributes {
+    func headObject(bucket: String, key: String, partNumber: Int?, ifMatch: String?,
+                    conditions: [(String, String)] = []) async throws -> S3ObjectAttributes {
         var r = try objectRequest("HEAD", bucket: bucket, key: key)
+        for (name, value) in conditions { r.headers.set(name, value) }
         if configuration.validatesReads { r.headers.set("x-amz-checksum-mode", "ENABLED") }
         if let partNumber { r.query = [("partNumber", String(partNumber))] }
         if let ifMatch { r.headers.set("If-Match", "\"" + Self.unquote(ifMatch) + "\"") }
@@ -204,9 +235,11 @@ extension S3Client {
         }
     }
 
-    /// Deletes an object. Deleting a missing key succeeds, as in S3.
-    public func deleteObject(bucket: String, key: String) async throws {
-        _ = try await sendAndCollect(try objectRequest("DELETE", bucket: bucket, key: key))
+    /// Deletes an object. Deleting a missing key succeeds, as in S3. With `conditions`
+    /// (``S3Conditions/ifMatch(_:)``) only the version whose ETag matches is deleted, else
+    /// `.preconditionFailed`.
+    public func deleteObject(bucket: String, key: String, conditions: S3Conditions? = nil) async throws {
+        _ = try await sendAndCollect(try objectRequest("DELETE", bucket: bucket, key: key, conditions: conditions))
     }
 
     /// One page of ListObjectsV2.
@@ -234,11 +267,13 @@ extension S3Client {
 
     // MARK: - Helpers
 
-    func objectRequest(_ method: String, bucket: String, key: String, metadata: [String: String] = [:]) throws -> S3Request {
+    func objectRequest(_ method: String, bucket: String, key: String, metadata: [String: String] = [:],
+                       conditions: S3Conditions? = nil) throws -> S3Request {
         try Validation.bucketName(bucket)
         try Validation.key(key, bucket: bucket)
         try Validation.metadata(metadata, bucket: bucket, key: key)
         var r = S3Request(method, bucket: bucket, key: key)
+        if let conditions { for (name, value) in try conditions.headers(for: method, bucket: bucket, key: key) { r.headers.set(name, value) } }
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) { r.headers.add("x-amz-meta-" + name.lowercased(), value) }
         return r
     }

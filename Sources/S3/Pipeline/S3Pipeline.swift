@@ -265,6 +265,7 @@ extension S3Client {
             case 404 where bucket != nil: code = .noSuchBucket; message = "The specified bucket does not exist."
             case 403: code = .accessDenied; message = "Access Denied"
             case 412: code = .preconditionFailed; message = "At least one of the preconditions you specified did not hold."
+            case 304: code = .notModified; message = "Not modified."
             case 416: code = .invalidRange; message = "The requested range is not satisfiable."
             case 503: code = .slowDown; message = "Service unavailable; slow down."
             case 301, 307:
@@ -278,6 +279,7 @@ extension S3Client {
         var e = S3Error(code: code, message: message, httpStatus: status, requestID: requestID, hostID: hostID,
                         bucket: errBucket, key: errKey)
         e.serverDate = headers["date"].flatMap(S3Dates.parseHTTPDate)
+        e.eTag = headers["etag"].map(S3Client.unquote)
         e.regionHint = region
         if let ms = headers["x-amz-retry-after"].flatMap({ Int($0) }), ms >= 0 {
             e.retryAfter = .milliseconds(ms)

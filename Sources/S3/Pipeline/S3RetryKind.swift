@@ -18,8 +18,11 @@ enum S3RetryKind: Sendable, Equatable {
         "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
         "EC2ThrottledException",
     ]
-    /// Codes of transient server-side failures.
-    static let transientCodes: Set<String> = ["InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException"]
+    /// Codes of transient server-side failures. `ConditionalRequestConflict` (409): a
+    /// conditional write raced another write of the key; S3 asks to retry it (the retry then
+    /// meets the other write's result: success or `PreconditionFailed`).
+    static let transientCodes: Set<String> = ["InternalError", "ServiceUnavailable", "RequestTimeout", "RequestTimeoutException",
+                                              "ConditionalRequestConflict"]
 
     /// How `error` may be retried, or nil when sending it again cannot help.
     static func of(_ error: S3Error) -> S3RetryKind? {

@@ -54,4 +54,26 @@ enum S3Dates {
         let days = era * 146_097 + doe - 719_468
         return days * 86_400 + h * 3600 + mi * 60 + s
     }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 7231's IMF-fixdate), for conditional headers.
+    static func httpDate(_ date: Date) -> String {
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let t = Int(date.timeIntervalSince1970.rounded(.down))
+        let day = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
+        let secs = t - day * 86_400
+        // Civil date from days since the epoch (Howard Hinnant's algorithm).
+        let z = day + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let weekday = days[((day % 7) + 7) % 7]
+        return "\(weekday), \(two(d)) \(months[m - 1]) \(y) \(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60)) GMT"
+    }
 }

@@ -87,6 +87,8 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     var regionHint: String?
     /// The server's retry hint (`x-amz-retry-after` in ms, or `Retry-After` in seconds).
     var retryAfter: Duration?
+    /// The `ETag` of the answer (a 304 carries the current one).
+    var eTag: String?
 
     /// An error value.
     public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,
