@@ -44,6 +44,8 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     var keepsKeysVerbatim: Bool { kind == .moto }
     /// SeaweedFS does not report a bucket's LocationConstraint.
     var reportsLocationConstraint: Bool { kind == .moto }
+    /// moto ignores `x-amz-copy-source-if-match` (SeaweedFS refuses a copy whose source's ETag differs).
+    var checksCopySourceConditions: Bool { kind == .seaweedfs }
     /// moto checks no signature (SeaweedFS refuses a wrong one with SignatureDoesNotMatch).
     var verifiesSignatures: Bool { kind == .seaweedfs }
 

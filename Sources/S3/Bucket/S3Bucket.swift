@@ -190,6 +190,26 @@ public actor S3Bucket {
         S3RangedByteStream(client: client, bucket: name, key: key, options: options)
     }
 
+    /// Copies `source` (a key of this bucket, or of `sourceBucket`) to `key` inside the store:
+    /// no byte passes through the client. Up to ``S3TransferOptions/copyThreshold`` (5 GiB) one
+    /// CopyObject; above it a parallel multipart copy (UploadPartCopy ranges of
+    /// ``S3TransferOptions/copyPartSize``, ``S3TransferOptions/concurrency`` at a time, each
+    /// retried, progress reported, aborted on failure or cancellation). Every part is pinned to
+    /// the source's ETag (`sourceIfMatch`, else the one a HEAD reads first): a source replaced
+    /// meanwhile fails the copy with `.preconditionFailed` instead of mixing two versions.
+    /// `metadata` `.copy` keeps the source's metadata and content type (for a multipart copy they
+    /// are read from the HEAD and set on the new upload).
+    @discardableResult
+    public nonisolated func copyObject(from source: String, to key: String, sourceBucket: String? = nil,
+                                       metadata: S3MetadataDirective = .copy, sourceIfMatch: String? = nil,
+                                       options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
+        try Validation.bucketName(sourceBucket ?? name)
+        try Validation.key(source, bucket: sourceBucket ?? name)
+        try Validation.key(key, bucket: name)
+        return try await Copier(client: client, sourceBucket: sourceBucket ?? name, sourceKey: source, bucket: name, key: key,
+                                metadata: metadata, sourceIfMatch: sourceIfMatch, options: options).run()
+    }
+
     /// Deletes `key` (succeeds when it does not exist, as S3 does); with `conditions`
     /// (``S3Conditions/ifMatch(_:)``) only the object with that ETag, else `.preconditionFailed`.
     public func deleteObject(key: String, conditions: S3Conditions? = nil) async throws {

@@ -28,7 +28,7 @@ extension S3Client {
         }
     }
 
-    private func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
+    func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
                                        algorithm: S3ChecksumAlgorithm?, fullObject: Bool) async throws -> String {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
         r.query = [("uploads", "")]

@@ -33,6 +33,12 @@ public struct S3TransferOptions: Sendable {
     /// target name, and waiting for the disk costs more than the transfer on a fast network
     /// (1 GiB: 1.0 s without, 2.8-3.2 s with, measured on the benchmark machine).
     public var syncToDisk = false
+    /// Copies of objects larger than this go as multipart copies (UploadPartCopy ranges in
+    /// parallel); smaller ones are one CopyObject. 5 GiB by default: CopyObject's own limit.
+    public var copyThreshold: Int64 = 5 << 30
+    /// Bytes per part of a multipart copy (5 MiB to 5 GiB; grown so the copy fits in 10,000
+    /// parts). No byte passes through the client, so parts can be large: 256 MiB by default.
+    public var copyPartSize: Int = 256 << 20
     /// S3's limit on the parts of one upload (10,000); lowered only by tests, to reach it cheaply.
     var maximumParts = Uploader.maximumParts
     /// Bytes are also counted here (the meter of a batch of transfers).
