@@ -21,6 +21,11 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
                                       through (botocore checks full-object checksums as it reads)
   put-checksum BUCKET KEY ALGORITHM   body on stdin; put_object with ChecksumAlgorithm (boto3 computes it)
   upload-file BUCKET KEY PATH         upload_file (s3transfer: multipart above 8 MiB, boto3's own checksums)
+  get-version BUCKET KEY VERSION      like get, of one version, plus "version"
+  versions BUCKET                     [{"key", "version", "latest", "marker"}] from list_object_versions
+  put-versioned BUCKET KEY            body on stdin; prints the new VersionId
+  tags BUCKET KEY                     the object's tags as an object ({} for none)
+  bucket-tags BUCKET                  the bucket's tags as an object ({} for none)
 """
 import hashlib
 import json
@@ -43,6 +48,25 @@ def main():
         body = r["Body"].read()
         out = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "metadata": r["Metadata"],
                "content_type": r.get("ContentType")}
+    elif command == "get-version":
+        r = s3.get_object(Bucket=args[0], Key=args[1], VersionId=args[2])
+        body = r["Body"].read()
+        out = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "version": r.get("VersionId")}
+    elif command == "versions":
+        r = s3.list_object_versions(Bucket=args[0])
+        out = [{"key": v["Key"], "version": v["VersionId"], "latest": v["IsLatest"], "marker": False} for v in r.get("Versions", [])]
+        out += [{"key": v["Key"], "version": v["VersionId"], "latest": v["IsLatest"], "marker": True} for v in r.get("DeleteMarkers", [])]
+    elif command == "put-versioned":
+        out = s3.put_object(Bucket=args[0], Key=args[1], Body=sys.stdin.buffer.read()).get("VersionId")
+    elif command == "tags":
+        out = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=args[0], Key=args[1])["TagSet"]}
+    elif command == "bucket-tags":
+        try:
+            out = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=args[0])["TagSet"]}
+        except ClientError as e:
+            if e.response["Error"]["Code"] not in ("NoSuchTagSet", "NoSuchTagSetError"):
+                raise
+            out = {}
     elif command == "checksum":
         h = s3.head_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
         out = {"crc32": h.get("ChecksumCRC32"), "crc32c": h.get("ChecksumCRC32C"), "crc64nvme": h.get("ChecksumCRC64NVME"),

@@ -44,6 +44,9 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     var keepsKeysVerbatim: Bool { kind == .moto }
     /// SeaweedFS does not report a bucket's LocationConstraint.
     var reportsLocationConstraint: Bool { kind == .moto }
+    /// SeaweedFS ignores a version ID on an unversioned bucket and answers with the object;
+    /// moto refuses it (400), as S3 does.
+    var refusesVersionIDsOnUnversionedBuckets: Bool { kind == .moto }
     /// moto ignores `x-amz-copy-source-if-match` (SeaweedFS refuses a copy whose source's ETag differs).
     var checksCopySourceConditions: Bool { kind == .seaweedfs }
     /// moto checks no signature (SeaweedFS refuses a wrong one with SignatureDoesNotMatch).

@@ -73,10 +73,22 @@ public actor S3Bucket {
     // MARK: - Objects
 
     /// An object handle after one HEAD (so a missing key throws `.noSuchKey` here); its
-    /// size, date and metadata are then known without further requests.
-    public func getObject(key: String) async throws -> S3Object {
-        let attributes = try await client.headObject(bucket: name, key: key)
-        return S3Object(bucketName: name, key: key, client: client, attributes: attributes)
+    /// size, date and metadata are then known without further requests. With `versionID`, a
+    /// handle on that version: its body and attributes are that version's.
+    public func getObject(key: String, versionID: String? = nil) async throws -> S3Object {
+        let attributes = try await client.headObject(bucket: name, key: key, versionID: versionID)
+        return S3Object(bucketName: name, key: key, client: client, attributes: attributes, version: versionID)
+    }
+
+    /// Turns versioning on (`true`: every write keeps the previous version, deletes add
+    /// delete markers) or suspends it (`false`).
+    public func setVersioning(enabled: Bool) async throws {
+        try await client.setBucketVersioning(bucket: name, enabled: enabled)
+    }
+
+    /// Every version and delete marker of the keys under `prefix`, lazily, page by page.
+    public nonisolated func versions(prefix: String? = nil) -> S3VersionSequence {
+        S3VersionSequence(client: client, bucket: name, prefix: prefix)
     }
 
     /// Stores `body` (its UTF-8) under `key`; with `conditions` (``S3Conditions/createOnly``,
@@ -210,10 +222,11 @@ public actor S3Bucket {
                                 metadata: metadata, sourceIfMatch: sourceIfMatch, options: options).run()
     }
 
-    /// Deletes `key` (succeeds when it does not exist, as S3 does); with `conditions`
+    /// Deletes `key` (succeeds when it does not exist, as S3 does; on a versioned bucket it adds
+    /// a delete marker), or with `versionID` that version for good; with `conditions`
     /// (``S3Conditions/ifMatch(_:)``) only the object with that ETag, else `.preconditionFailed`.
-    public func deleteObject(key: String, conditions: S3Conditions? = nil) async throws {
-        try await client.deleteObject(bucket: name, key: key, conditions: conditions)
+    public func deleteObject(key: String, versionID: String? = nil, conditions: S3Conditions? = nil) async throws {
+        try await client.deleteObject(bucket: name, key: key, versionID: versionID, conditions: conditions)
     }
 
     /// Every object of the bucket, lazily, page by page.

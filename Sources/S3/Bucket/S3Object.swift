@@ -14,6 +14,9 @@ public final class S3Object: Sendable, CustomStringConvertible {
     public let key: String
     /// The client used for the object's requests.
     public let client: S3Client
+    /// The version this handle reads, when it was made for one (``S3Bucket/getObject(key:versionID:)``);
+    /// `nil`: whatever is current when it reads.
+    public let pinnedVersionID: String?
 
     struct Known {
         var size: Int64?
@@ -21,16 +24,20 @@ public final class S3Object: Sendable, CustomStringConvertible {
         var eTag: String?
         var contentType: String?
         var metadata: [String: String]?
+        /// `nil`: not asked yet; `.some(nil)`: unversioned.
+        var versionID: String??
         /// `nil`: not asked yet; `.some(nil)`: the store keeps none.
         var checksum: S3Checksum??
         var body: [UInt8]?
     }
     private let known: Locked<Known>
 
-    init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectAttributes? = nil) {
+    init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectAttributes? = nil,
+         version: String? = nil) {
         self.bucketName = bucketName
         self.key = key
         self.client = client
+        self.pinnedVersionID = version
         var k = Known()
         if let summary {
             k.size = summary.size
@@ -47,12 +54,13 @@ public final class S3Object: Sendable, CustomStringConvertible {
         k.eTag = a.eTag ?? k.eTag
         k.contentType = a.contentType
         k.metadata = a.metadata
+        k.versionID = .some(a.versionID)
         if let checksum = a.checksum { k.checksum = .some(checksum) }
     }
 
     /// Loads the attributes with one HEAD (NoSuchKey when the object is gone) and caches them.
     private func load() async throws -> Known {
-        let attributes = try await client.headObject(bucket: bucketName, key: key)
+        let attributes = try await client.headObject(bucket: bucketName, key: key, versionID: pinnedVersionID)
         return known.withLock { k in
             Self.merge(attributes, into: &k)
             k.checksum = .some(attributes.checksum)
@@ -78,6 +86,15 @@ public final class S3Object: Sendable, CustomStringConvertible {
     /// User metadata, names lower-cased (as S3 stores them) and without `x-amz-meta-`.
     public nonisolated(nonsending) var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
 
+    /// The version ID (`x-amz-version-id`), or `nil` on an unversioned bucket; one HEAD
+    /// unless a GET or HEAD already told.
+    public nonisolated(nonsending) var versionID: String? {
+        get async throws {
+            if let known = known.withLock({ $0.versionID }) { return known }
+            return try await load().versionID ?? nil
+        }
+    }
+
     /// The checksum the store holds for the object (CRC or SHA, full-object or composite), or
     /// `nil` when it keeps none or checksums are off (``S3Configuration/checksums``); one HEAD
     /// unless a GET already told.
@@ -91,7 +108,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
     /// All the bytes, downloaded on the first call and cached for later ones.
     public func body() async throws -> [UInt8] {
         if let cached = known.withLock({ $0.body }) { return cached }
-        let download = try await client.getObject(bucket: bucketName, key: key)
+        let download = try await client.getObject(bucket: bucketName, key: key, versionID: pinnedVersionID)
         let bytes = try await download.body.collect()
         known.withLock { k in
             Self.merge(download.attributes, into: &k)
@@ -105,7 +122,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
     public var bodyStream: S3ObjectBodyStream { S3ObjectBodyStream(object: self) }
 
     /// The bytes in order through parallel ranged GETs (for large objects): memory stays near
-    /// `options.concurrency x options.partSize`.
+    /// `options.concurrency x options.partSize`. (Always the current version.)
     public func rangedBodyStream(options: S3TransferOptions = S3TransferOptions()) -> S3RangedByteStream {
         S3RangedByteStream(client: client, bucket: bucketName, key: key, options: options)
     }
@@ -130,7 +147,7 @@ public struct S3ObjectBodyStream: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> [UInt8]? {
             if inner == nil {
-                let download = try await object.client.getObject(bucket: object.bucketName, key: object.key)
+                let download = try await object.client.getObject(bucket: object.bucketName, key: object.key, versionID: object.pinnedVersionID)
                 object.remember(download.attributes)
                 inner = download.body.makeAsyncIterator()
             }

@@ -63,10 +63,11 @@ extension S3Client {
     }
 
     /// One page of object versions and delete markers (ListObjectVersions).
-    public func listObjectVersions(bucket: String, keyMarker: String? = nil, versionIDMarker: String? = nil)
+    public func listObjectVersions(bucket: String, prefix: String? = nil, keyMarker: String? = nil, versionIDMarker: String? = nil)
         async throws -> (versions: [S3ObjectVersion], nextKeyMarker: String?, nextVersionIDMarker: String?) {
         try Validation.bucketName(bucket)
         var query: [(String, String)] = [("versions", "")]
+        if let prefix { query.append(("prefix", prefix)) }
         if let keyMarker { query.append(("key-marker", keyMarker)) }
         if let versionIDMarker { query.append(("version-id-marker", versionIDMarker)) }
         let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body

@@ -70,3 +70,32 @@ extension S3Request {
         headers.set("Content-MD5", Data(Digest.md5(bytes)).base64EncodedString())
     }
 }
+
+extension S3Client {
+    /// Turns versioning on (`true`) or suspends it (`false`) (PutBucketVersioning).
+    public func setBucketVersioning(bucket: String, enabled: Bool) async throws {
+        try Validation.bucketName(bucket)
+        var xml = XMLWriter()
+        xml.open("VersioningConfiguration", s3Namespace: true)
+        xml.element("Status", enabled ? "Enabled" : "Suspended")
+        xml.close("VersioningConfiguration")
+        var r = S3Request("PUT", bucket: bucket, query: [("versioning", "")])
+        r.setBody(xml.data, contentType: "application/xml")
+        r.headers.set("Content-MD5", Data(Digest.md5(xml.data)).base64EncodedString())
+        _ = try await sendAndCollect(r)
+    }
+
+    /// The bucket's versioning state (GetBucketVersioning).
+    public func bucketVersioning(bucket: String) async throws -> S3VersioningStatus {
+        try Validation.bucketName(bucket)
+        let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("versioning", "")])).body
+        // S3 answers <VersioningConfiguration>; moto, for a bucket never versioned, an empty
+        // <GetBucketVersioningResponse>. No Status in either: unversioned.
+        let xml: XMLNode
+        do { xml = try XMLParser.parse(body) } catch {
+            throw S3Error(code: .invalidResponse, message: "GetBucketVersioning answered with invalid XML", bucket: bucket, underlying: error)
+        }
+        let status = xml.value("Status") ?? xml.child("VersioningConfiguration")?.value("Status")
+        return status.flatMap(S3VersioningStatus.init(rawValue:)) ?? .unversioned
+    }
+}

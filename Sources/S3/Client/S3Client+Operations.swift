@@ -105,9 +105,11 @@ extension S3Client {
     }
 
     /// Starts a GET and returns once the headers are in; the body streams. `range` selects
-    /// bytes (inclusive offsets), `ifMatch` fails with `.preconditionFailed` when the ETag differs.
-    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil) async throws -> S3ObjectDownload {
-        try await getObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch, into: nil)
+    /// bytes (inclusive offsets), `ifMatch` fails with `.preconditionFailed` when the ETag differs,
+    /// `versionID` reads that version (on a versioned bucket).
+    public func getObject(bucket: String, key: String, range: ClosedRange<Int64>? = nil, ifMatch: String? = nil,
+                          versionID: String? = nil) async throws -> S3ObjectDownload {
+        try await getObject(bucket: bucket, key: key, range: range, ifMatch: ifMatch, into: nil, versionID: versionID)
     }
 
     /// A conditional GET: ``S3ConditionalResult/notModified(eTag:)`` when `If-None-Match` matched
@@ -126,8 +128,9 @@ extension S3Client {
     /// `getObject`, with the body of a successful response written straight into `buffer`
     /// (the returned body stream then yields nothing and ends when the bytes are in).
     func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?,
-                   conditions: [(String, String)] = []) async throws -> S3ObjectDownload {
+                   conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
+        try Self.addVersion(versionID, to: &r)
         for (name, value) in conditions { r.headers.set(name, value) }
         r.responseBuffer = buffer
         r.responseBufferStart = buffer?.count ?? 0
@@ -208,6 +211,11 @@ extension S3Client {
         try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil)
     }
 
+    /// HEAD of one version of an object (`versionID` nil: the current one).
+    public func headObject(bucket: String, key: String, versionID: String?) async throws -> S3ObjectAttributes {
+        try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil, versionID: versionID)
+    }
+
     /// A conditional HEAD: ``S3ConditionalResult/notModified(eTag:)`` on HTTP 304,
     /// `.preconditionFailed` thrown when `ifMatch` or `ifUnmodifiedSince` did not hold.
     public func headObject(bucket: String, key: String, conditions: S3Conditions) async throws -> S3ConditionalResult<S3ObjectAttributes> {
@@ -221,11 +229,12 @@ extension S3Client {
 
     /// HEAD, of one part (`partNumber`) or with `If-Match` when given.
     func headObject(bucket: String, key: String, partNumber: Int?, ifMatch: String?,
-                    conditions: [(String, String)] = []) async throws -> S3ObjectAttributes {
+                    conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectAttributes {
         var r = try objectRequest("HEAD", bucket: bucket, key: key)
+        try Self.addVersion(versionID, to: &r)
         for (name, value) in conditions { r.headers.set(name, value) }
         if configuration.validatesReads { r.headers.set("x-amz-checksum-mode", "ENABLED") }
-        if let partNumber { r.query = [("partNumber", String(partNumber))] }
+        if let partNumber { r.query.append(("partNumber", String(partNumber))) }
         if let ifMatch { r.headers.set("If-Match", "\"" + Self.unquote(ifMatch) + "\"") }
         do {
             let head = try await sendAndCollect(r).head
@@ -238,8 +247,19 @@ extension S3Client {
     /// Deletes an object. Deleting a missing key succeeds, as in S3. With `conditions`
     /// (``S3Conditions/ifMatch(_:)``) only the version whose ETag matches is deleted, else
     /// `.preconditionFailed`.
-    public func deleteObject(bucket: String, key: String, conditions: S3Conditions? = nil) async throws {
-        _ = try await sendAndCollect(try objectRequest("DELETE", bucket: bucket, key: key, conditions: conditions))
+    public func deleteObject(bucket: String, key: String, versionID: String? = nil, conditions: S3Conditions? = nil) async throws {
+        var r = try objectRequest("DELETE", bucket: bucket, key: key, conditions: conditions)
+        try Self.addVersion(versionID, to: &r)
+        _ = try await sendAndCollect(r)
+    }
+
+    /// Adds `?versionId=` to an object request.
+    static func addVersion(_ versionID: String?, to r: inout S3Request) throws(S3Error) {
+        guard let versionID else { return }
+        guard !versionID.isEmpty, versionID.utf8.count <= 1024 else {
+            throw S3Error.invalidArgument("a version ID must be 1 to 1,024 bytes", bucket: r.bucket, key: r.key)
+        }
+        r.query.append(("versionId", versionID))
     }
 
     /// One page of ListObjectsV2.

@@ -62,7 +62,10 @@ enum ResponseDecoders {
         var versions: [S3ObjectVersion] = []
         for child in xml.children where child.name == "Version" || child.name == "DeleteMarker" {
             if let key = child.value("Key") {
-                versions.append(S3ObjectVersion(key: key, versionID: child.value("VersionId") ?? "null", isDeleteMarker: child.name == "DeleteMarker"))
+                versions.append(S3ObjectVersion(key: key, versionID: child.value("VersionId") ?? "null", isDeleteMarker: child.name == "DeleteMarker",
+                                                isLatest: child.value("IsLatest") == "true", size: child.value("Size").flatMap { Int64($0) },
+                                                eTag: child.value("ETag").map(S3Client.unquote),
+                                                lastModified: child.value("LastModified").flatMap(S3Dates.parseISO8601)))
             }
         }
         let truncated = xml.value("IsTruncated") == "true"
