@@ -95,32 +95,36 @@ public actor S3Bucket {
     /// ``S3Conditions/ifMatch(_:)``) only when they hold, else `.preconditionFailed`.
     @discardableResult
     public func putObject(key: String, body: String, metadata: [String: String] = [:],
-                          contentType: String = "text/plain; charset=utf-8", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+                          contentType: String = "text/plain; charset=utf-8", conditions: S3Conditions? = nil,
+                          properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
         try await client.putObject(bucket: name, key: key, bytes: Array(body.utf8), contentType: contentType, metadata: metadata,
-                                   conditions: conditions)
+                                   conditions: conditions, properties: properties)
     }
 
     /// Stores `body` under `key`.
     @discardableResult
     public func putObject(key: String, body: [UInt8], metadata: [String: String] = [:],
-                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil,
+                          properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
         try await client.putObject(bucket: name, key: key, bytes: body, contentType: contentType, metadata: metadata,
-                                   conditions: conditions)
+                                   conditions: conditions, properties: properties)
     }
 
     /// Stores `body` under `key`.
     @discardableResult
     public func putObject(key: String, body: Data, metadata: [String: String] = [:],
-                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+                          contentType: String = "application/octet-stream", conditions: S3Conditions? = nil,
+                          properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
         try await client.putObject(bucket: name, key: key, bytes: [UInt8](body), contentType: contentType, metadata: metadata,
-                                   conditions: conditions)
+                                   conditions: conditions, properties: properties)
     }
 
     /// Stores the file at `file` under `key` (multipart above one part).
     @discardableResult
     public func putObject(key: String, file: URL, metadata: [String: String] = [:],
-                          contentType: String = "application/octet-stream") async throws -> S3PutObjectResult {
-        try await uploadObject(key: key, file: file, metadata: metadata, contentType: contentType)
+                          contentType: String = "application/octet-stream",
+                          properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
+        try await uploadObject(key: key, file: file, metadata: metadata, contentType: contentType, properties: properties)
     }
 
     /// Uploads the bytes of `source`, of known or unknown length, holding at most
@@ -131,30 +135,36 @@ public actor S3Bucket {
     @discardableResult
     public nonisolated func uploadObject<Source: AsyncSequence>(key: String, from source: Source, metadata: [String: String] = [:],
                                                                 contentType: String = "application/octet-stream",
+                                                                properties: S3ObjectProperties = S3ObjectProperties(),
                                                                 options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult
     where Source.Element == [UInt8] {
-        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options,
+                           properties: properties)
             .upload(source)
     }
 
     /// Uploads bytes in memory: one PUT up to `options.multipartThreshold`, else parts in
-    /// parallel (see ``uploadObject(key:from:metadata:contentType:options:)``).
+    /// parallel (see ``uploadObject(key:from:metadata:contentType:properties:options:)``).
     @discardableResult
     public nonisolated func uploadObject(key: String, bytes: [UInt8], metadata: [String: String] = [:],
                                          contentType: String = "application/octet-stream",
+                                         properties: S3ObjectProperties = S3ObjectProperties(),
                                          options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
-        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options,
+                           properties: properties)
             .upload(bytes: bytes)
     }
 
     /// Uploads a local file, each part read from its offset (see
-    /// ``uploadObject(key:from:metadata:contentType:options:)``). The part size grows so the
+    /// ``uploadObject(key:from:metadata:contentType:properties:options:)``). The part size grows so the
     /// file fits in 10,000 parts.
     @discardableResult
     public nonisolated func uploadObject(key: String, file: URL, metadata: [String: String] = [:],
                                          contentType: String = "application/octet-stream",
+                                         properties: S3ObjectProperties = S3ObjectProperties(),
                                          options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
-        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options)
+        try await Uploader(client: client, bucket: name, key: key, metadata: metadata, contentType: contentType, options: options,
+                           properties: properties)
             .upload(file: file)
     }
 

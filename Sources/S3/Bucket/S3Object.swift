@@ -86,6 +86,21 @@ public final class S3Object: Sendable, CustomStringConvertible {
     /// User metadata, names lower-cased (as S3 stores them) and without `x-amz-meta-`.
     public nonisolated(nonsending) var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
 
+    /// Everything a HEAD tells about the object now (of the pinned version, if any): one
+    /// request, not cached. Its ``S3ObjectAttributes/properties`` hold the storage class,
+    /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language` and
+    /// `Expires` it was stored with.
+    public func attributes() async throws -> S3ObjectAttributes {
+        let attributes = try await client.headObject(bucket: bucketName, key: key, versionID: pinnedVersionID)
+        remember(attributes)
+        return attributes
+    }
+
+    /// The tags of the object (of the pinned version, if any): one request.
+    public func tags() async throws -> [String: String] {
+        try await client.objectTags(bucket: bucketName, key: key, versionID: pinnedVersionID)
+    }
+
     /// The version ID (`x-amz-version-id`), or `nil` on an unversioned bucket; one HEAD
     /// unless a GET or HEAD already told.
     public nonisolated(nonsending) var versionID: String? {

@@ -7,30 +7,32 @@ extension S3Client {
     /// on, it declares the algorithm and, where the store can (``S3StoreProfile``), a
     /// full-object checksum, which ``completeMultipartUpload(bucket:key:uploadID:parts:)`` then sends.
     public func createMultipartUpload(bucket: String, key: String, contentType: String = "application/octet-stream",
-                                      metadata: [String: String] = [:]) async throws -> String {
-        try await startMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, fallBack: false).uploadID
+                                      metadata: [String: String] = [:], properties: S3ObjectProperties = S3ObjectProperties()) async throws -> String {
+        try await startMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata, properties: properties,
+                                       fallBack: false).uploadID
     }
 
     /// CreateMultipartUpload; with `fallBack`, a store of unknown kind that refuses the
     /// full-object checksum type (NotImplemented, InvalidArgument, InvalidRequest) is asked
     /// again for a composite one. Returns whether the upload has a full-object checksum.
     func startMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
-                              fallBack: Bool) async throws -> (uploadID: String, fullObject: Bool) {
+                              properties: S3ObjectProperties = S3ObjectProperties(), fallBack: Bool) async throws -> (uploadID: String, fullObject: Bool) {
         let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key)
         let fullObject = algorithm.map { configuration.store.acceptsFullObjectMultipart($0) } ?? false
         do {
             return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                    algorithm: algorithm, fullObject: fullObject), fullObject)
+                                                    algorithm: algorithm, fullObject: fullObject, properties: properties), fullObject)
         } catch let e as S3Error where fallBack && fullObject && configuration.store == .other
             && ["NotImplemented", "InvalidArgument", "InvalidRequest"].contains(e.code.rawValue) {
             return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                    algorithm: algorithm, fullObject: false), false)
+                                                    algorithm: algorithm, fullObject: false, properties: properties), false)
         }
     }
 
     func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
-                                       algorithm: S3ChecksumAlgorithm?, fullObject: Bool) async throws -> String {
-        var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata)
+                                       algorithm: S3ChecksumAlgorithm?, fullObject: Bool,
+                                       properties: S3ObjectProperties = S3ObjectProperties()) async throws -> String {
+        var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata, properties: properties)
         r.query = [("uploads", "")]
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)

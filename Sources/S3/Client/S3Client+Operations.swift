@@ -46,8 +46,9 @@ extension S3Client {
     /// only when they hold, else `.preconditionFailed` and nothing is written.
     @discardableResult
     public func putObject(bucket: String, key: String, bytes: [UInt8], contentType: String = "application/octet-stream",
-                          metadata: [String: String] = [:], conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
-        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions)
+                          metadata: [String: String] = [:], conditions: S3Conditions? = nil,
+                          properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions, properties: properties)
         r.body = .bytes(bytes)
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)
@@ -63,9 +64,9 @@ extension S3Client {
     @discardableResult
     public func putObject(bucket: String, key: String, fileDescriptor: Int32, offset: Int64 = 0, length: Int64,
                           contentType: String = "application/octet-stream", metadata: [String: String] = [:],
-                          conditions: S3Conditions? = nil) async throws -> S3PutObjectResult {
+                          conditions: S3Conditions? = nil, properties: S3ObjectProperties = S3ObjectProperties()) async throws -> S3PutObjectResult {
         guard offset >= 0, length >= 0 else { throw S3Error.invalidArgument("file offset and length must not be negative", bucket: bucket, key: key) }
-        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions)
+        var r = try objectRequest("PUT", bucket: bucket, key: key, metadata: metadata, conditions: conditions, properties: properties)
         r.body = .file(descriptor: fileDescriptor, offset: offset, length: length)
         r.payloadHash = SigV4Payload.unsigned
         r.headers.set("Content-Type", contentType)
@@ -288,12 +289,13 @@ extension S3Client {
     // MARK: - Helpers
 
     func objectRequest(_ method: String, bucket: String, key: String, metadata: [String: String] = [:],
-                       conditions: S3Conditions? = nil) throws -> S3Request {
+                       conditions: S3Conditions? = nil, properties: S3ObjectProperties? = nil) throws -> S3Request {
         try Validation.bucketName(bucket)
         try Validation.key(key, bucket: bucket)
         try Validation.metadata(metadata, bucket: bucket, key: key)
         var r = S3Request(method, bucket: bucket, key: key)
         if let conditions { for (name, value) in try conditions.headers(for: method, bucket: bucket, key: key) { r.headers.set(name, value) } }
+        if let properties { for (name, value) in try properties.headers(bucket: bucket, key: key) { r.headers.set(name, value) } }
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) { r.headers.add("x-amz-meta-" + name.lowercased(), value) }
         return r
     }
@@ -339,7 +341,7 @@ extension S3Client {
             let lower = name.lowercased()
             if lower.hasPrefix("x-amz-meta-") { metadata[String(lower.dropFirst(11))] = value }
         }
-        return S3ObjectAttributes(
+        var attributes = S3ObjectAttributes(
             size: Int64(headers["content-length"] ?? "") ?? 0,
             eTag: headers["etag"].map(unquote),
             lastModified: headers["last-modified"].flatMap(S3Dates.parseHTTPDate),
@@ -347,6 +349,12 @@ extension S3Client {
             metadata: metadata,
             versionID: headers["x-amz-version-id"],
             checksum: S3Checksum.from(headers))
+        attributes.properties = S3ObjectProperties(storageClass: headers["x-amz-storage-class"], cacheControl: headers["cache-control"],
+                                                   contentDisposition: headers["content-disposition"],
+                                                   contentEncoding: headers["content-encoding"], contentLanguage: headers["content-language"],
+                                                   expires: headers["expires"].flatMap(S3Dates.parseHTTPDate))
+        attributes.tagCount = headers["x-amz-tagging-count"].flatMap { Int($0) }
+        return attributes
     }
 
     static func unquote(_ s: String) -> String {

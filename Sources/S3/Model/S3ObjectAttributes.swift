@@ -18,6 +18,13 @@ public struct S3ObjectAttributes: Sendable {
     /// ``S3Configuration/checksums`` is `.whenSupported`), if it keeps one. A ranged GET
     /// carries none.
     public var checksum: S3Checksum?
+    /// What the object is stored with besides its bytes: storage class (S3 reports it for
+    /// classes other than STANDARD), `Cache-Control`, `Content-Disposition`,
+    /// `Content-Encoding`, `Content-Language`, `Expires`. Its `tags` are empty: a HEAD or GET
+    /// only tells their number (``tagCount``); ``S3Client/objectTags(bucket:key:versionID:)`` reads them.
+    public var properties: S3ObjectProperties = S3ObjectProperties()
+    /// How many tags the object has (`x-amz-tagging-count`), when the store says.
+    public var tagCount: Int?
 
     /// A value with these fields (what the client decodes; tests and fakes make their own).
     public init(size: Int64, eTag: String? = nil, lastModified: Date? = nil, contentType: String? = nil, metadata: [String: String], versionID: String? = nil, checksum: S3Checksum? = nil) {

@@ -15,6 +15,7 @@ struct Uploader: Sendable {
     let bucket: String
     let key: String
     let metadata: [String: String]
+    let properties: S3ObjectProperties
     let contentType: String
     let options: S3TransferOptions
 
@@ -24,7 +25,10 @@ struct Uploader: Sendable {
     static let maximumParts = 10_000  // S3's limit; a transfer's own is `S3TransferOptions.maximumParts`
     static let maximumObjectSize: Int64 = 5 << 40
 
-    init(client: S3Client, bucket: String, key: String, metadata: [String: String], contentType: String, options: S3TransferOptions) throws {
+    init(client: S3Client, bucket: String, key: String, metadata: [String: String], contentType: String, options: S3TransferOptions,
+         properties: S3ObjectProperties = S3ObjectProperties()) throws {
+        _ = try properties.headers(bucket: bucket, key: key)
+        self.properties = properties
         try Validation.bucketName(bucket)
         try Validation.key(key, bucket: bucket)
         try Validation.metadata(metadata, bucket: bucket, key: key)
@@ -59,7 +63,7 @@ struct Uploader: Sendable {
         try Task.checkCancellation()
         if head.count <= threshold {
             return try await singlePut(count: head.count) {
-                try await client.putObject(bucket: bucket, key: key, bytes: head, contentType: contentType, metadata: metadata)
+                try await client.putObject(bucket: bucket, key: key, bytes: head, contentType: contentType, metadata: metadata, properties: properties)
             }
         }
         pending = head[...]
@@ -113,7 +117,7 @@ struct Uploader: Sendable {
     func upload(bytes: [UInt8]) async throws -> S3PutObjectResult {
         if bytes.count <= threshold {
             return try await singlePut(count: bytes.count) {
-                try await client.putObject(bucket: bucket, key: key, bytes: bytes, contentType: contentType, metadata: metadata)
+                try await client.putObject(bucket: bucket, key: key, bytes: bytes, contentType: contentType, metadata: metadata, properties: properties)
             }
         }
         let partSize = Self.partSize(for: Int64(bytes.count), preferred: options.partSize)
@@ -134,7 +138,7 @@ struct Uploader: Sendable {
         if handle.size <= Int64(threshold) {
             return try await singlePut(count: Int(handle.size)) {
                 try await client.putObject(bucket: bucket, key: key, fileDescriptor: handle.fd, offset: 0, length: handle.size,
-                                           contentType: contentType, metadata: metadata)
+                                           contentType: contentType, metadata: metadata, properties: properties)
             }
         }
         return try await upload(handle, resume: nil)
@@ -207,7 +211,7 @@ struct Uploader: Sendable {
             (uploadID, fullObject) = (resume.0.uploadID, resume.0.fullObjectChecksum)
         } else {
             (uploadID, fullObject) = try await client.startMultipartUpload(bucket: bucket, key: key, contentType: contentType,
-                                                                           metadata: metadata, fallBack: true)
+                                                                           metadata: metadata, properties: properties, fallBack: true)
         }
         let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
