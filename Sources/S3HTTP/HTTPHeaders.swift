@@ -1,7 +1,7 @@
 /// An ordered list of HTTP header fields with case-insensitive lookup.
 ///
-/// Printing, `dump()` and `Mirror` show `Authorization`, `x-amz-security-token` and
-/// `Proxy-Authorization` as `<redacted>`.
+/// Printing, `dump()` and `Mirror` show `Authorization`, `x-amz-security-token`,
+/// `Proxy-Authorization` and SSE-C customer keys as `<redacted>`.
 public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable {
     /// The fields in order, names as given.
@@ -53,6 +53,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.map { field in
             let lower = field.name.lowercased()
             let secret = lower == "authorization" || lower == "x-amz-security-token" || lower == "proxy-authorization"
+                || lower == "x-amz-server-side-encryption-customer-key" || lower == "x-amz-copy-source-server-side-encryption-customer-key"
             return (field.name, secret ? "<redacted>" : field.value)
         }
     }

@@ -34,6 +34,7 @@ extension S3Client {
                                        properties: S3ObjectProperties = S3ObjectProperties()) async throws -> String {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata, properties: properties)
         r.query = [("uploads", "")]
+        Self.addCustomerKey(to: &r)
         r.headers.set("Content-Type", contentType)
         try checkPayloadProtection(bucket: bucket, key: key)
         if let algorithm {
@@ -74,6 +75,7 @@ extension S3Client {
         }
         var r = try objectRequest("PUT", bucket: bucket, key: key)
         r.query = [("partNumber", String(partNumber)), ("uploadId", uploadID)]
+        Self.addCustomerKey(to: &r)
         r.body = body
         r.headers.set("Content-Type", "application/octet-stream")
         try checkPayloadProtection(bucket: bucket, key: key)

@@ -99,7 +99,9 @@ extension S3Client {
         }
     }
 
-    private func put(_ r: S3Request) async throws -> S3PutObjectResult {
+    private func put(_ request: S3Request) async throws -> S3PutObjectResult {
+        var r = request
+        Self.addCustomerKey(to: &r)
         let response = try await sendAndCollect(r)
         return S3PutObjectResult(eTag: response.head.headers["etag"].map(Self.unquote), versionID: response.head.headers["x-amz-version-id"],
                                  attempts: response.attempts)
@@ -132,6 +134,7 @@ extension S3Client {
                    conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
         try Self.addVersion(versionID, to: &r)
+        Self.addCustomerKey(to: &r)
         for (name, value) in conditions { r.headers.set(name, value) }
         r.responseBuffer = buffer
         r.responseBufferStart = buffer?.count ?? 0
@@ -233,6 +236,7 @@ extension S3Client {
                     conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectAttributes {
         var r = try objectRequest("HEAD", bucket: bucket, key: key)
         try Self.addVersion(versionID, to: &r)
+        Self.addCustomerKey(to: &r)
         for (name, value) in conditions { r.headers.set(name, value) }
         if configuration.validatesReads { r.headers.set("x-amz-checksum-mode", "ENABLED") }
         if let partNumber { r.query.append(("partNumber", String(partNumber))) }
@@ -252,6 +256,13 @@ extension S3Client {
         var r = try objectRequest("DELETE", bucket: bucket, key: key, conditions: conditions)
         try Self.addVersion(versionID, to: &r)
         _ = try await sendAndCollect(r)
+    }
+
+    /// Adds the SSE-C key in effect (``S3Client/withCustomerKey(_:operation:)``) to a request
+    /// that reads or writes an object's bytes, unless it already names one.
+    static func addCustomerKey(to r: inout S3Request) {
+        guard let key = S3CustomerKey.current, !r.headers.contains("x-amz-server-side-encryption-customer-key") else { return }
+        for (name, value) in key.headers() { r.headers.set(name, value) }
     }
 
     /// Adds `?versionId=` to an object request.
@@ -354,6 +365,14 @@ extension S3Client {
                                                    contentEncoding: headers["content-encoding"], contentLanguage: headers["content-language"],
                                                    expires: headers["expires"].flatMap(S3Dates.parseHTTPDate))
         attributes.tagCount = headers["x-amz-tagging-count"].flatMap { Int($0) }
+        switch headers["x-amz-server-side-encryption"] {
+        case "AES256": attributes.properties.encryption = .s3
+        case "aws:kms", "aws:kms:dsse":
+            attributes.properties.encryption = .kms(keyID: headers["x-amz-server-side-encryption-aws-kms-key-id"],
+                                                    bucketKey: headers["x-amz-server-side-encryption-bucket-key-enabled"].map { $0 == "true" })
+        default: break
+        }
+        attributes.usesCustomerKey = headers["x-amz-server-side-encryption-customer-algorithm"] != nil
         return attributes
     }
 

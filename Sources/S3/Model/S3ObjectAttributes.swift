@@ -25,6 +25,9 @@ public struct S3ObjectAttributes: Sendable {
     public var properties: S3ObjectProperties = S3ObjectProperties()
     /// How many tags the object has (`x-amz-tagging-count`), when the store says.
     public var tagCount: Int?
+    /// Whether the object is encrypted with a customer key (SSE-C), which the answer never
+    /// carries (``S3ObjectProperties/encryption`` is then `nil`).
+    public var usesCustomerKey = false
 
     /// A value with these fields (what the client decodes; tests and fakes make their own).
     public init(size: Int64, eTag: String? = nil, lastModified: Date? = nil, contentType: String? = nil, metadata: [String: String], versionID: String? = nil, checksum: S3Checksum? = nil) {

@@ -30,10 +30,13 @@ public struct S3ObjectProperties: Sendable, Hashable {
     public var contentLanguage: String?
     /// `Expires`: when caches should consider the object stale (not a deletion time).
     public var expires: Date?
+    /// Server-side encryption (SSE-S3, SSE-KMS or SSE-C); `nil`: the bucket's default. Read back
+    /// from a HEAD or GET as far as the store reports it (never an SSE-C key).
+    public var encryption: S3Encryption?
 
     /// Properties; `nil` ones are not sent.
     public init(tags: [String: String] = [:], storageClass: String? = nil, cacheControl: String? = nil, contentDisposition: String? = nil,
-                contentEncoding: String? = nil, contentLanguage: String? = nil, expires: Date? = nil) {
+                contentEncoding: String? = nil, contentLanguage: String? = nil, expires: Date? = nil, encryption: S3Encryption? = nil) {
         self.tags = tags
         self.storageClass = storageClass
         self.cacheControl = cacheControl
@@ -41,6 +44,7 @@ public struct S3ObjectProperties: Sendable, Hashable {
         self.contentEncoding = contentEncoding
         self.contentLanguage = contentLanguage
         self.expires = expires
+        self.encryption = encryption
     }
 
     /// Whether nothing is set.
@@ -56,6 +60,12 @@ public struct S3ObjectProperties: Sendable, Hashable {
         let fields: [(String, String?)] = [("x-amz-storage-class", storageClass), ("Cache-Control", cacheControl),
                                            ("Content-Disposition", contentDisposition), ("Content-Encoding", contentEncoding),
                                            ("Content-Language", contentLanguage), ("Expires", expires.map(S3Dates.httpDate))]
+        if let encryption {
+            if case .kms(let keyID?, _, _) = encryption, keyID.isEmpty || !CredentialEndpoints.isSafeHeaderValue(keyID) {
+                throw S3Error.invalidArgument("the KMS key ID must be a non-empty value on one line", bucket: bucket, key: key)
+            }
+            out += encryption.headers()
+        }
         for case let (name, value?) in fields {
             guard !value.isEmpty, !value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
                 throw S3Error.invalidArgument("\(name) must be a non-empty value on one line", bucket: bucket, key: key)
