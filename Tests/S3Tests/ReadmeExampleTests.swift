@@ -46,7 +46,37 @@ func readmeExample(endpoint: String) async throws -> String {
     return text
 }
 
+// The README's example of conditional writes and copies ("Copy, conditions, ..."), verbatim.
+func takeJob(_ job: String, worker: String, inbox: S3Bucket, done: S3Bucket) async throws -> Bool {
+    do {
+        try await inbox.putObject(key: "locks/" + job, body: worker, conditions: .createOnly)
+    } catch let e as S3Error where e.code == .preconditionFailed {
+        return false                                          // another worker has it
+    }
+    try await done.copyObject(from: "jobs/" + job, to: "jobs/" + job, sourceBucket: inbox.name)
+    try await inbox.deleteObject(key: "jobs/" + job)
+    return true
+}
+
 @Suite struct ReadmeExampleTests {
+    @Test(arguments: TestServer.all) func theJobExampleGivesEachJobToOneWorker(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "inbox") { inbox in
+                try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "done") { done in
+                    try await inbox.putObject(key: "jobs/42", body: "payload")
+                    let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
+                        for w in 0..<5 { group.addTask { try await takeJob("42", worker: "w\(w)", inbox: inbox, done: done) } }
+                        return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+                    }
+                    #expect(taken == 1)
+                    #expect(String(decoding: try await done.getObject(key: "jobs/42").body(), as: UTF8.self) == "payload")
+                    await #expect(throws: S3Error.self) { _ = try await inbox.getObject(key: "jobs/42") }
+                }
+            }
+        }
+    }
+
     @Test func theCredentialsExampleRunsWithWebIdentity() async throws {
         let fake = try FakeNamespace()
         try fake.set(#"{"web_token": "readme-jwt"}"#)
