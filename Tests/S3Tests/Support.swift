@@ -167,3 +167,20 @@ func runS3Tool(_ arguments: [String], endpoint: String) throws -> (status: Int32
     p.waitUntilExit()
     return (p.terminationStatus, o, String(decoding: e, as: UTF8.self))
 }
+
+/// Runs each `(what, call)`: every call must fail with `.invalidArgument`, and `client` must
+/// have sent nothing (bad input is refused before any request).
+func expectRefusedBeforeSending(_ client: S3Client, _ cases: [(String, () async throws -> Void)],
+                                sourceLocation: SourceLocation = #_sourceLocation) async {
+    for (what, call) in cases {
+        do {
+            try await call()
+            Issue.record("\(what) was accepted", sourceLocation: sourceLocation)
+        } catch let e as S3Error {
+            #expect(e.code == .invalidArgument, "\(what): \(e)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(what) failed with \(error), not an S3Error", sourceLocation: sourceLocation)
+        }
+    }
+    #expect(client.requestCount == 0, "a request was sent", sourceLocation: sourceLocation)
+}
