@@ -219,3 +219,19 @@ extension S3Request {
         return S3Checksum(algorithm: algorithm, value: value)
     }
 }
+
+extension S3Client {
+    /// Aborts `uploadID` after its transfer failed, even when this task was cancelled: a
+    /// detached task does not inherit that (nor the task-local retry policy, so it is passed
+    /// on); the abort retries like any request. Returns nil when nothing is left on the store
+    /// (aborted, or `NoSuchUpload`: completed or dropped already), else the abort's error: the
+    /// upload stays (and costs storage), which the caller must report.
+    func abortLeavingNothing(bucket: String, key: String, uploadID: String) async -> (any Error)? {
+        let policy = retryPolicy
+        let aborted = await Task.detached { [self] in
+            try await S3Client.withRetryPolicy(policy) { try await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
+        }.result
+        guard case .failure(let abortError) = aborted, (abortError as? S3Error)?.code != .noSuchUpload else { return nil }
+        return abortError
+    }
+}

@@ -126,6 +126,15 @@ struct OperationObservation {
         return m
     }
 
+    /// The operation's metadata plus what `error` tells: its code, status and request ID.
+    func metadata(for error: S3Error) -> Logger.Metadata {
+        var m = baseMetadata
+        m["error.code"] = "\(error.code.rawValue)"
+        if let status = error.httpStatus { m["http.status"] = "\(status)" }
+        if let id = error.requestID { m["s3.request_id"] = "\(id)" }
+        return m
+    }
+
     /// Starts attempt number `attempt`.
     func startAttempt(_ attempt: Int, url: @autoclosure () -> String) -> AttemptObservation {
         let span = tracer.startSpan(method, context: self.span.context, ofKind: .client)
@@ -180,11 +189,8 @@ struct OperationObservation {
     func retrying(after error: S3Error, attempt: Int, delay: Duration) {
         metrics.retries.increment()
         if logger.logLevel <= .debug {
-            var m = baseMetadata
+            var m = metadata(for: error)
             m["s3.attempt"] = "\(attempt)"
-            m["error.code"] = "\(error.code.rawValue)"
-            if let status = error.httpStatus { m["http.status"] = "\(status)" }
-            if let id = error.requestID { m["s3.request_id"] = "\(id)" }
             m["retry.delay_ms"] = "\(Self.milliseconds(delay))"
             logger.debug("retrying S3 request", metadata: m)
         }
@@ -193,9 +199,8 @@ struct OperationObservation {
     /// A clock skew, region or expired-token correction: sent again at once.
     func correcting(after error: S3Error, attempt: Int) {
         if logger.logLevel <= .debug {
-            var m = baseMetadata
+            var m = metadata(for: error)
             m["s3.attempt"] = "\(attempt)"
-            m["error.code"] = "\(error.code.rawValue)"
             logger.debug("correcting and sending the S3 request again", metadata: m)
         }
     }
@@ -223,11 +228,8 @@ struct OperationObservation {
                 span.setStatus(SpanStatus(code: .error))
             }
             if logger.logLevel <= .debug {
-                var m = baseMetadata
+                var m = metadata(for: s3)
                 m["s3.attempts"] = "\(attempts)"
-                m["error.code"] = "\(s3.code.rawValue)"
-                if let status = s3.httpStatus { m["http.status"] = "\(status)" }
-                if let id = s3.requestID { m["s3.request_id"] = "\(id)" }
                 m["duration_ms"] = "\(Self.milliseconds(started.duration(to: .now)))"
                 logger.debug("S3 request failed", metadata: m)
             }

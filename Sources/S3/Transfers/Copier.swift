@@ -82,23 +82,12 @@ struct Copier {
             meter.finish()
             return result
         } catch {
-            throw await client.abortAfterFailure(error, bucket: bucket, key: key, uploadID: uploadID)
+            if let abortError = await client.abortLeavingNothing(bucket: bucket, key: key, uploadID: uploadID) {
+                throw S3Error(code: .uploadIncomplete,
+                              message: "the multipart copy failed (\(error)) and could not be aborted (\(abortError)); abort upload ID \(uploadID)",
+                              bucket: bucket, key: key, underlying: error)
+            }
+            throw error
         }
-    }
-}
-
-extension S3Client {
-    /// Aborts `uploadID` after `error` ended its transfer, even when this task was cancelled (a
-    /// detached task, with the task's retry policy passed on). Returns `error`, or
-    /// `.uploadIncomplete` naming the upload when the abort failed too (it stays on the store).
-    func abortAfterFailure(_ error: any Error, bucket: String, key: String, uploadID: String) async -> any Error {
-        let policy = retryPolicy
-        let aborted = await Task.detached { [self] in
-            try await S3Client.withRetryPolicy(policy) { try await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
-        }.result
-        guard case .failure(let abortError) = aborted, (abortError as? S3Error)?.code != .noSuchUpload else { return error }
-        return S3Error(code: .uploadIncomplete,
-                       message: "the multipart copy failed (\(error)) and could not be aborted (\(abortError)); abort upload ID \(uploadID)",
-                       bucket: bucket, key: key, underlying: error)
     }
 }

@@ -289,14 +289,7 @@ struct Uploader: Sendable {
                                                     completedParts: done.keys.sorted().map { done[$0]!.part }, fullObjectChecksum: fullObject)
                 throw e
             }
-            // Abort even when this task was cancelled: a detached task does not inherit that (nor
-            // the task-local retry policy, so it is passed on). The abort retries like any request.
-            let policy = client.retryPolicy
-            let aborted = await Task.detached {
-                try await S3Client.withRetryPolicy(policy) { try await client.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
-            }.result
-            // NoSuchUpload: nothing is left (the store completed or dropped it): nothing to report.
-            if case .failure(let abortError) = aborted, (abortError as? S3Error)?.code != .noSuchUpload {
+            if let abortError = await client.abortLeavingNothing(bucket: bucket, key: key, uploadID: uploadID) {
                 // The upload stays on the store (and costs storage): say so, with what resuming
                 // or aborting it later needs.
                 var e = S3Error(code: .uploadIncomplete,
