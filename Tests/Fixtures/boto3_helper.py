@@ -26,10 +26,20 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
   put-versioned BUCKET KEY            body on stdin; prints the new VersionId
   tags BUCKET KEY                     the object's tags as an object ({} for none)
   bucket-tags BUCKET                  the bucket's tags as an object ({} for none)
+  set-tags BUCKET KEY TAGS            put_object_tagging; TAGS is a JSON object
+  head BUCKET KEY [SSEC_HEX]          {"encryption", "kms_key", "bucket_key", "sse_c", "storage_class", "cache_control",
+                                      "content_disposition", "content_type", "metadata", "size"} from head_object
+                                      (with the SSE-C key given as 64 hex digits)
+  get-ssec BUCKET KEY SSEC_HEX        like get, of an object encrypted with that SSE-C key
+  put-props BUCKET KEY PROPS          body on stdin; put_object with PROPS (JSON): "sse" (AES256 or aws:kms), "kms_key",
+                                      "kms_context" (object), "bucket_key", "ssec_hex", "storage_class", "tags" (object),
+                                      "cache_control"; prints the ETag
 """
+import base64
 import hashlib
 import json
 import sys
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -67,6 +77,44 @@ def main():
             if e.response["Error"]["Code"] not in ("NoSuchTagSet", "NoSuchTagSetError"):
                 raise
             out = {}
+    elif command == "set-tags":
+        tags = json.loads(args[2])
+        s3.put_object_tagging(Bucket=args[0], Key=args[1], Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
+        out = True
+    elif command == "head":
+        kwargs = {"Bucket": args[0], "Key": args[1]}
+        if len(args) > 2:
+            kwargs.update(SSECustomerAlgorithm="AES256", SSECustomerKey=bytes.fromhex(args[2]))
+        h = s3.head_object(**kwargs)
+        out = {"encryption": h.get("ServerSideEncryption"), "kms_key": h.get("SSEKMSKeyId"), "bucket_key": h.get("BucketKeyEnabled"),
+               "sse_c": h.get("SSECustomerAlgorithm"), "storage_class": h.get("StorageClass"), "cache_control": h.get("CacheControl"),
+               "content_disposition": h.get("ContentDisposition"), "content_type": h.get("ContentType"),
+               "metadata": h.get("Metadata"), "size": h.get("ContentLength")}
+    elif command == "get-ssec":
+        r = s3.get_object(Bucket=args[0], Key=args[1], SSECustomerAlgorithm="AES256", SSECustomerKey=bytes.fromhex(args[2]))
+        body = r["Body"].read()
+        out = {"sha256": hashlib.sha256(body).hexdigest(), "size": len(body), "metadata": r["Metadata"],
+               "content_type": r.get("ContentType")}
+    elif command == "put-props":
+        props = json.loads(args[2])
+        kwargs = {"Bucket": args[0], "Key": args[1], "Body": sys.stdin.buffer.read()}
+        if "sse" in props:
+            kwargs["ServerSideEncryption"] = props["sse"]
+        if "kms_key" in props:
+            kwargs["SSEKMSKeyId"] = props["kms_key"]
+        if "kms_context" in props:
+            kwargs["SSEKMSEncryptionContext"] = base64.b64encode(json.dumps(props["kms_context"]).encode()).decode()
+        if "bucket_key" in props:
+            kwargs["BucketKeyEnabled"] = props["bucket_key"]
+        if "ssec_hex" in props:
+            kwargs.update(SSECustomerAlgorithm="AES256", SSECustomerKey=bytes.fromhex(props["ssec_hex"]))
+        if "storage_class" in props:
+            kwargs["StorageClass"] = props["storage_class"]
+        if "tags" in props:
+            kwargs["Tagging"] = urllib.parse.urlencode(props["tags"])
+        if "cache_control" in props:
+            kwargs["CacheControl"] = props["cache_control"]
+        out = s3.put_object(**kwargs)["ETag"].strip('"')
     elif command == "checksum":
         h = s3.head_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
         out = {"crc32": h.get("ChecksumCRC32"), "crc32c": h.get("ChecksumCRC32C"), "crc64nvme": h.get("ChecksumCRC64NVME"),

@@ -31,7 +31,8 @@ substring of the request's path (e.g. "/dir/" for the objects under a prefix, no
   GET /__log__/BUCKET      the requests seen for BUCKET: ["METHOD path?query range", ...], with
                            " content-md5" appended when the request carried Content-MD5,
                            " crc32c=VALUE" when it carried x-amz-checksum-crc32c (" crc32=", " crc64nvme=",
-                           " checksum-type=" likewise), " rule=ACTION" when a rule applied, then always
+                           " checksum-type=" likewise), " sse-c-md5=MD5" / " copy-source-sse-c-md5=MD5" with the
+                           MD5 of an SSE-C key the request names (never the key), " rule=ACTION" when a rule applied, then always
                            " date=X-AMZ-DATE region=SIGNING-REGION"
 """
 import base64
@@ -126,6 +127,10 @@ class Handler(BaseHTTPRequestHandler):
             others = "".join(" %s=%s" % (name, self.headers.get("x-amz-" + name if name == "checksum-type" else "x-amz-checksum-" + name))
                              for name in ("crc32", "crc64nvme", "checksum-type")
                              if self.headers.get("x-amz-" + name if name == "checksum-type" else "x-amz-checksum-" + name))
+            for header, label in (("x-amz-server-side-encryption-customer-key-md5", "sse-c-md5"),
+                                  ("x-amz-copy-source-server-side-encryption-customer-key-md5", "copy-source-sse-c-md5")):
+                if self.headers.get(header):
+                    others += " %s=%s" % (label, self.headers.get(header))
             scope = re.search(r"Credential=[^/]*/[^/]*/([^/]*)/", self.headers.get("Authorization", ""))
             LOG.setdefault(bucket, []).append("%s %s %s%s%s%s date=%s region=%s" % (
                 self.command, self.path, range_header, " content-md5" if "Content-MD5" in self.headers else "",

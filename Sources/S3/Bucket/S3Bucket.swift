@@ -212,24 +212,39 @@ public actor S3Bucket {
         S3RangedByteStream(client: client, bucket: name, key: key, options: options)
     }
 
-    /// Copies `source` (a key of this bucket, or of `sourceBucket`) to `key` inside the store:
-    /// no byte passes through the client. Up to ``S3TransferOptions/copyThreshold`` (5 GiB) one
-    /// CopyObject; above it a parallel multipart copy (UploadPartCopy ranges of
-    /// ``S3TransferOptions/copyPartSize``, ``S3TransferOptions/concurrency`` at a time, each
-    /// retried, progress reported, aborted on failure or cancellation). Every part is pinned to
-    /// the source's ETag (`sourceIfMatch`, else the one a HEAD reads first): a source replaced
-    /// meanwhile fails the copy with `.preconditionFailed` instead of mixing two versions.
-    /// `metadata` `.copy` keeps the source's metadata and content type (for a multipart copy they
-    /// are read from the HEAD and set on the new upload).
+    /// Copies `source` (a key of this bucket, or of `sourceBucket`; with `sourceVersionID`,
+    /// that version) to `key` inside the store: no byte passes through the client. Up to
+    /// ``S3TransferOptions/copyThreshold`` (5 GiB) one CopyObject; above it a parallel multipart
+    /// copy (UploadPartCopy ranges of ``S3TransferOptions/copyPartSize``,
+    /// ``S3TransferOptions/concurrency`` at a time, each retried, progress reported, aborted on
+    /// failure or cancellation). Every part is pinned to the source's ETag (`sourceIfMatch`,
+    /// else the one a HEAD reads first): a source replaced meanwhile fails the copy with
+    /// `.preconditionFailed` instead of mixing two versions.
+    ///
+    /// Either way the copy looks the same: `metadata` `.copy` keeps the source's metadata,
+    /// content type and stored headers, and its tags unless `properties` gives tags (a
+    /// multipart copy reads them from a HEAD and GetObjectTagging and sets them on the new
+    /// upload); `properties` sets the storage class and encryption (`nil`: the bucket's
+    /// default), and with `.replace` the stored headers. `sourceCustomerKey` reads an SSE-C
+    /// source (see ``S3Client/copyObject(sourceBucket:sourceKey:sourceVersionID:bucket:key:metadata:properties:sourceIfMatch:sourceCustomerKey:)``
+    /// for how ``S3Client/withCustomerKey(_:operation:)`` applies).
+    ///
+    /// ```swift
+    /// // Re-encrypt an SSE-C object with a new key, in place, keeping everything else.
+    /// try await bucket.copyObject(from: "a.bin", to: "a.bin", properties: S3ObjectProperties(encryption: .customerKey(newKey)),
+    ///                             sourceCustomerKey: oldKey)
+    /// ```
     @discardableResult
-    public nonisolated func copyObject(from source: String, to key: String, sourceBucket: String? = nil,
-                                       metadata: S3MetadataDirective = .copy, sourceIfMatch: String? = nil,
+    public nonisolated func copyObject(from source: String, to key: String, sourceBucket: String? = nil, sourceVersionID: String? = nil,
+                                       metadata: S3MetadataDirective = .copy, properties: S3ObjectProperties? = nil,
+                                       sourceIfMatch: String? = nil, sourceCustomerKey: S3CustomerKey? = nil,
                                        options: S3TransferOptions = S3TransferOptions()) async throws -> S3PutObjectResult {
         try Validation.bucketName(sourceBucket ?? name)
         try Validation.key(source, bucket: sourceBucket ?? name)
         try Validation.key(key, bucket: name)
-        return try await Copier(client: client, sourceBucket: sourceBucket ?? name, sourceKey: source, bucket: name, key: key,
-                                metadata: metadata, sourceIfMatch: sourceIfMatch, options: options).run()
+        return try await Copier(client: client, sourceBucket: sourceBucket ?? name, sourceKey: source, sourceVersionID: sourceVersionID,
+                                bucket: name, key: key, metadata: metadata, properties: properties, sourceIfMatch: sourceIfMatch,
+                                sourceCustomerKey: sourceCustomerKey, options: options).run()
     }
 
     /// Deletes `key` (succeeds when it does not exist, as S3 does; on a versioned bucket it adds

@@ -259,9 +259,11 @@ extension S3Client {
     }
 
     /// Adds the SSE-C key in effect (``S3Client/withCustomerKey(_:operation:)``) to a request
-    /// that reads or writes an object's bytes, unless it already names one.
+    /// that reads or writes an object's bytes, unless it already names a key or another
+    /// encryption (a write with ``S3ObjectProperties/encryption`` set).
     static func addCustomerKey(to r: inout S3Request) {
-        guard let key = S3CustomerKey.current, !r.headers.contains("x-amz-server-side-encryption-customer-key") else { return }
+        guard let key = S3CustomerKey.current, !r.headers.contains("x-amz-server-side-encryption-customer-key"),
+              !r.headers.contains("x-amz-server-side-encryption") else { return }
         for (name, value) in key.headers() { r.headers.set(name, value) }
     }
 

@@ -69,6 +69,21 @@ public struct S3CustomerKey: Sendable, Hashable, CustomStringConvertible, Custom
 
     /// The key in effect for requests of this task (``S3Client/withCustomerKey(_:operation:)``).
     @TaskLocal static var current: S3CustomerKey?
+
+    /// Runs `operation` (the requests of a multipart write: create, parts, complete) with the
+    /// key its parts must carry for an object written with `encryption`: that customer key, none
+    /// for another encryption (even inside a ``S3Client/withCustomerKey(_:operation:)`` scope),
+    /// the scope's when `nil`.
+    static func forWrites<T>(of encryption: S3Encryption?, _ operation: () async throws -> T) async rethrows -> T {
+        switch encryption {
+        case nil:
+            return try await operation()
+        case .customerKey(let key)?:
+            return current == key ? try await operation() : try await $current.withValue(key, operation: operation)
+        case _?:
+            return current == nil ? try await operation() : try await $current.withValue(nil, operation: operation)
+        }
+    }
 }
 
 extension S3Client {

@@ -8,10 +8,13 @@ struct Copier {
     let client: S3Client
     let sourceBucket: String
     let sourceKey: String
+    var sourceVersionID: String? = nil
     let bucket: String
     let key: String
     let metadata: S3MetadataDirective
+    var properties: S3ObjectProperties? = nil
     let sourceIfMatch: String?
+    var sourceCustomerKey: S3CustomerKey? = nil
     let options: S3TransferOptions
 
     func run() async throws -> S3PutObjectResult {
@@ -21,8 +24,17 @@ struct Copier {
         guard options.concurrency >= 1 else {
             throw S3Error.invalidArgument("concurrency must be at least 1, got \(options.concurrency)", bucket: bucket, key: key)
         }
+        try S3Client.checkCopyProperties(properties, metadata: metadata, bucket: bucket, key: key)
+        if let properties { _ = try properties.headers(bucket: bucket, key: key) }
+        if let sourceVersionID, sourceVersionID.isEmpty || sourceVersionID.utf8.count > 1024 {
+            throw S3Error.invalidArgument("a source version ID must be 1 to 1,024 bytes", bucket: bucket, key: key)
+        }
+        // The source's key is fixed here: the parts of an upload run with the destination's.
+        let sourceCustomerKey = sourceCustomerKey ?? S3CustomerKey.current
         return try await options.withRetryPolicy {
-            let source = try await client.headObject(bucket: sourceBucket, key: sourceKey)
+            let source = try await S3CustomerKey.$current.withValue(sourceCustomerKey) {
+                try await client.headObject(bucket: sourceBucket, key: sourceKey, versionID: sourceVersionID)
+            }
             if let wanted = sourceIfMatch, let eTag = source.eTag, S3Client.unquote(wanted) != eTag {
                 throw S3Error(code: .preconditionFailed, message: "the source's ETag is \(eTag), not \(S3Client.unquote(wanted))",
                               httpStatus: 412, bucket: sourceBucket, key: sourceKey)
@@ -30,27 +42,47 @@ struct Copier {
             let pin = sourceIfMatch ?? source.eTag
             guard source.size > options.copyThreshold else {
                 let meter = ProgressMeter(total: source.size, callback: options.progress, parent: options.parentMeter)
-                let result = try await client.copyObject(sourceBucket: sourceBucket, sourceKey: sourceKey, bucket: bucket, key: key,
-                                                         metadata: metadata, sourceIfMatch: pin)
+                let result = try await client.copyObject(sourceBucket: sourceBucket, sourceKey: sourceKey, sourceVersionID: sourceVersionID,
+                                                         bucket: bucket, key: key, metadata: metadata, properties: properties,
+                                                         sourceIfMatch: pin, sourceCustomerKey: sourceCustomerKey)
                 meter.add(bytes: Int(source.size), partDone: true)
                 meter.finish()
                 return result
             }
-            let (contentType, userMetadata): (String, [String: String]) = switch metadata {
-            case .copy: (source.contentType ?? "application/octet-stream", source.metadata)
-            case .replace(let m, let type): (type, m)
+            // A multipart copy starts a new object: what CopyObject would carry over is read from
+            // the source and set on the upload.
+            var target = properties ?? S3ObjectProperties()
+            let (contentType, userMetadata): (String, [String: String])
+            switch metadata {
+            case .copy:
+                (contentType, userMetadata) = (source.contentType ?? "application/octet-stream", source.metadata)
+                target.cacheControl = source.properties.cacheControl
+                target.contentDisposition = source.properties.contentDisposition
+                target.contentEncoding = source.properties.contentEncoding
+                target.contentLanguage = source.properties.contentLanguage
+                target.expires = source.properties.expires
+            case .replace(let m, let type):
+                (contentType, userMetadata) = (type, m)
             }
-            return try await multipart(size: source.size, pin: pin, contentType: contentType, metadata: userMetadata)
+            if target.tags.isEmpty {
+                target.tags = try await client.objectTags(bucket: sourceBucket, key: sourceKey, versionID: sourceVersionID)
+            }
+            return try await S3CustomerKey.forWrites(of: target.encryption) {
+                try await multipart(size: source.size, pin: pin, contentType: contentType, metadata: userMetadata, properties: target,
+                                    sourceCustomerKey: sourceCustomerKey)
+            }
         }
     }
 
-    private func multipart(size: Int64, pin: String?, contentType: String, metadata: [String: String]) async throws -> S3PutObjectResult {
+    private func multipart(size: Int64, pin: String?, contentType: String, metadata: [String: String], properties: S3ObjectProperties,
+                           sourceCustomerKey: S3CustomerKey?) async throws -> S3PutObjectResult {
         let partSize = Int64(Uploader.partSize(for: size, preferred: options.copyPartSize))
         let count = Int((size + partSize - 1) / partSize)
         let uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                              algorithm: nil, fullObject: false)
+                                                              algorithm: nil, fullObject: false, properties: properties)
         let meter = ProgressMeter(total: size, callback: options.progress, parent: options.parentMeter)
-        let (client, sourceBucket, sourceKey, bucket, key, limiter) = (client, sourceBucket, sourceKey, bucket, key, options.limiter)
+        let (client, sourceBucket, sourceKey, sourceVersionID, bucket, key, limiter) =
+            (client, sourceBucket, sourceKey, sourceVersionID, bucket, key, options.limiter)
         do {
             var parts: [S3CompletedPart] = []
             try await withThrowingTaskGroup(of: S3CompletedPart.self) { group in
@@ -63,9 +95,10 @@ struct Copier {
                         try await limiter?.acquire()
                         group.addTask {
                             defer { limiter?.release() }
-                            let part = try await client.uploadPartCopy(sourceBucket: sourceBucket, sourceKey: sourceKey, range: range,
+                            let part = try await client.uploadPartCopy(sourceBucket: sourceBucket, sourceKey: sourceKey,
+                                                                       sourceVersionID: sourceVersionID, range: range,
                                                                        bucket: bucket, key: key, uploadID: uploadID, partNumber: number,
-                                                                       sourceIfMatch: pin)
+                                                                       sourceIfMatch: pin, sourceCustomerKey: sourceCustomerKey)
                             meter.add(bytes: Int(range.count), partDone: true)
                             return part
                         }

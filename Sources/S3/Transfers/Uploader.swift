@@ -191,14 +191,11 @@ struct Uploader: Sendable {
     private func multipart(partSize: Int, total: Int64?, resume: (S3UploadResumeState, [S3CompletedPart])?,
                            partSizeAt: ((Int) -> Int)? = nil,
                            nextPart: (PartBufferPool) async throws -> PartBuffer?) async throws -> S3PutObjectResult {
-        // An SSE-C upload sends its key with every part too.
-        if case .customerKey(let key)? = properties.encryption, S3CustomerKey.current != key {
-            return try await S3Client.withCustomerKey(key) {
-                try await multipart(partSize: partSize, total: total, resume: resume, partSizeAt: partSizeAt, nextPart: nextPart)
+        // An SSE-C upload sends its key with every part too; another encryption sends none.
+        try await S3CustomerKey.forWrites(of: properties.encryption) {
+            try await options.withRetryPolicy {
+                try await runMultipart(partSize: partSize, total: total, resume: resume, partSizeAt: partSizeAt, nextPart: nextPart)
             }
-        }
-        return try await options.withRetryPolicy {
-            try await runMultipart(partSize: partSize, total: total, resume: resume, partSizeAt: partSizeAt, nextPart: nextPart)
         }
     }
 
