@@ -28,6 +28,26 @@ import Testing
         }
     }
 
+    /// The other way round: tags and headers boto3 writes, we read.
+    @Test(arguments: TestServer.all) func weReadWhatBoto3Tagged(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tags-x") { bucket in
+                _ = try boto3(["put-props", bucket.name, "doc", #"{"tags": {"team": "ops", "ttl": "7 days"}, "cache_control": "no-cache"}"#],
+                              stdin: Array("body".utf8))
+                let object = try await bucket.getObject(key: "doc")
+                #expect(try await object.tags() == ["team": "ops", "ttl": "7 days"])
+                #expect(try await object.attributes().properties.cacheControl == "no-cache")
+                _ = try boto3(["set-tags", bucket.name, "doc", #"{"ünï": "cödé=+:/@"}"#])
+                #expect(try await client.objectTags(bucket: bucket.name, key: "doc") == ["ünï": "cödé=+:/@"])
+                // A GET reports how many tags there are.
+                let get = try await client.getObject(bucket: bucket.name, key: "doc")
+                #expect(get.attributes.tagCount == 1)
+                _ = try await get.body.collect()
+            }
+        }
+    }
+
     @Test(arguments: TestServer.all) func bucketTags(server: TestServer) async throws {
         try await server.run {
             let client = try makeClient()
