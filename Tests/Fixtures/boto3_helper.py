@@ -34,6 +34,8 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
   put-props BUCKET KEY PROPS          body on stdin; put_object with PROPS (JSON): "sse" (AES256 or aws:kms), "kms_key",
                                       "kms_context" (object), "bucket_key", "ssec_hex", "storage_class", "tags" (object),
                                       "cache_control"; prints the ETag
+  put-cond BUCKET KEY WHICH VALUE     body on stdin; put_object with IfNoneMatch (WHICH = none-match) or IfMatch
+                                      (match); prints {"etag"} or {"error": CODE}
 """
 import base64
 import hashlib
@@ -115,6 +117,12 @@ def main():
         if "cache_control" in props:
             kwargs["CacheControl"] = props["cache_control"]
         out = s3.put_object(**kwargs)["ETag"].strip('"')
+    elif command == "put-cond":
+        condition = {"none-match": "IfNoneMatch", "match": "IfMatch"}[args[2]]
+        try:
+            out = {"etag": s3.put_object(Bucket=args[0], Key=args[1], Body=sys.stdin.buffer.read(), **{condition: args[3]})["ETag"].strip('"')}
+        except ClientError as e:
+            out = {"error": e.response["Error"]["Code"]}
     elif command == "checksum":
         h = s3.head_object(Bucket=args[0], Key=args[1], ChecksumMode="ENABLED")
         out = {"crc32": h.get("ChecksumCRC32"), "crc32c": h.get("ChecksumCRC32C"), "crc64nvme": h.get("ChecksumCRC64NVME"),

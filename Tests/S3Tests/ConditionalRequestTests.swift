@@ -37,6 +37,35 @@ import Testing
         }
     }
 
+    /// boto3's conditions against our writes and ours against boto3's.
+    @Test(arguments: TestServer.all) func conditionsHoldBetweenBoto3AndUs(server: TestServer) async throws {
+        try await server.run {
+            let client = try makeClient()
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "cond-x") { bucket in
+                // Create-only: whoever comes second, boto3 or we, is refused.
+                let ours = try await bucket.putObject(key: "ours", body: "ours", conditions: .createOnly)
+                var theirs = try #require(try boto3(["put-cond", bucket.name, "ours", "none-match", "*"], stdin: Array("x".utf8)) as? [String: String])
+                #expect(theirs["error"] == "PreconditionFailed", "\(theirs)")
+                theirs = try #require(try boto3(["put-cond", bucket.name, "theirs", "none-match", "*"], stdin: Array("theirs".utf8)) as? [String: String])
+                let theirTag = try #require(theirs["etag"], "\(theirs)")
+                let e = await #expect(throws: S3Error.self) { try await bucket.putObject(key: "theirs", body: "late", conditions: .createOnly) }
+                #expect(e?.code == .preconditionFailed)
+                // Optimistic concurrency on the other's ETag.
+                let ourTag = try #require(ours.eTag)
+                theirs = try #require(try boto3(["put-cond", bucket.name, "ours", "match", ourTag], stdin: Array("v2".utf8)) as? [String: String])
+                #expect(theirs["etag"] != nil, "\(theirs)")
+                try await bucket.putObject(key: "theirs", body: "mine now", conditions: .ifMatch(theirTag))
+                theirs = try #require(try boto3(["put-cond", bucket.name, "theirs", "match", theirTag], stdin: Array("stale".utf8)) as? [String: String])
+                #expect(theirs["error"] == "PreconditionFailed", "\(theirs)")
+                // Revalidating an object boto3 wrote, with the ETag boto3 was given.
+                let fresh = try #require(try boto3(["put-cond", bucket.name, "cached", "none-match", "*"], stdin: Array("c".utf8)) as? [String: String])
+                let freshTag = try #require(fresh["etag"])
+                let result = try await client.headObject(bucket: bucket.name, key: "cached", conditions: .ifNoneMatch(freshTag))
+                guard case .notModified = result else { Issue.record("expected notModified, got \(result)"); return }
+            }
+        }
+    }
+
     @Test(arguments: TestServer.all) func putAndDeleteIfMatchAreOptimisticConcurrency(server: TestServer) async throws {
         try await server.run {
             let client = try makeClient()

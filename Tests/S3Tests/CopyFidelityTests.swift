@@ -82,7 +82,7 @@ import Testing
         }
     }
 
-    @Test(arguments: TestServer.all) func aCopyTakesAStorageClass(server: TestServer) async throws {
+    @Test(arguments: TestServer.all) func aCopyTakesAStorageClassAndKeepsWhatBoto3Wrote(server: TestServer) async throws {
         try await server.run {
             let client = try makeClient()
             try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "copy-class") { bucket in
@@ -91,6 +91,13 @@ import Testing
                 let head = try #require(try boto3(["head", bucket.name, "ia"]) as? [String: Any])
                 #expect(head["storage_class"] as? String == "STANDARD_IA")
                 #expect(try await bucket.getObject(key: "ia").attributes().properties.storageClass == "STANDARD_IA")
+                // An object boto3 wrote, copied by us, keeps what boto3 gave it.
+                _ = try boto3(["put-props", bucket.name, "theirs", #"{"tags": {"from": "boto3"}, "cache_control": "private"}"#],
+                              stdin: Array("theirs".utf8))
+                try await bucket.copyObject(from: "theirs", to: "theirs-copy")
+                #expect(try boto3(["tags", bucket.name, "theirs-copy"]) as? [String: String] == ["from": "boto3"])
+                let copied = try #require(try boto3(["head", bucket.name, "theirs-copy"]) as? [String: Any])
+                #expect(copied["cache_control"] as? String == "private")
             }
         }
     }
