@@ -8,6 +8,8 @@
 //   s3-bench-client ENDPOINT put-many        BUCKET PREFIX COUNT SIZE CONCURRENCY
 //   s3-bench-client ENDPOINT get-many        BUCKET PREFIX COUNT CONCURRENCY
 //   s3-bench-client ENDPOINT list            BUCKET PREFIX
+//   s3-bench-client ENDPOINT copy            BUCKET SOURCE TARGET PART_MIB CONCURRENCY THRESHOLD_MIB
+// BENCH_KEY / BENCH_SECRET in the environment replace the key pair (bench / bench-secret).
 // With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.checksumOnly (CRC-32C).
 // With BENCH_OBSERVE=1, the client logs at debug level into a handler that drops the lines and
 // counts into an in-memory metrics factory: the cost of observability with backends.
@@ -25,8 +27,11 @@ func arg(_ i: Int) -> String {
 }
 func int(_ i: Int) -> Int { Int(arg(i)) ?? { FileHandle.standardError.write(Data("not a number: \(arg(i))\n".utf8)); exit(64) }() }
 
+let environment = ProcessInfo.processInfo.environment
 var configuration = try S3Configuration(
-    endpoint: arg(1), credentials: S3Credentials(accessKeyID: "bench", secretAccessKey: "bench-secret"), addressingStyle: .path)
+    endpoint: arg(1), credentials: S3Credentials(accessKeyID: environment["BENCH_KEY"] ?? "bench",
+                                                 secretAccessKey: environment["BENCH_SECRET"] ?? "bench-secret"),
+    addressingStyle: .path)
 // BENCH_PAYLOAD=crc32c: unsigned payloads with a CRC-32C header instead of a signed SHA-256.
 if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .checksumOnly; configuration.allowsUnsignedPayloadOverHTTP = true }
 if ProcessInfo.processInfo.environment["BENCH_OBSERVE"] == "1" { BenchObservability.install(&configuration) }
@@ -80,6 +85,13 @@ case "get-many":
         return received.load(ordering: .relaxed)
     }
     objects = count
+case "copy":
+    var options = S3TransferOptions(concurrency: int(7))
+    options.copyPartSize = int(6) << 20
+    options.copyThreshold = Int64(int(8)) << 20
+    try await bucket.copyObject(from: arg(4), to: arg(5), options: options)
+    objects = 1
+    bytes = Int(try await bucket.getObject(key: arg(5)).size)
 case "list":
     for try await object in bucket.findObjects(prefix: arg(4)) {
         objects += 1
