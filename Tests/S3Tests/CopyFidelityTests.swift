@@ -179,7 +179,7 @@ import Testing
                     #expect(part.contains(" sse-c-md5=\(md5(b))") && part.contains(" copy-source-sse-c-md5=\(md5(a))"), "\(part)")
                 }
                 try setFaults(bucket: d.name, "[]")
-                try await S3Client.withCustomerKey(a) {
+                _ = try await S3Client.withCustomerKey(a) {
                     try await bucket.copyObject(from: "big", to: "to-s3", properties: S3ObjectProperties(encryption: .s3), options: Self.multipart)
                 }
                 log = try proxyLog(bucket: d.name)

@@ -277,6 +277,19 @@ public actor S3Bucket {
         try await BatchDeleter(client: client, bucket: name).deleteAll(findObjects().map { (key: $0.key, versionID: String?.none) })
     }
 
+    /// Deletes every key `keys` yields (read lazily, so a listing can feed it), 1,000 per
+    /// DeleteObjects request, a few requests at once. Returns the number deleted; throws
+    /// `.partialFailure` (``S3Error/failures``) naming the keys S3 refused, after trying them all.
+    ///
+    /// ```swift
+    /// let old = bucket.findObjects(prefix: "logs/2023-").map(\.key)
+    /// let n = try await bucket.deleteObjects(keys: old)
+    /// ```
+    @discardableResult
+    public nonisolated func deleteObjects<Keys: AsyncSequence>(keys: Keys) async throws -> Int where Keys.Element == String {
+        try await BatchDeleter(client: client, bucket: name).deleteAll(keys.map { (key: $0, versionID: String?.none) })
+    }
+
     /// Deletes the bucket. With `force`, first removes every object version and delete
     /// marker and aborts unfinished multipart uploads.
     public func deleteBucket(force: Bool = false) async throws {

@@ -289,9 +289,10 @@ extension S3Client {
         if let maxKeys { query.append(("max-keys", String(maxKeys))) }
         if let continuationToken { query.append(("continuation-token", continuationToken)) }
         if let startAfter { query.append(("start-after", startAfter)) }
-        let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query)).body
-        let xml = try parse(body, expecting: "ListBucketResult", bucket: bucket, key: nil)
-        let page = ResponseDecoders.listPage(xml)
+        let response = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
+        let xml = try parse(response.body, expecting: "ListBucketResult", bucket: bucket, key: nil)
+        var page = ResponseDecoders.listPage(xml)
+        page.server = response.head.headers["server"]
         if page.isTruncated, (page.nextContinuationToken ?? "").isEmpty {
             // Ending here would silently drop the rest of the listing.
             throw S3Error(code: .invalidResponse, message: "a truncated listing page came without a NextContinuationToken", bucket: bucket)

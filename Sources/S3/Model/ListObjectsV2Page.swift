@@ -12,6 +12,8 @@ public struct ListObjectsV2Page: Sendable {
     public var nextContinuationToken: String?
     /// Number of keys and prefixes on this page.
     public var keyCount: Int
+    /// The answer's `Server` header (which store answered: its listing order may differ).
+    var server: String?
 
     /// A value with these fields (what the client decodes; tests and fakes make their own).
     public init(objects: [S3ObjectSummary], commonPrefixes: [String], isTruncated: Bool, nextContinuationToken: String? = nil, keyCount: Int) {

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+import S3
+
+struct Remove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rm", abstract: "Delete an object, everything under a prefix (--recursive), or the objects a wildcard matches.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key, s3://bucket/prefix/ with --recursive, or s3://bucket/logs/2024-* (quoted).") var location: S3Location
+    @Flag(name: .shortAndLong, help: "Delete every object under the prefix.") var recursive = false
+    @Flag(help: "Print what would be deleted, delete nothing.") var dryRun = false
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let (location, recursive, dryRun) = (location, recursive, dryRun)
+        if !recursive && !location.hasWildcard { _ = try location.requireKey() }
+        try await perform(printer) {
+            let bucket = location.bucket(client)
+            guard recursive || location.hasWildcard else {
+                let key = try location.requireKey()
+                if !dryRun { try await bucket.deleteObject(key: key) }
+                printer.result((dryRun ? "(dryrun) " : "") + "delete: \(location)", ["op": "delete", "key": key, "dryRun": dryRun ? true : nil])
+                return
+            }
+            let (folder, pattern) = location.hasWildcard ? location.wildcardParts : (location.key ?? "", "")
+            let listed = folder + pattern.prefix { !"*?[".contains($0) }
+            let keys = bucket.findObjects(prefix: listed.isEmpty ? nil : listed).map(\.key).filter { key in
+                let matched = pattern.isEmpty || S3SyncFilter.matches(String(key.dropFirst(folder.count)), pattern: pattern)
+                if matched { printer.result((dryRun ? "(dryrun) " : "") + "delete: s3://\(location.bucket)/\(key)",
+                                            ["op": "delete", "key": key, "dryRun": dryRun ? true : nil], detail: true) }
+                return matched && !dryRun
+            }
+            do {
+                let n = try await bucket.deleteObjects(keys: keys)
+                if !dryRun { printer.result("deleted \(n) object(s)", ["op": "summary", "deleted": n]) }
+            } catch let e as S3Error where e.code == .partialFailure {
+                for f in e.failures { printer.failure(S3Error(code: S3Error.Code(rawValue: f.code), message: f.message), ["key": f.key]) }
+                throw ExitCode(Exit.partial)
+            }
+        }
+    }
+}
+
+struct Cat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cat", abstract: "Write an object to standard output.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+
+    func run() async throws {
+        let client = try connection.client()
+        let key = try location.requireKey()
+        let location = location
+        try await perform(output.printer()) {
+            try await location.bucket(client).downloadObject(key: key, toDescriptor: STDOUT_FILENO)
+        }
+    }
+}
+
+struct DiskUsage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "du", abstract: "Count the objects and bytes under a prefix (or matching a wildcard).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket[/prefix]") var location: S3Location
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let location = location
+        try await perform(printer) {
+            let (folder, pattern) = location.hasWildcard ? location.wildcardParts : (location.key ?? "", "")
+            let listed = folder + pattern.prefix { !"*?[".contains($0) }
+            var objects = 0, bytes: Int64 = 0
+            for try await o in location.bucket(client).findObjects(prefix: listed.isEmpty ? nil : listed)
+            where pattern.isEmpty || S3SyncFilter.matches(String(o.key.dropFirst(folder.count)), pattern: pattern) {
+                objects += 1
+                bytes += try await o.size
+            }
+            printer.result("\(printer.size(bytes))  \(objects) object(s)  \(location)",
+                           ["path": location.description, "objects": objects, "bytes": bytes])
+        }
+    }
+}
+
+struct Stat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show what S3 keeps about an object: size, ETag, time, type, metadata, checksum, properties.",
+                                                    aliases: ["head"])
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+    @Option(help: "A version of the object.") var versionId: String?
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let key = try location.requireKey()
+        let (location, version) = (location, versionId)
+        try await perform(printer) {
+            let a = try await client.headObject(bucket: location.bucket, key: key, versionID: version)
+            let p = a.properties
+            let fields: [(String, Any?)] = [
+                ("key", key), ("size", a.size), ("etag", a.eTag), ("lastModified", a.lastModified), ("contentType", a.contentType),
+                ("versionId", a.versionID), ("checksum", a.checksum.map { "\($0)" }), ("storageClass", p.storageClass),
+                ("cacheControl", p.cacheControl), ("contentDisposition", p.contentDisposition), ("contentEncoding", p.contentEncoding),
+                ("contentLanguage", p.contentLanguage), ("expires", p.expires), ("encryption", p.encryption.map { "\($0)" }),
+                ("customerKey", a.usesCustomerKey ? true : nil), ("tagCount", a.tagCount),
+                ("metadata", a.metadata.isEmpty ? nil : a.metadata),
+            ]
+            let formatter = ISO8601DateFormatter()
+            let text = fields.compactMap { name, value -> String? in
+                switch value {
+                case nil: return nil
+                case let d as Date: return "\(name): \(formatter.string(from: d))"
+                case let m as [String: String]: return m.sorted { $0.key < $1.key }.map { "metadata.\($0.key): \($0.value)" }.joined(separator: "\n")
+                case let size as Int64 where name == "size": return "size: \(printer.size(size))"
+                case let v?: return "\(name): \(v)"
+                }
+            }.joined(separator: "\n")
+            printer.result(text, Dictionary(uniqueKeysWithValues: fields))
+        }
+    }
+}
+
+struct Presign: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "presign", abstract: "Print a presigned URL for an object (GET, or PUT to let someone upload).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+    @Option(help: "Seconds the URL works (1 to 604800).") var expires = 3600
+    @Flag(help: "A URL for uploading (PUT) instead of reading.") var put = false
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let key = try location.requireKey()
+        let (location, expires, method) = (location, expires, put ? "PUT" : "GET")
+        try await perform(printer) {
+            let url = try await client.presignedURL(method: method, bucket: location.bucket, key: key, expiresIn: expires)
+            printer.result(url, ["url": url, "method": method, "expires": expires])
+        }
+    }
+}
+
+struct URLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "url", abstract: "Print an object's URL (optionally presigned: see also presign).")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+    @Option(help: "Presign for this many seconds (at most 604800).") var presign: Int?
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let key = try location.requireKey()
+        let (location, presign) = (location, presign)
+        try await perform(printer) {
+            let url = if let seconds = presign {
+                try await client.presignedURL(bucket: location.bucket, key: key, expiresIn: seconds)
+            } else {
+                location.bucket(client).url(forKey: key)
+            }
+            printer.result(url, ["url": url])
+        }
+    }
+}
