@@ -152,6 +152,17 @@ public enum S3ResponseFuzzing {
             _ = checksum?.bytes
             _ = checksum?.crcValue
         }
+        // Globs of sync filters and wildcards: the first half of the input as a pattern, the
+        // rest as a path; it must end (no runaway backtracking) and agree with itself.
+        let half = bytes.count / 2
+        let pattern = String(decoding: bytes.prefix(min(half, 128)), as: UTF8.self)
+        let path = String(decoding: bytes.dropFirst(half).prefix(256), as: UTF8.self)
+        let matched = S3SyncFilter.matches(path, pattern: pattern)
+        if S3SyncFilter.matches(path, pattern: "*" + pattern) == false && matched {
+            fatalError("a glob matched a path but the same glob after * did not")
+        }
+        _ = S3KeyOrder.pathComponents.precedes(pattern, path)
+        _ = S3KeyOrder.of(page: [pattern, path, text])
     }
 
     /// Same element names in the same places, and the same text in each leaf (iteratively).
