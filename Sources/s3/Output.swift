@@ -141,12 +141,10 @@ final class ProgressBar: @unchecked Sendable {
     private var last: S3TransferProgress?
     private var drawn = false
 
-    init(printer: Printer, label: String = "") {
+    init(printer: Printer) {
         enabled = !printer.quiet && !printer.json && !SharedRun.nested
         live = isatty(STDERR_FILENO) == 1
-        self.label = label
     }
-    private let label: String
 
     /// The callback for ``S3TransferOptions/progress``.
     var callback: @Sendable (S3TransferProgress) -> Void { { [self] in show($0) } }

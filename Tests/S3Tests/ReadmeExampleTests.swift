@@ -169,8 +169,8 @@ extension ReadmeExampleTests {
 }
 
 // The README's "Large and many objects" example, with its placeholders defined.
-func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, localFolder: URL, restoreFolder: URL,
-                           someAsyncByteSequence: AsyncStream<[UInt8]>) async throws -> Int {
+func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, localFolder: URL, restoreFolder: URL, siteFolder: URL,
+                           someAsyncByteSequence: AsyncStream<[UInt8]>) async throws -> (Int, S3SyncSummary) {
     var consumed = 0
     func consume(_ chunk: [UInt8]) { consumed += chunk.count }
 
@@ -186,7 +186,16 @@ func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, loca
     // Many objects under one concurrency limit (and so one memory budget):
     try await bucket.uploadDirectory(localFolder, prefix: "backup/", options: options)
     try await bucket.downloadPrefix("backup/", to: restoreFolder, options: options)
-    return consumed
+
+    // A one-way sync with aws s3 sync's rules (what `s3 sync` runs), memory flat however many files:
+    var sync = S3SyncOptions()
+    sync.deleteExtraneous = true
+    sync.filter.exclude("*.tmp")
+    let summary = try await S3SyncJob(from: .directory(siteFolder), to: .bucket(bucket, prefix: "www/"), options: sync).run { event in
+        if let error = event.error { print(event.destination, error) }
+    }
+    print(summary.copied, summary.deleted, summary.unchanged, summary.failed)
+    return (consumed, summary)
 }
 
 extension ReadmeExampleTests {
@@ -199,11 +208,23 @@ extension ReadmeExampleTests {
                 let video = dir.appendingPathComponent("video.mp4")
                 try Data(patternBytes(9 << 20)).write(to: video)
                 try Data("x".utf8).write(to: dir.appendingPathComponent("folder/x.txt"))
-                let consumed = try await readmeTransferExample(
+                let site = dir.appendingPathComponent("site")
+                for name in ["index.html", "css/a.css", "draft.tmp"] {
+                    try FileManager.default.createDirectory(at: site.appendingPathComponent(name).deletingLastPathComponent(),
+                                                            withIntermediateDirectories: true)
+                    try Data(name.utf8).write(to: site.appendingPathComponent(name))
+                }
+                try await bucket.putObject(key: "www/stale.html", body: "old")
+                let (consumed, summary) = try await readmeTransferExample(
                     bucket: bucket, videoURL: video, targetURL: dir.appendingPathComponent("copy.mp4"),
                     localFolder: dir.appendingPathComponent("folder"), restoreFolder: dir.appendingPathComponent("restore"),
-                    someAsyncByteSequence: AsyncStream { c in c.yield([1, 2, 3]); c.finish() })
+                    siteFolder: site, someAsyncByteSequence: AsyncStream { c in c.yield([1, 2, 3]); c.finish() })
                 #expect(consumed == 9 << 20)
+                #expect(summary.copied == 2 && summary.deleted == 1 && summary.failed == 0, "\(summary)")
+                var www: [String] = []
+                for try await o in bucket.findObjects(prefix: "www/") { www.append(o.key) }
+                #expect(www.sorted() == ["www/css/a.css", "www/index.html"])
+                #expect(try await bucket.getObject(key: "www/index.html").attributes().contentType == "text/html")
                 #expect(try Data(contentsOf: dir.appendingPathComponent("copy.mp4")) == Data(patternBytes(9 << 20)))
                 #expect(try String(contentsOf: dir.appendingPathComponent("restore/x.txt"), encoding: .utf8) == "x")
             }

@@ -12,6 +12,7 @@ public enum S3SyncLocation: Sendable, CustomStringConvertible {
     /// sync works on folders, as `aws s3 sync` does).
     case bucket(S3Bucket, prefix: String)
 
+    /// The directory's path, or `s3://bucket/prefix`.
     public var description: String {
         switch self {
         case .directory(let url): return url.path
