@@ -21,6 +21,29 @@ import Testing
         }
     }
 
+    /// The pull decoder the client lists with gives what the tree decoder gives, field for
+    /// field, on every seed (the fuzz target checks the same on every input it makes).
+    @Test func thePullDecoderAgreesWithTheTree() throws {
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.corpus.path) where name.hasSuffix(".xml") {
+            let bytes = [UInt8](try Data(contentsOf: Self.corpus.appendingPathComponent(name)))
+            let tree = ResponseDecoders.listPage(try XMLParser.parse(bytes))
+            #expect(try S3ResponseFuzzing.decodeListPage(bytes) == tree, "\(name)")
+        }
+        let tricky = try S3ResponseFuzzing.decodeListPage([UInt8](try Data(contentsOf: Self.corpus.appendingPathComponent("list-tricky.xml"))))
+        #expect(tricky.objects.map(\.key) == ["a<b> é😀", "", "big"])
+        #expect(tricky.objects.map(\.size) == [12, 0, 0])
+        #expect(tricky.objects.map(\.eTag) == ["weak", nil, "e\"x"])
+        #expect(abs((tricky.objects[0].lastModified?.timeIntervalSince1970 ?? 0) - 1_704_164_645.678) < 0.0005)
+        #expect(tricky.objects.map(\.storageClass) == ["STANDARD", nil, "GLACIER"])
+        #expect(tricky.commonPrefixes == ["p/"])
+        #expect(tricky.isTruncated && tricky.nextContinuationToken == "t&1" && tricky.keyCount == 4)
+        // Refused alike: what the parser refuses, the pull decoder refuses.
+        for bad in ["<a><b></a>", "<a>&bogus;</a>", "<a/><b/>", "text<a/>", "<a>\u{1}</a>", "<a>"] {
+            #expect(throws: XMLParseError.self) { try S3ResponseFuzzing.decodeListPage(Array(bad.utf8)) }
+            #expect(throws: XMLParseError.self) { try XMLParser.parse(Array(bad.utf8)) }
+        }
+    }
+
     @Test func seedsDecodeToWhatTheyMean() throws {
         let page = ResponseDecoders.listPage(try seed("list-page.xml"))
         #expect(page.objects.map(\.key) == ["a & b/é.txt", "c"])

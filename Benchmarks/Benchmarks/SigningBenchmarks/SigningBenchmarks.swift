@@ -70,6 +70,12 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try S3ResponseFuzzing.decodeListPage(listPage))
         }
     }
+
+    Benchmark("Parse and decode a ListObjectsV2 page (1,000 keys) via the tree") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try S3ResponseFuzzing.decodeListPageViaTree(listPage))
+        }
+    }
 }
 
 /// A log handler at debug level that drops every line (the library still builds each line).

@@ -290,8 +290,17 @@ extension S3Client {
         if let continuationToken { query.append(("continuation-token", continuationToken)) }
         if let startAfter { query.append(("start-after", startAfter)) }
         let response = try await sendAndCollect(S3Request("GET", bucket: bucket, query: query))
-        let xml = try parse(response.body, expecting: "ListBucketResult", bucket: bucket, key: nil)
-        var page = ResponseDecoders.listPage(xml)
+        // Decoded as the parser reads it (no tree): the listing path is the hot one.
+        var decoder = ListPageDecoder()
+        do {
+            try XMLParser.walk(response.body, &decoder)
+        } catch {
+            throw S3Error(code: .invalidResponse, message: "the response is not valid XML", bucket: bucket, underlying: error)
+        }
+        guard decoder.root == "ListBucketResult" || decoder.root == "ListBucketResponse" else {
+            throw S3Error(code: .invalidResponse, message: "expected <ListBucketResult> in the response, got <\(decoder.root)>", bucket: bucket)
+        }
+        var page = decoder.page
         page.server = response.head.headers["server"]
         if page.isTruncated, (page.nextContinuationToken ?? "").isEmpty {
             // Ending here would silently drop the rest of the listing.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One page of ListObjectsV2.
-public struct ListObjectsV2Page: Sendable {
+public struct ListObjectsV2Page: Sendable, Hashable {
     /// Objects on this page, in key order.
     public var objects: [S3ObjectSummary]
     /// Common prefixes (with a delimiter): the "folders" on this page.

@@ -4,7 +4,11 @@ import Foundation
 enum S3Dates {
     /// `2009-10-12T17:50:30.000Z` (listings). Fractional seconds are kept.
     static func parseISO8601(_ s: String) -> Date? {
-        let u = Array(s.utf8)
+        Array(s.utf8).withUnsafeBufferPointer { parseISO8601(bytes: $0) }
+    }
+
+    /// `2009-10-12T17:50:30.000Z` from UTF-8 bytes (a listing's `LastModified`, read in place).
+    static func parseISO8601(bytes u: UnsafeBufferPointer<UInt8>) -> Date? {
         guard u.count >= 20 else { return nil }
         func num(_ a: Int, _ n: Int) -> Int? {
             var v = 0

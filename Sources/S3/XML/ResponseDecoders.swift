@@ -1,4 +1,112 @@
+import Foundation
 import S3HTTP
+
+/// ListObjectsV2 decoded straight from the bytes, as the parser reads them: no tree, no
+/// string per element name, one `String` per key and ETag. The same answer as
+/// ``ResponseDecoders/listPage(_:)`` on the tree, field for field (the fuzz target checks it on
+/// every input): within `Contents` the last of a repeated field wins; the first `Prefix` of a
+/// `CommonPrefixes`, and the first `IsTruncated`, `NextContinuationToken` and `KeyCount` count.
+struct ListPageDecoder: XMLEventHandler {
+    private(set) var root = ""
+    private var objects: [S3ObjectSummary] = []
+    private var prefixes: [String] = []
+    private var current = S3ObjectSummary(key: "", size: 0)
+    private var prefix: String?
+    private var section = Section.other
+    private var isTruncated: Bool?
+    private var token: String??
+    private var keyCount: String??
+
+    private enum Section { case contents, prefixes, other }
+
+    /// The decoded page.
+    var page: ListObjectsV2Page {
+        ListObjectsV2Page(objects: objects, commonPrefixes: prefixes, isTruncated: isTruncated ?? false,
+                          nextContinuationToken: token ?? nil,
+                          keyCount: (keyCount ?? nil).flatMap { Int($0) } ?? (objects.count + prefixes.count))
+    }
+
+    @inline(__always) private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
+    }
+
+    private static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        bytes.isEmpty ? "" : String(decoding: bytes, as: UTF8.self)
+    }
+
+    mutating func open(_ name: UnsafeBufferPointer<UInt8>, depth: Int) {
+        if depth == 0 {
+            root = Self.string(name)
+        } else if depth == 1 {
+            if Self.equals(name, "Contents") {
+                section = .contents
+                current = S3ObjectSummary(key: "", size: 0)
+            } else if Self.equals(name, "CommonPrefixes") {
+                section = .prefixes
+                prefix = nil
+            } else {
+                section = .other
+            }
+        }
+    }
+
+    mutating func close(_ name: UnsafeBufferPointer<UInt8>, depth: Int, text: UnsafeBufferPointer<UInt8>) {
+        if depth == 2 {
+            switch section {
+            case .contents:
+                if Self.equals(name, "Key") {
+                    current.key = Self.string(text)
+                } else if Self.equals(name, "Size") {
+                    current.size = Self.integer(text) ?? 0
+                } else if Self.equals(name, "ETag") {
+                    current.eTag = Self.unquoted(text)
+                } else if Self.equals(name, "LastModified") {
+                    current.lastModified = S3Dates.parseISO8601(bytes: text)
+                } else if Self.equals(name, "StorageClass") {
+                    current.storageClass = Self.equals(text, "STANDARD") ? "STANDARD" : Self.string(text)
+                }
+            case .prefixes:
+                if prefix == nil, Self.equals(name, "Prefix") { prefix = Self.string(text) }
+            case .other:
+                break
+            }
+        } else if depth == 1 {
+            switch section {
+            case .contents: objects.append(current)
+            case .prefixes: if let prefix { prefixes.append(prefix) }
+            case .other:
+                if isTruncated == nil, Self.equals(name, "IsTruncated") {
+                    isTruncated = Self.equals(text, "true")
+                } else if token == nil, Self.equals(name, "NextContinuationToken") {
+                    token = .some(Self.string(text))
+                } else if keyCount == nil, Self.equals(name, "KeyCount") {
+                    keyCount = .some(Self.string(text))
+                }
+            }
+            section = .other
+        }
+    }
+
+    /// `Int64(text)`, digits parsed in place (anything else goes through `Int64(String)`).
+    private static func integer(_ text: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard !text.isEmpty, text.count <= 18 else { return Int64(string(text)) }
+        var v: Int64 = 0
+        for b in text {
+            guard b >= 0x30 && b <= 0x39 else { return Int64(string(text)) }
+            v = v * 10 + Int64(b - 0x30)
+        }
+        return v
+    }
+
+    /// ``S3Client/unquote(_:)`` without the intermediate strings in the usual case (`"..."`).
+    private static func unquoted(_ text: UnsafeBufferPointer<UInt8>) -> String {
+        let quote = UInt8(ascii: "\"")
+        if text.count >= 2, text[0] == quote, text[text.count - 1] == quote {
+            return String(decoding: UnsafeBufferPointer(rebasing: text[1..<(text.count - 1)]), as: UTF8.self)
+        }
+        return S3Client.unquote(string(text))
+    }
+}
 
 /// Every response body S3 answers with, decoded from its parsed XML into the library's values.
 /// Pure functions: the operations call them after ``XMLParser`` and the root check, the fuzz
@@ -111,8 +219,16 @@ enum ResponseDecoders {
 /// the XML parser and every response decoder, as a body and as header values. Not API.
 @_spi(Fuzzing)
 public enum S3ResponseFuzzing {
-    /// Parses and decodes one ListObjectsV2 page (the list-parsing benchmark's unit of work).
+    /// Parses and decodes one ListObjectsV2 page (the list-parsing benchmark's unit of work):
+    /// the pull decoder the client uses.
     public static func decodeListPage(_ bytes: [UInt8]) throws -> ListObjectsV2Page {
+        var decoder = ListPageDecoder()
+        try XMLParser.walk(bytes, &decoder)
+        return decoder.page
+    }
+
+    /// The same page through the tree and the tree decoder (the benchmark's baseline).
+    public static func decodeListPageViaTree(_ bytes: [UInt8]) throws -> ListObjectsV2Page {
         ResponseDecoders.listPage(try XMLParser.parse(bytes))
     }
 
@@ -121,8 +237,22 @@ public enum S3ResponseFuzzing {
         for status in [200, 404, 503] {
             _ = S3Client.mapError(status: status, headers: HTTPHeaders(), body: bytes, method: "GET", bucket: "b", key: "k")
         }
+        // The pull decoder refuses what the parser refuses and otherwise agrees with the tree decoder.
+        var pull = ListPageDecoder()
+        let pulled: Bool
+        do {
+            try XMLParser.walk(bytes, &pull)
+            pulled = true
+        } catch {
+            pulled = false
+        }
+        if pulled != ((try? XMLParser.parse(bytes)) != nil) {
+            fatalError("the pull decoder and the tree parser disagree on whether the input is XML")
+        }
         if let xml = try? XMLParser.parse(bytes) {
-            _ = ResponseDecoders.listPage(xml)
+            guard ResponseDecoders.listPage(xml) == pull.page, pull.root == xml.name else {
+                fatalError("the pull decoder's ListObjectsV2 page differs from the tree decoder's")
+            }
             _ = ResponseDecoders.buckets(xml)
             _ = ResponseDecoders.lifecycleRules(xml).map { ($0.id, $0.expirationDays) }
             _ = ResponseDecoders.deleteFailures(xml)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An element of a parsed XML document: its name, child elements and text.
 ///
 /// S3's XML is element-only (no mixed content that matters, attributes only for namespaces),
@@ -116,11 +118,10 @@ enum XMLParser {
         try parse(Array(text.utf8))
     }
 
-    /// An open element. Its text is kept as a range of the input while it is one run without
-    /// entities (the common case: no copy until the node is made); otherwise in `text`.
-    struct Frame {
-        var name: String
-        var children: [XMLNode] = []
+    /// An open element: where its name is, and its own text, kept as a range of the input
+    /// while it is one run without entities (the common case: no copy), otherwise in `text`.
+    struct Open {
+        var name: Range<Int>
         var text: [UInt8] = []
         var run: Range<Int>?
         var usesBuffer = false
@@ -129,6 +130,16 @@ enum XMLParser {
     struct Cursor {
         let p: UnsafeBufferPointer<UInt8>
         var i = 0
+        /// Text buffers of closed elements, kept for the next element with an entity (every
+        /// ETag in a listing has `&quot;`): one allocation per document, not per element.
+        var spare: [[UInt8]] = []
+
+        /// The offset of the next `byte` at or after `from` (or the end), by memchr.
+        @inline(__always) func next(_ byte: UInt8, from: Int, to end: Int) -> Int {
+            guard from < end, let base = p.baseAddress,
+                  let hit = memchr(base + from, Int32(byte), end - from) else { return end }
+            return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
 
         func fail(_ reason: String) -> XMLParseError { XMLParseError(offset: i, reason: reason) }
 
@@ -152,11 +163,11 @@ enum XMLParser {
             !(b == 32 || b == 9 || b == 10 || b == 13 || b == UInt8(ascii: ">") || b == UInt8(ascii: "/") || b == UInt8(ascii: "="))
         }
 
-        mutating func name() throws(XMLParseError) -> String {
+        mutating func name() throws(XMLParseError) -> Range<Int> {
             let start = i
             while i < p.count && Self.isNameByte(p[i]) { i += 1 }
             if i == start { throw fail("expected a name") }
-            return String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
+            return start..<i
         }
 
         mutating func skipSpace() {
@@ -187,12 +198,15 @@ enum XMLParser {
                 while j < end && p[j] != UInt8(ascii: ";") && j - i < 12 { j += 1 }
                 guard j < end, p[j] == UInt8(ascii: ";") else { throw fail("bad character reference") }
                 let ref = UnsafeBufferPointer(rebasing: p[(i + 1)..<j])
+                @inline(__always) func named(_ s: StaticString) -> Bool {
+                    ref.count == s.utf8CodeUnitCount && memcmp(ref.baseAddress!, s.utf8Start, ref.count) == 0
+                }
+                if named("quot") { out.append(UInt8(ascii: "\"")); i = j + 1; continue }
+                if named("amp") { out.append(UInt8(ascii: "&")); i = j + 1; continue }
+                if named("lt") { out.append(UInt8(ascii: "<")); i = j + 1; continue }
+                if named("gt") { out.append(UInt8(ascii: ">")); i = j + 1; continue }
+                if named("apos") { out.append(UInt8(ascii: "'")); i = j + 1; continue }
                 switch String(decoding: ref, as: UTF8.self) {
-                case "amp": out.append(UInt8(ascii: "&"))
-                case "lt": out.append(UInt8(ascii: "<"))
-                case "gt": out.append(UInt8(ascii: ">"))
-                case "quot": out.append(UInt8(ascii: "\""))
-                case "apos": out.append(UInt8(ascii: "'"))
                 case let r where r.hasPrefix("#"):
                     let hex = r.hasPrefix("#x") || r.hasPrefix("#X")
                     guard let v = UInt32(r.dropFirst(hex ? 2 : 1), radix: hex ? 16 : 10), XMLParser.isXMLCharacter(v),
@@ -207,46 +221,37 @@ enum XMLParser {
             }
         }
 
-        /// Appends a child; the first one reserves room for a typical record's fields (one
-        /// allocation instead of four as the array grows).
-        @inline(__always)
-        func adopt(_ node: XMLNode, into frame: inout Frame) {
-            if frame.children.isEmpty { frame.children.reserveCapacity(8) }
-            frame.children.append(node)
-        }
-
-        /// Moves a frame's text from its input range to its own buffer (a second run, an
+        /// Moves an element's text from its input range to its own buffer (a second run, an
         /// entity, CDATA).
-        func toBuffer(_ frame: inout Frame) {
-            if frame.usesBuffer { return }
-            frame.usesBuffer = true
-            if let run = frame.run { frame.text.append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
-            frame.run = nil
+        mutating func toBuffer(_ open: inout Open) {
+            if open.usesBuffer { return }
+            open.usesBuffer = true
+            if let buffer = spare.popLast() { open.text = buffer }
+            if let run = open.run { open.text.append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
+            open.run = nil
         }
 
-        /// Adds the text `i..<end` to `frame`.
-        mutating func addText(from start: Int, to end: Int, into frame: inout Frame) throws(XMLParseError) {
-            var plain = true
-            for k in start..<end where p[k] == UInt8(ascii: "&") {
-                plain = false
-                break
-            }
-            if plain && !frame.usesBuffer && frame.run == nil {
-                frame.run = start..<end
+        /// Adds the text `i..<end` to `open`.
+        mutating func addText(from start: Int, to end: Int, into open: inout Open) throws(XMLParseError) {
+            let plain = next(UInt8(ascii: "&"), from: start, to: end) == end
+            if plain && !open.usesBuffer && open.run == nil {
+                open.run = start..<end
                 i = end
                 return
             }
-            toBuffer(&frame)
-            try appendText(until: end, to: &frame.text)
+            toBuffer(&open)
+            try appendText(until: end, to: &open.text)
         }
 
-        mutating func document() throws(XMLParseError) -> XMLNode {
-            var stack: [Frame] = []
-            var root: XMLNode?
+        /// Reads the whole document, telling `handler` of each element as it opens and closes
+        /// (with its own text). One loop serves the tree (``XMLParser/parse(_:)``) and the pull
+        /// decoders, so both refuse exactly the same inputs.
+        mutating func walk<Handler: XMLEventHandler>(_ handler: inout Handler) throws(XMLParseError) {
+            var stack: [Open] = []
+            var sawRoot = false
             while i < p.count {
                 if p[i] != UInt8(ascii: "<") {
-                    var end = i
-                    while end < p.count && p[end] != UInt8(ascii: "<") { end += 1 }
+                    let end = next(UInt8(ascii: "<"), from: i, to: p.count)
                     if stack.isEmpty {
                         // Only whitespace may stand outside the root element.
                         for k in i..<end where !(p[k] == 32 || p[k] == 9 || p[k] == 10 || p[k] == 13) {
@@ -277,33 +282,91 @@ enum XMLParser {
                     skipSpace()
                     guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
                     i += 1
-                    guard let top = stack.popLast(), top.name == n else { throw fail("mismatched closing tag </\(n)>") }
-                    let text: String
-                    if let run = top.run {
-                        text = String(decoding: UnsafeBufferPointer(rebasing: p[run]), as: UTF8.self)
-                    } else {
-                        text = top.usesBuffer ? String(decoding: top.text, as: UTF8.self) : ""
+                    guard let top = stack.popLast(), p[top.name].elementsEqual(p[n]) else {
+                        throw fail("mismatched closing tag </\(String(decoding: UnsafeBufferPointer(rebasing: p[n]), as: UTF8.self))>")
                     }
-                    let node = XMLNode(name: top.name, children: top.children, text: text)
-                    if stack.isEmpty { root = node } else { adopt(node, into: &stack[stack.count - 1]) }
+                    let name = UnsafeBufferPointer(rebasing: p[top.name])
+                    if let run = top.run {
+                        try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(rebasing: p[run]))
+                    } else if top.usesBuffer {
+                        try top.text.withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: stack.count, text: t) }
+                        var buffer = top.text
+                        buffer.removeAll(keepingCapacity: true)
+                        spare.append(buffer)
+                    } else {
+                        try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(start: nil, count: 0))
+                    }
                     continue
                 }
                 i += 1
-                if root != nil && stack.isEmpty { throw fail("a second root element") }
+                if sawRoot && stack.isEmpty { throw fail("a second root element") }
                 if stack.count >= XMLParser.maximumDepth {
                     throw fail("elements nested deeper than \(XMLParser.maximumDepth) levels")
                 }
                 let n = try name()
+                sawRoot = true
+                let name = UnsafeBufferPointer(rebasing: p[n])
+                try handler.open(name, depth: stack.count)
                 if try endOfTag() {
-                    let node = XMLNode(name: n)
-                    if stack.isEmpty { root = node } else { adopt(node, into: &stack[stack.count - 1]) }
+                    try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(start: nil, count: 0))
                 } else {
-                    stack.append(Frame(name: n))
+                    stack.append(Open(name: n))
                 }
             }
-            if !stack.isEmpty { throw fail("unclosed element <\(stack.last!.name)>") }
-            guard let root else { throw fail("no root element") }
+            if let open = stack.last {
+                throw fail("unclosed element <\(String(decoding: UnsafeBufferPointer(rebasing: p[open.name]), as: UTF8.self))>")
+            }
+            if !sawRoot { throw fail("no root element") }
+        }
+
+        mutating func document() throws(XMLParseError) -> XMLNode {
+            var builder = TreeBuilder()
+            try walk(&builder)
+            guard let root = builder.root else { throw fail("no root element") }
             return root
+        }
+    }
+
+    /// Parses `bytes` (checked as ``parse(_:)`` checks them), telling `handler` of every element.
+    static func walk<Handler: XMLEventHandler>(_ bytes: [UInt8], _ handler: inout Handler) throws(XMLParseError) {
+        try bytes.withUnsafeBufferPointer { (p) throws(XMLParseError) in
+            if let bad = firstInvalidByte(p) {
+                throw XMLParseError(offset: bad, reason: "not UTF-8, or a character XML does not allow")
+            }
+            var cursor = Cursor(p: p)
+            try cursor.walk(&handler)
+        }
+    }
+}
+
+/// What a pull parse reports: each element as it opens and as it closes, with its own text
+/// (entities decoded; text around child elements concatenated). The buffers are valid only
+/// during the call.
+protocol XMLEventHandler {
+    /// An element opens at `depth` (0: the root).
+    mutating func open(_ name: UnsafeBufferPointer<UInt8>, depth: Int) throws(XMLParseError)
+    /// The element at `depth` closes.
+    mutating func close(_ name: UnsafeBufferPointer<UInt8>, depth: Int, text: UnsafeBufferPointer<UInt8>) throws(XMLParseError)
+}
+
+/// Builds the ``XMLNode`` tree from a pull parse.
+struct TreeBuilder: XMLEventHandler {
+    private var stack: [(name: String, children: [XMLNode])] = []
+    private(set) var root: XMLNode?
+
+    mutating func open(_ name: UnsafeBufferPointer<UInt8>, depth: Int) {
+        stack.append((String(decoding: name, as: UTF8.self), []))
+    }
+
+    mutating func close(_ name: UnsafeBufferPointer<UInt8>, depth: Int, text: UnsafeBufferPointer<UInt8>) {
+        let top = stack.removeLast()
+        let node = XMLNode(name: top.name, children: top.children, text: text.isEmpty ? "" : String(decoding: text, as: UTF8.self))
+        if stack.isEmpty {
+            root = node
+        } else {
+            // The first child reserves room for a typical record's fields (one allocation, not four).
+            if stack[stack.count - 1].children.isEmpty { stack[stack.count - 1].children.reserveCapacity(8) }
+            stack[stack.count - 1].children.append(node)
         }
     }
 }
