@@ -28,11 +28,7 @@ struct List: AsyncParsableCommand {
                                ["key": o.key, "size": size, "lastModified": date])
             }
             if location.hasWildcard {
-                let (folder, pattern) = location.wildcardParts
-                for try await o in bucket.findObjects(prefix: folder + pattern.prefix { !"*?[".contains($0) })
-                where S3SyncFilter.matches(String(o.key.dropFirst(folder.count)), pattern: pattern) {
-                    try await show(o)
-                }
+                for try await o in location.matchingObjects(client) { try await show(o) }
             } else if recursive {
                 for try await o in bucket.findObjects(prefix: location.key) { try await show(o) }
             } else {

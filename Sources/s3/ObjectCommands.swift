@@ -24,13 +24,10 @@ struct Remove: AsyncParsableCommand {
                 printer.result((dryRun ? "(dryrun) " : "") + "delete: \(location)", ["op": "delete", "key": key, "dryRun": dryRun ? true : nil])
                 return
             }
-            let (folder, pattern) = location.hasWildcard ? location.wildcardParts : (location.key ?? "", "")
-            let listed = folder + pattern.prefix { !"*?[".contains($0) }
-            let keys = bucket.findObjects(prefix: listed.isEmpty ? nil : listed).map(\.key).filter { key in
-                let matched = pattern.isEmpty || S3SyncFilter.matches(String(key.dropFirst(folder.count)), pattern: pattern)
-                if matched { printer.result((dryRun ? "(dryrun) " : "") + "delete: s3://\(location.bucket)/\(key)",
-                                            ["op": "delete", "key": key, "dryRun": dryRun ? true : nil], detail: true) }
-                return matched && !dryRun
+            let keys = location.matchingObjects(client).map(\.key).filter { key in
+                printer.result((dryRun ? "(dryrun) " : "") + "delete: s3://\(location.bucket)/\(key)",
+                               ["op": "delete", "key": key, "dryRun": dryRun ? true : nil], detail: true)
+                return !dryRun
             }
             do {
                 let n = try await bucket.deleteObjects(keys: keys)
@@ -70,11 +67,8 @@ struct DiskUsage: AsyncParsableCommand {
         let printer = output.printer()
         let location = location
         try await perform(printer) {
-            let (folder, pattern) = location.hasWildcard ? location.wildcardParts : (location.key ?? "", "")
-            let listed = folder + pattern.prefix { !"*?[".contains($0) }
             var objects = 0, bytes: Int64 = 0
-            for try await o in location.bucket(client).findObjects(prefix: listed.isEmpty ? nil : listed)
-            where pattern.isEmpty || S3SyncFilter.matches(String(o.key.dropFirst(folder.count)), pattern: pattern) {
+            for try await o in location.matchingObjects(client) {
                 objects += 1
                 bytes += try await o.size
             }

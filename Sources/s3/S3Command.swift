@@ -70,12 +70,22 @@ struct S3Location: ExpressibleByArgument, CustomStringConvertible, Sendable {
     /// before the first wildcard) and the pattern relative to it.
     var wildcardParts: (folder: String, pattern: String) {
         let key = self.key ?? ""
-        let literal = key.prefix { !"*?[".contains($0) }
+        let literal = S3SyncFilter.literalPrefix(of: key)
         let folder = literal.lastIndex(of: "/").map { String(key[...$0]) } ?? ""
         return (folder, String(key.dropFirst(folder.count)))
     }
 
     func bucket(_ client: S3Client) -> S3Bucket { S3Bucket.unchecked(name: bucket, client: client) }
+
+    /// The objects this location names: with a wildcard, those it matches (listed from the
+    /// pattern's literal beginning); otherwise every object under the key as a prefix.
+    func matchingObjects(_ client: S3Client) -> AsyncFilterSequence<S3ObjectSequence> {
+        let (folder, pattern) = hasWildcard ? wildcardParts : (key ?? "", "")
+        let listed = folder + S3SyncFilter.literalPrefix(of: pattern)
+        return bucket(client).findObjects(prefix: listed.isEmpty ? nil : listed).filter { o in
+            pattern.isEmpty || S3SyncFilter.matches(String(o.key.dropFirst(folder.count)), pattern: pattern)
+        }
+    }
 }
 
 extension String {

@@ -41,9 +41,9 @@ struct TransferRun {
         if from == nil && to == nil { throw ValidationError("one side must be s3://bucket/key (for local copies use cp(1))") }
         if let from, from.hasWildcard || recursive {
             // Many objects: through the sync engine, copying everything it lists.
-            let folder = from.hasWildcard ? from.wildcardParts.folder : from.folder
-            try await many(from: .bucket(from.bucket(client), prefix: folder), pattern: from.hasWildcard ? from.wildcardParts.pattern : nil,
-                           to: to, options: options, progress: progress)
+            let parts = from.wildcardParts
+            let (folder, pattern) = from.hasWildcard ? (parts.folder, Optional(parts.pattern)) : (from.folder, nil)
+            try await many(from: .bucket(from.bucket(client), prefix: folder), pattern: pattern, to: to, options: options, progress: progress)
             return
         }
         if from == nil, recursive {
@@ -152,6 +152,19 @@ func setFileTime(_ file: URL, _ date: Date) throws {
                                           ofItemAtPath: file.path)
 }
 
+/// The arguments `cp` and `mv` share.
+struct TransferPaths: ParsableArguments {
+    @Argument(help: "A local path or s3://bucket/key (s3://bucket/prefix/ with --recursive; wildcards allowed).") var source: String
+    @Argument(help: "A local path (or directory) or s3://bucket[/key].") var destination: String
+    @Flag(name: .shortAndLong, help: "The whole directory or prefix.") var recursive = false
+
+    func run(move: Bool, transfer: TransferOptions, connection: ConnectionOptions, output: OutputOptions) async throws {
+        let job = TransferRun(source: source, destination: destination, recursive: recursive, move: move, transfer: transfer,
+                              client: try connection.client(), printer: output.printer())
+        try await perform(job.printer) { try await job.run() }
+    }
+}
+
 struct Copy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cp",
@@ -160,16 +173,9 @@ struct Copy: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transfer: TransferOptions
-    @Argument(help: "A local path or s3://bucket/key (s3://bucket/prefix/ with --recursive; wildcards allowed).") var source: String
-    @Argument(help: "A local path (or directory) or s3://bucket[/key].") var destination: String
-    @Flag(name: .shortAndLong, help: "Copy a whole directory or prefix.") var recursive = false
+    @OptionGroup var paths: TransferPaths
 
-    func run() async throws {
-        let client = try connection.client()
-        let job = TransferRun(source: source, destination: destination, recursive: recursive, move: false, transfer: transfer,
-                              client: client, printer: output.printer())
-        try await perform(job.printer) { try await job.run() }
-    }
+    func run() async throws { try await paths.run(move: false, transfer: transfer, connection: connection, output: output) }
 }
 
 struct Move: AsyncParsableCommand {
@@ -179,16 +185,9 @@ struct Move: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transfer: TransferOptions
-    @Argument(help: "A local path or s3://bucket/key (s3://bucket/prefix/ with --recursive; wildcards allowed).") var source: String
-    @Argument(help: "A local path (or directory) or s3://bucket[/key].") var destination: String
-    @Flag(name: .shortAndLong, help: "Move a whole directory or prefix.") var recursive = false
+    @OptionGroup var paths: TransferPaths
 
-    func run() async throws {
-        let client = try connection.client()
-        let job = TransferRun(source: source, destination: destination, recursive: recursive, move: true, transfer: transfer,
-                              client: client, printer: output.printer())
-        try await perform(job.printer) { try await job.run() }
-    }
+    func run() async throws { try await paths.run(move: true, transfer: transfer, connection: connection, output: output) }
 }
 
 struct Sync: AsyncParsableCommand {

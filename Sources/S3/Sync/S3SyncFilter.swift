@@ -45,6 +45,11 @@ public struct S3SyncFilter: Sendable, Hashable {
         return included
     }
 
+    /// The part of a glob before its first wildcard (or escape): what a listing can start from.
+    public static func literalPrefix(of pattern: String) -> String {
+        String(pattern.prefix { !"*?[\\".contains($0) })
+    }
+
     /// Whether `text` matches the glob `pattern` (see the type's description).
     public static func matches(_ text: String, pattern: String) -> Bool {
         let t = Array(text.unicodeScalars), p = Array(pattern.unicodeScalars)

@@ -406,7 +406,7 @@ struct SyncSide {
         case .bucket(let bucket, _):
             let prefix = location.folderPrefix
             source = .listing(Listing(client: bucket.client, bucket: bucket.name, prefix: prefix,
-                                      listed: prefix + (pattern.map(Self.literalBeginning) ?? "")))
+                                      listed: prefix + (pattern.map(S3SyncFilter.literalPrefix(of:)) ?? "")))
         }
     }
 
@@ -482,11 +482,6 @@ struct SyncSide {
             if let pattern, !S3SyncFilter.matches(entry.path, pattern: pattern) { continue }
             if filter.includes(entry.path) { return entry }
         }
-    }
-
-    /// The part of a glob before its first wildcard.
-    static func literalBeginning(_ pattern: String) -> String {
-        String(pattern.prefix { !"*?[\\".contains($0) })
     }
 }
 
