@@ -125,8 +125,21 @@ import Testing
             ("DELETE If-None-Match", { try await client.deleteObject(bucket: "b-ok", key: "k", conditions: .createOnly) }),
             ("an ETag with a line break", { try await client.putObject(bucket: "b-ok", key: "k", bytes: [], conditions: .ifMatch("a\r\nX: y")) }),
             ("an empty ETag", { _ = try await client.headObject(bucket: "b-ok", key: "k", conditions: .ifMatch("")) }),
+            ("If-Modified-Since past the year 9999", {
+                _ = try await client.headObject(bucket: "b-ok", key: "k", conditions: S3Conditions(ifModifiedSince: Date(timeIntervalSince1970: 1e300)))
+            }),
         ]
         await expectRefusedBeforeSending(client, cases)
+    }
+
+    /// A time no HTTP date can state is refused before sending, not sent clamped or trapped on.
+    @Test func datesNoHeaderCanStateAreRefusedBeforeSending() {
+        for date in [Date(timeIntervalSince1970: 1e300), Date(timeIntervalSince1970: -1e20), Date(timeIntervalSince1970: .nan)] {
+            #expect(throws: S3Error.self) { try S3Conditions(ifModifiedSince: date).headers(for: "GET", bucket: "b", key: "k") }
+            #expect(throws: S3Error.self) { try S3Conditions(ifUnmodifiedSince: date).headers(for: "HEAD", bucket: "b", key: "k") }
+            #expect(throws: S3Error.self) { try S3ObjectProperties(expires: date).headers(bucket: "b", key: "k") }
+        }
+        #expect((try? S3ObjectProperties(expires: .distantFuture).headers(bucket: "b", key: "k"))?.first?.1 == "Mon, 01 Jan 4001 00:00:00 GMT")
     }
 
     @Test func httpDatesAreIMFFixdate() {

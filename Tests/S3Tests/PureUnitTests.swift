@@ -135,5 +135,26 @@ import Testing
         #expect(S3Dates.parseHTTPDate("Wed, 12 Oct 2009 17:50:30 GMT") == Date(timeIntervalSince1970: 1_255_369_830))
         #expect(S3Dates.parseISO8601("2009-13-12T17:50:30Z") == nil)
         #expect(S3Dates.parseHTTPDate("12 Oct 2009") == nil)
+        #expect(S3Dates.parseHTTPDate("Sun, 6 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
+    }
+
+    /// Whatever a server puts in `Date`, `Last-Modified` or `Expires` gives a date or nil, never
+    /// a trap: a year of 17 digits overflowed the day count and crashed the process (found by
+    /// the fuzzer in CI).
+    @Test(arguments: ["Tue, 02 Dec 99999999999999999 00:00:00 GMT", "Tue, 02 Dec -9223372036854775807 00:00:00 GMT",
+                      "Tue, 99999999999999999999 Dec 2111 00:00:00 GMT", "Tue, 02 Dec 2111 99999999999999999:00:00 GMT",
+                      "Tue, 02 Dec 2111 -1:-1:-1 GMT", "Tue, +2 Dec 2111 00:00:00 GMT", "Tue, 02 Dec +2111 00:00:00 GMT",
+                      "Tue, 02 Dec 211 00:00:00 GMT", "Tue, 02 Dec 2111 0:00:00 GMT", "Tue, 02  Dec 2111 00:00:00 GMT",
+                      "Tuesday, 02 Dec 2111 00:00:00 GMT", "Tue, 02 Dec 2111 00:00 GMT", "Tue, 32 Dec 2111 00:00:00 GMT"])
+    func malformedHTTPDatesAreNil(_ text: String) {
+        #expect(S3Dates.parseHTTPDate(text) == nil)
+    }
+
+    /// Times no header can state are clamped when formatted, never a trap.
+    @Test func httpDatesOfAnyTimeAreTotal() {
+        #expect(S3Dates.httpDate(Date(timeIntervalSince1970: 1e300)) == "Fri, 31 Dec 9999 23:59:59 GMT")
+        #expect(S3Dates.httpDate(Date(timeIntervalSince1970: -.infinity)) == "Mon, 01 Jan 0001 00:00:00 GMT")
+        #expect(S3Dates.httpDate(Date(timeIntervalSince1970: .nan)) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(S3Dates.parseHTTPDate("Fri, 31 Dec 9999 23:59:59 GMT") == Date(timeIntervalSince1970: 253_402_300_799))
     }
 }

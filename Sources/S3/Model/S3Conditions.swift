@@ -69,8 +69,12 @@ public struct S3Conditions: Sendable, Hashable {
         var out: [(String, String)] = []
         if let ifMatch { out.append(("If-Match", try tag(ifMatch, "If-Match"))) }
         if let ifNoneMatch { out.append(("If-None-Match", try tag(ifNoneMatch, "If-None-Match"))) }
-        if let ifModifiedSince { out.append(("If-Modified-Since", S3Dates.httpDate(ifModifiedSince))) }
-        if let ifUnmodifiedSince { out.append(("If-Unmodified-Since", S3Dates.httpDate(ifUnmodifiedSince))) }
+        if let ifModifiedSince {
+            out.append(("If-Modified-Since", try S3Dates.httpDate(ifModifiedSince, header: "If-Modified-Since", bucket: bucket, key: key)))
+        }
+        if let ifUnmodifiedSince {
+            out.append(("If-Unmodified-Since", try S3Dates.httpDate(ifUnmodifiedSince, header: "If-Unmodified-Since", bucket: bucket, key: key)))
+        }
         return out
     }
 }

@@ -57,9 +57,10 @@ public struct S3ObjectProperties: Sendable, Hashable {
             try Validation.tags(tags, limit: 10, bucket: bucket, key: key)
             out.append(("x-amz-tagging", Self.tagQuery(tags)))
         }
+        let expiresValue = try expires.map { (d) throws(S3Error) in try S3Dates.httpDate(d, header: "Expires", bucket: bucket, key: key) }
         let fields: [(String, String?)] = [("x-amz-storage-class", storageClass), ("Cache-Control", cacheControl),
                                            ("Content-Disposition", contentDisposition), ("Content-Encoding", contentEncoding),
-                                           ("Content-Language", contentLanguage), ("Expires", expires.map(S3Dates.httpDate))]
+                                           ("Content-Language", contentLanguage), ("Expires", expiresValue)]
         if let encryption {
             if case .kms(let keyID?, _, _) = encryption, keyID.isEmpty || !CredentialEndpoints.isSafeHeaderValue(keyID) {
                 throw S3Error.invalidArgument("the KMS key ID must be a non-empty value on one line", bucket: bucket, key: key)

@@ -35,20 +35,49 @@ enum S3Dates {
         return epoch(y, mo, d, h, mi, se).map { Date(timeIntervalSince1970: Double($0) + frac) }
     }
 
-    /// `Wed, 12 Oct 2009 17:50:00 GMT` (RFC 7231 IMF-fixdate, as in `Last-Modified`).
+    /// `Wed, 12 Oct 2009 17:50:00 GMT` (RFC 7231 IMF-fixdate, as in `Last-Modified`). The day may
+    /// have one or two digits, the year has four, each time field two; anything else is nil
+    /// (never a trap, whatever a server sends).
     static func parseHTTPDate(_ s: String) -> Date? {
-        let parts = s.split(separator: " ")
-        guard parts.count == 6, parts[5] == "GMT", let d = Int(parts[1]), let y = Int(parts[3]) else { return nil }
+        let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[5] == "GMT", parts[0].utf8.count == 4, parts[0].utf8.last == UInt8(ascii: ","),
+              let d = digits(parts[1], count: 1...2), let y = digits(parts[3], count: 4...4) else { return nil }
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         guard let mIndex = months.firstIndex(of: String(parts[2])) else { return nil }
-        let t = parts[4].split(separator: ":").compactMap { Int($0) }
-        guard t.count == 3 else { return nil }
-        return epoch(y, mIndex + 1, d, t[0], t[1], t[2]).map { Date(timeIntervalSince1970: Double($0)) }
+        let t = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard t.count == 3, let h = digits(t[0], count: 2...2), let mi = digits(t[1], count: 2...2), let se = digits(t[2], count: 2...2)
+        else { return nil }
+        return epoch(y, mIndex + 1, d, h, mi, se).map { Date(timeIntervalSince1970: Double($0)) }
+    }
+
+    /// The value of `count` ASCII digits (no sign, no spaces), or nil.
+    private static func digits(_ s: Substring, count: ClosedRange<Int>) -> Int? {
+        guard count.contains(s.utf8.count) else { return nil }
+        var v = 0
+        for b in s.utf8 {
+            guard b >= 48 && b <= 57 else { return nil }
+            v = v * 10 + Int(b - 48)
+        }
+        return v
+    }
+
+    /// The times an HTTP date can state: years 1 to 9999 (`0001-01-01T00:00:00Z` up to
+    /// `9999-12-31T23:59:59Z`), in seconds since 1970.
+    static let httpDateRange: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+
+    /// An HTTP date for a header, or `.invalidArgument` for a time outside years 1 to 9999 (or
+    /// not a number), which no header can state.
+    static func httpDate(_ date: Date, header: String, bucket: String, key: String?) throws(S3Error) -> String {
+        guard httpDateRange.contains(date.timeIntervalSince1970) else {
+            throw S3Error.invalidArgument("\(header) must be a time between the years 1 and 9999", bucket: bucket, key: key)
+        }
+        return httpDate(date)
     }
 
     /// Seconds since 1970 for a UTC civil time (days-from-civil algorithm).
     static func epoch(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Int) -> Int? {
-        guard (1...12).contains(m), (1...31).contains(d), h < 24, mi < 60, s <= 60 else { return nil }
+        guard (1...9999).contains(y), (1...12).contains(m), (1...31).contains(d), (0..<24).contains(h), (0..<60).contains(mi),
+              (0...60).contains(s) else { return nil }
         let yy = m <= 2 ? y - 1 : y
         let era = (yy >= 0 ? yy : yy - 399) / 400
         let yoe = yy - era * 400
@@ -59,11 +88,14 @@ enum S3Dates {
         return days * 86_400 + h * 3600 + mi * 60 + s
     }
 
-    /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 7231's IMF-fixdate), for conditional headers.
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 7231's IMF-fixdate), for conditional headers. A time
+    /// outside ``httpDateRange`` is clamped to it (callers with user input check first, with
+    /// ``httpDate(_:header:bucket:key:)``).
     static func httpDate(_ date: Date) -> String {
         let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        let t = Int(date.timeIntervalSince1970.rounded(.down))
+        let seconds = date.timeIntervalSince1970
+        let t = seconds.isNaN ? 0 : Int(min(max(seconds, httpDateRange.lowerBound), httpDateRange.upperBound).rounded(.down))
         let day = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
         let secs = t - day * 86_400
         // Civil date from days since the epoch (Howard Hinnant's algorithm).
@@ -77,7 +109,8 @@ enum S3Dates {
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        func four(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
         let weekday = days[((day % 7) + 7) % 7]
-        return "\(weekday), \(two(d)) \(months[m - 1]) \(y) \(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60)) GMT"
+        return "\(weekday), \(two(d)) \(months[m - 1]) \(four(y)) \(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60)) GMT"
     }
 }

@@ -271,7 +271,9 @@ public enum S3ResponseFuzzing {
         // Header values: Content-Range, dates, ETags, object attributes.
         let text = String(decoding: bytes.prefix(256), as: UTF8.self)
         _ = S3Client.parseContentRange(text)
-        _ = S3Dates.parseHTTPDate(text)
+        if let date = S3Dates.parseHTTPDate(text), S3Dates.parseHTTPDate(S3Dates.httpDate(date)) != date {
+            fatalError("an HTTP date read does not read back the same once written")
+        }
         _ = S3Dates.parseISO8601(text)
         _ = S3Client.unquote(text)
         _ = S3Client.attributes(from: HTTPHeaders([("Content-Length", text), ("ETag", text), ("Last-Modified", text),
