@@ -281,6 +281,17 @@ start_bench_server() {
   say "bench-s3-server on $BENCH_SERVER_URL"
 }
 
+# ensure_awscli_venv: the aws-cli (v1, from PyPI) in its own venv ($ROOT/.venv-awscli): it pins
+# botocore exactly, which must not move boto3's in .venv-bench. Sets AWS_CLI.
+AWSCLI_VENV="$ROOT/.venv-awscli"
+ensure_awscli_venv() {
+  AWS_CLI="$AWSCLI_VENV/bin/aws"
+  if [ -x "$AWS_CLI" ] && "$AWS_CLI" --version >/dev/null 2>&1; then return; fi
+  say "installing the aws-cli into $AWSCLI_VENV"
+  [ -x "$AWSCLI_VENV/bin/python" ] || python3 -m venv "$AWSCLI_VENV"
+  "$AWSCLI_VENV/bin/pip" install -q awscli || die "pip install awscli failed"
+}
+
 # ensure_bench_venv: the peers of the comparison in their own venv ($ROOT/.venv-bench).
 BENCH_VENV="$ROOT/.venv-bench"
 ensure_bench_venv() {

@@ -20,21 +20,45 @@ import urllib.request
 GIB = 1 << 30
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Each client's settings for the large transfers: (part size MiB, concurrency). Chosen from
-# sweeps on this machine kind (see BENCHMARKS.md); ours are the library's defaults.
-SETTINGS = {
-    "ours": (8, 8),
-    "ours-sha256": (8, 8),
-    "s5cmd": (8, 8),
-    "crt": (8, 8),
-    "obstore": (8, 8),
-    "boto3": (8, 10),
-}
+# Every peer runs twice: at its own defaults ("s5cmd"), and at settings matched to ours
+# ("s5cmd@matched": 8 MiB parts x 8 in flight for the 1 GiB rows, 64 requests in flight for the
+# small objects and listings). The better of the two is the figure ours is compared with.
+MATCHED_PART, MATCHED_CONC = 8, 8
 SMALL_COUNT, SMALL_SIZE, SMALL_WIDTH, LIST_COUNT = 2000, 4096, 64, 10_000
+# Latency of single small requests: (requests in flight, PUTs and then GETs of 1 KiB each).
+LATENCY_SIZE, LATENCY_RUNS, LATENCY_CLIENTS = 1024, [(1, 1000), (64, 5000)], ["ours", "boto3", "crt"]
 CLIENT_NAMES = {
-    "ours": "ours (swift-s3)", "ours-sha256": "ours, SHA-256 signed payload (default)", "s5cmd": "s5cmd", "crt": "AWS CRT (awscrt)", "obstore": "obstore",
-    "boto3": "boto3/s3transfer", "curl": "curl",
+    "ours": "ours (swift-s3)", "ours-sha256": "ours, SHA-256 signed payload", "s5cmd": "s5cmd", "crt": "AWS CRT (awscrt)",
+    "obstore": "obstore", "boto3": "boto3/s3transfer", "aws": "aws-cli (aws s3)", "rclone": "rclone", "curl": "curl",
 }
+# What each peer does at its own defaults (documented by each project; checked by its --help).
+DEFAULTS = {
+    "s5cmd": "cp: 50 MiB parts x 5; 256 workers",
+    "crt": "8 MiB parts, connections sized from a 10 Gb/s throughput target (matched: max_active_connections_override 8)",
+    "obstore": "download: one streamed GET; upload: 5 MiB parts x 12",
+    "boto3": "8 MiB parts x 10 threads",
+    "aws": "8 MiB parts x 10 requests",
+    "rclone": "download: 4 streams above 250 MiB (cat: one stream); upload: 5 MiB parts x 4; 4 transfers",
+}
+# Variants that differ from the defaults (a peer with no knob for a workload runs once).
+NO_MATCHED = {
+    ("obstore", "download-file"), ("obstore", "download-memory"), ("rclone", "download-memory"), ("obstore", "list"),
+    ("boto3", "list"), ("crt", "list"), ("aws", "list"), ("s5cmd", "list"), ("rclone", "list"),
+    ("obstore", "put-many"), ("obstore", "get-many"), ("boto3", "put-many"), ("boto3", "get-many"), ("crt", "put-many"), ("crt", "get-many"),
+}
+
+
+def split_client(client):
+    """("s5cmd", True) for "s5cmd@matched"."""
+    base, _, variant = client.partition("@")
+    return base, variant == "matched"
+
+
+def client_label(client):
+    base, matched = split_client(client)
+    if base.startswith("ours") or base == "curl":
+        return CLIENT_NAMES[base]
+    return CLIENT_NAMES[base] + (" (matched)" if matched else " (defaults)")
 
 
 def parse_args():
@@ -42,6 +66,8 @@ def parse_args():
     p.add_argument("--ours", required=True, help="path of s3-bench-client")
     p.add_argument("--python", required=True, help="the venv's python (peers)")
     p.add_argument("--s5cmd", required=True)
+    p.add_argument("--aws", required=True, help="the aws-cli's aws")
+    p.add_argument("--rclone", required=True)
     p.add_argument("--server", required=True, help="bench-s3-server URL")
     p.add_argument("--nginx", required=True, help="nginx URL serving BUCKET/KEY and accepting PUT under /upload/")
     p.add_argument("--file", required=True, help="the 1 GiB file to upload (also served by nginx as bench/big)")
@@ -88,47 +114,99 @@ class Runner:
     # --- client command lines ---------------------------------------------------------------
 
     def command(self, client, workload, endpoint, **kw):
+        """(argv, stdout, extra environment) of one run."""
         a = self.a
-        part, conc = SETTINGS.get(client, (8, 8))
-        bucket = "bench"
-        if client in ("ours", "ours-sha256", "boto3", "crt", "obstore"):
-            if client.startswith("ours"):
+        base, matched = split_client(client)
+        fixed = base.startswith("ours") or matched
+        part, conc = (str(MATCHED_PART), str(MATCHED_CONC)) if fixed else ("default", "default")
+        width = SMALL_WIDTH if (fixed or base in ("boto3", "crt", "obstore")) else None
+        bucket, key = "bench", kw.get("key", "big")
+        if base.startswith("ours") or base in ("boto3", "crt", "obstore"):
+            if base.startswith("ours"):
                 head = [a.ours, endpoint, workload]
             else:
-                head = [a.python, os.path.join(HERE, "peers.py"), client, workload, endpoint]
+                head = [a.python, os.path.join(HERE, "peers.py"), base, workload, endpoint]
             args = {
-                "download-file": [bucket, kw.get("key", "big"), kw.get("path", ""), str(part), str(conc)],
-                "download-memory": [bucket, kw.get("key", "big"), str(part), str(conc)],
-                "upload": [bucket, kw.get("key", ""), a.file, str(part), str(conc)],
+                "download-file": [bucket, key, kw.get("path", ""), part, conc],
+                "download-memory": [bucket, key, part, conc],
+                "upload": [bucket, kw.get("key", ""), a.file, part, conc],
                 "put-many": [bucket, kw.get("prefix", ""), str(SMALL_COUNT), str(SMALL_SIZE), str(SMALL_WIDTH)],
                 "get-many": [bucket, kw.get("prefix", ""), str(SMALL_COUNT), str(SMALL_WIDTH)],
                 "list": [bucket, kw.get("prefix", "")],
             }[workload]
-            return head + args, subprocess.PIPE
-        if client == "s5cmd":
+            return head + args, subprocess.PIPE, OURS_ENV.get(client)
+        if base == "s5cmd":
             s5 = [a.s5cmd, "--endpoint-url", endpoint]
+            many = s5 if width is None else [a.s5cmd, "--numworkers", str(width), "--endpoint-url", endpoint]
+            tuned = ["-c", conc, "-p", part] if matched else []
             if workload == "download-file":
-                return s5 + ["cp", "-c", str(conc), "-p", str(part), f"s3://{bucket}/{kw.get('key', 'big')}", kw["path"]], subprocess.DEVNULL
+                return s5 + ["cp"] + tuned + [f"s3://{bucket}/{key}", kw["path"]], subprocess.DEVNULL, None
             if workload == "download-memory":
-                return s5 + ["cat", "-c", str(conc), "-p", str(part), f"s3://{bucket}/{kw.get('key', 'big')}"], subprocess.DEVNULL
+                return s5 + ["cat"] + tuned + [f"s3://{bucket}/{key}"], subprocess.DEVNULL, None
             if workload == "upload":
-                return s5 + ["cp", "-c", str(conc), "-p", str(part), a.file, f"s3://{bucket}/{kw['key']}"], subprocess.DEVNULL
+                return s5 + ["cp"] + tuned + [a.file, f"s3://{bucket}/{kw['key']}"], subprocess.DEVNULL, None
             if workload == "put-many":
-                return [a.s5cmd, "--numworkers", str(SMALL_WIDTH), "--endpoint-url", endpoint, "cp",
-                        os.path.join(a.small_dir, "*"), f"s3://{bucket}/{kw['prefix']}"], subprocess.DEVNULL
+                return many + ["cp", os.path.join(a.small_dir, "*"), f"s3://{bucket}/{kw['prefix']}"], subprocess.DEVNULL, None
             if workload == "get-many":
-                return [a.s5cmd, "--numworkers", str(SMALL_WIDTH), "--endpoint-url", endpoint, "cp",
-                        f"s3://{bucket}/{kw['prefix']}*", kw["path"] + "/"], subprocess.DEVNULL
+                return many + ["cp", f"s3://{bucket}/{kw['prefix']}*", kw["path"] + "/"], subprocess.DEVNULL, None
             if workload == "list":
-                return s5 + ["ls", f"s3://{bucket}/{kw['prefix']}*"], subprocess.DEVNULL
-        if client == "curl":
+                return s5 + ["ls", f"s3://{bucket}/{kw['prefix']}*"], subprocess.DEVNULL, None
+        if base == "aws":
+            # Its settings live in a config file: one per variant, written by Runner.aws_config.
+            aws = [a.aws, "--endpoint-url", endpoint, "s3"]
+            env = {"AWS_CONFIG_FILE": self.aws_config(matched, workload)}
             if workload == "download-file":
-                return ["curl", "-sf", "-o", kw["path"], f"{endpoint}/{bucket}/{kw.get('key', 'big')}"], subprocess.DEVNULL
+                return aws + ["cp", "--quiet", f"s3://{bucket}/{key}", kw["path"]], subprocess.DEVNULL, env
             if workload == "download-memory":
-                return ["curl", "-sf", "-o", "/dev/null", f"{endpoint}/{bucket}/{kw.get('key', 'big')}"], subprocess.DEVNULL
+                return aws + ["cp", "--quiet", f"s3://{bucket}/{key}", "-"], subprocess.DEVNULL, env
             if workload == "upload":
-                return ["curl", "-sf", "-o", "/dev/null", "-H", "Content-Type: application/octet-stream", "-T", a.file, kw["url"]], subprocess.DEVNULL
+                return aws + ["cp", "--quiet", a.file, f"s3://{bucket}/{kw['key']}"], subprocess.DEVNULL, env
+            if workload == "put-many":
+                return aws + ["cp", "--quiet", "--recursive", a.small_dir, f"s3://{bucket}/{kw['prefix']}"], subprocess.DEVNULL, env
+            if workload == "get-many":
+                return aws + ["cp", "--quiet", "--recursive", f"s3://{bucket}/{kw['prefix']}", kw["path"]], subprocess.DEVNULL, env
+            if workload == "list":
+                return aws + ["ls", "--recursive", f"s3://{bucket}/{kw['prefix']}"], subprocess.DEVNULL, env
+        if base == "rclone":
+            rc = [a.rclone, "--config", "/dev/null", "-q"]
+            env = {"RCLONE_S3_PROVIDER": "Other", "RCLONE_S3_ENDPOINT": endpoint, "RCLONE_S3_ACCESS_KEY_ID": "bench",
+                   "RCLONE_S3_SECRET_ACCESS_KEY": "bench-secret", "RCLONE_S3_REGION": "us-east-1", "RCLONE_S3_FORCE_PATH_STYLE": "true"}
+            if workload == "download-file":
+                tuned = ["--multi-thread-streams", conc] if matched else []
+                return rc + tuned + ["copyto", f":s3:{bucket}/{key}", kw["path"]], subprocess.DEVNULL, env
+            if workload == "download-memory":
+                return rc + ["cat", f":s3:{bucket}/{key}"], subprocess.DEVNULL, env
+            if workload == "upload":
+                tuned = ["--s3-chunk-size", f"{part}M", "--s3-upload-concurrency", conc, "--s3-upload-cutoff", f"{part}M"] if matched else []
+                return rc + tuned + ["copyto", a.file, f":s3:{bucket}/{kw['key']}"], subprocess.DEVNULL, env
+            many = ["--transfers", str(width), "--checkers", str(width)] if width else []
+            if workload == "put-many":
+                return rc + many + ["copy", a.small_dir, f":s3:{bucket}/{kw['prefix']}"], subprocess.DEVNULL, env
+            if workload == "get-many":
+                return rc + many + ["copy", f":s3:{bucket}/{kw['prefix']}", kw["path"]], subprocess.DEVNULL, env
+            if workload == "list":
+                return rc + ["ls", f":s3:{bucket}/{kw['prefix']}"], subprocess.DEVNULL, env
+        if base == "curl":
+            if workload == "download-file":
+                return ["curl", "-sf", "-o", kw["path"], f"{endpoint}/{bucket}/{key}"], subprocess.DEVNULL, None
+            if workload == "download-memory":
+                return ["curl", "-sf", "-o", "/dev/null", f"{endpoint}/{bucket}/{key}"], subprocess.DEVNULL, None
+            if workload == "upload":
+                return ["curl", "-sf", "-o", "/dev/null", "-H", "Content-Type: application/octet-stream", "-T", a.file, kw["url"]], subprocess.DEVNULL, None
         raise ValueError((client, workload))
+
+    def aws_config(self, matched, workload):
+        """The aws-cli's config file: path-style addressing (a loopback endpoint has no bucket
+        host names), and for the matched variant its transfer settings."""
+        many = workload in ("put-many", "get-many")
+        name = os.path.join(self.a.work, f"aws-config-{'matched' if matched else 'defaults'}{'-many' if many else ''}")
+        lines = ["[default]", "region = us-east-1", "s3 =", "  addressing_style = path"]
+        if matched:
+            lines += [f"  max_concurrent_requests = {SMALL_WIDTH if many else MATCHED_CONC}",
+                      f"  multipart_chunksize = {MATCHED_PART}MB", f"  multipart_threshold = {MATCHED_PART}MB"]
+        with open(name, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return name
 
 
 def head_size(url):
@@ -151,19 +229,30 @@ def drop_file(path):
     os.sync()  # the next client does not pay for this one's writeback
 
 
-PEERS = ["ours", "s5cmd", "crt", "obstore", "boto3"]
+BASES = ["ours", "s5cmd", "crt", "obstore", "boto3", "aws", "rclone"]
 # Ours runs with S3PayloadProtection.crc32c (its fastest safe setting, like the CRT's unsigned
 # payloads and obstore's unsigned_payload); where bodies are hashed, the default is shown too.
 OURS_ENV = {"ours": {"BENCH_PAYLOAD": "crc32c"}}
 
+
+def clients_for(workload, extra=()):
+    """Every client variant of a workload: each peer at its defaults and, where it has the knob, matched."""
+    out = []
+    for base in BASES:
+        out.append(base)
+        if base != "ours" and (base, workload) not in NO_MATCHED:
+            out.append(base + "@matched")
+    return out + list(extra)
+
+
 # (name, title, unit, server(s), clients incl. ceilings)
 WORKLOADS = [
-    ("download-file", "download 1 GiB to a file", "MB/s", ["server", "nginx"], PEERS + ["curl"]),
-    ("download-memory", "download 1 GiB to memory, discarded", "MB/s", ["server", "nginx"], PEERS + ["curl"]),
-    ("upload", "upload a 1 GiB file (multipart)", "MB/s", ["server", "nginx"], PEERS + ["ours-sha256", "curl"]),
-    ("put-many", f"PUT {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS + ["ours-sha256"]),
-    ("get-many", f"GET {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], PEERS),
-    ("list", f"list {LIST_COUNT:,} keys (all pages)", "keys/s", ["server"], PEERS),
+    ("download-file", "download 1 GiB to a file", "MB/s", ["server", "nginx"], clients_for("download-file", ["curl"])),
+    ("download-memory", "download 1 GiB to memory, discarded", "MB/s", ["server", "nginx"], clients_for("download-memory", ["curl"])),
+    ("upload", "upload a 1 GiB file (multipart)", "MB/s", ["server", "nginx"], clients_for("upload", ["ours-sha256", "curl"])),
+    ("put-many", f"PUT {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], clients_for("put-many", ["ours-sha256"])),
+    ("get-many", f"GET {SMALL_COUNT:,} objects of 4 KiB, {SMALL_WIDTH} at a time", "objects/s", ["server"], clients_for("get-many")),
+    ("list", f"list {LIST_COUNT:,} keys (all pages)", "keys/s", ["server"], clients_for("list")),
 ]
 # Labels under the chart's bars.
 SHORT = {
@@ -181,7 +270,7 @@ def one_run(r, a, workload, server_name, endpoint, client):
     expect_objects, expect_bytes = 1, GIB
     cleanup = None
     if workload == "download-file":
-        kw["path"] = os.path.join(a.work, f"dl-{client}.bin")
+        kw["path"] = os.path.join(a.work, f"dl-{client.replace('@', '-')}.bin")
         cleanup = lambda: drop_file(kw["path"])
     elif workload == "upload":
         if server_name == "nginx":
@@ -189,21 +278,21 @@ def one_run(r, a, workload, server_name, endpoint, client):
                 return None
             kw["url"] = f"{endpoint}/upload/up-curl"
         else:
-            kw["key"] = f"up-{client}"
-            kw["url"] = f"{endpoint}/bench/up-{client}"
+            kw["key"] = f"up-{client.replace('@', '-')}"
+            kw["url"] = f"{endpoint}/bench/{kw['key']}"
         cleanup = lambda: delete(kw["url"])
     elif workload in ("put-many", "get-many"):
-        kw["prefix"] = f"small-{client}/"
+        kw["prefix"] = f"small-{client.replace('@', '-')}/"
         expect_objects, expect_bytes = SMALL_COUNT, SMALL_COUNT * SMALL_SIZE
-        if workload == "get-many" and client == "s5cmd":
-            kw["path"] = os.path.join(a.work, "s5cmd-get")
+        if workload == "get-many" and split_client(client)[0] in ("s5cmd", "aws", "rclone"):
+            kw["path"] = os.path.join(a.work, f"get-{client.replace('@', '-')}")
             os.makedirs(kw["path"], exist_ok=True)
             cleanup = lambda: drop_file(kw["path"])
     elif workload == "list":
         kw["prefix"] = "list/"
         expect_objects, expect_bytes = LIST_COUNT, LIST_COUNT * 16
-    cmd, stdout = r.command(client, workload, endpoint, **kw)
-    m = r.measure(cmd, stdout, OURS_ENV.get(client))
+    cmd, stdout, env = r.command(client, workload, endpoint, **kw)
+    m = r.measure(cmd, stdout, env)
     # Check that the work was done.
     if stdout is subprocess.PIPE:
         objects, moved = (int(x) for x in m["out"].split()[-2:])
@@ -219,10 +308,27 @@ def one_run(r, a, workload, server_name, endpoint, client):
     elif workload == "get-many":
         n = len(os.listdir(kw["path"]))
         if n != SMALL_COUNT:
-            raise RuntimeError(f"s5cmd get-many wrote {n} files")
+            raise RuntimeError(f"{client} get-many wrote {n} files")
     if cleanup:
         cleanup()
     m["amount"] = expect_objects if workload in ("put-many", "get-many", "list") else expect_bytes
+    return m
+
+
+def latency_run(r, a, client, width, count, round_no):
+    """PUT then GET `count` objects of LATENCY_SIZE bytes, `width` at a time; the client times
+    each request itself and prints the p50 and p99 (microseconds) of both."""
+    prefix = f"lat-{client}-{width}-{round_no}/"
+    rest = ["bench", prefix, str(count), str(LATENCY_SIZE), str(width)]
+    if client == "ours":
+        cmd = [a.ours, a.server, "latency"] + rest
+    else:
+        cmd = [a.python, os.path.join(HERE, "peers.py"), client, "latency", a.server] + rest
+    m = r.measure(cmd)
+    fields = [int(x) for x in m["out"].split()[-6:]]
+    if fields[4:] != [count, count * LATENCY_SIZE]:
+        raise RuntimeError(f"{client} latency: moved {fields[4:]}, expected {[count, count * LATENCY_SIZE]}")
+    m["lat"] = fields[:4]
     return m
 
 
@@ -263,6 +369,13 @@ def main():
                         continue
                     results.setdefault((workload, server_name, client), []).append(m)
                     print(f"round {round_no} {workload:16} {server_name:6} {client:8} {m['wall']:7.3f} s  cpu {m['cpu']:6.2f} s  rss {m['rss']:7.1f} MiB", flush=True)
+        if not only or "latency" in only:
+            for width, count in LATENCY_RUNS:
+                for client in LATENCY_CLIENTS:
+                    m = latency_run(r, a, client, width, count, round_no)
+                    results.setdefault(("latency", f"{width}", client), []).append(m)
+                    print(f"round {round_no} latency {width:3} at a time {client:8} PUT p50/p99 {m['lat'][0]}/{m['lat'][1]} us"
+                          f"  GET p50/p99 {m['lat'][2]}/{m['lat'][3]} us", flush=True)
     with open(a.json, "w") as f:
         json.dump({"|".join(k): v for k, v in results.items()} | {"retried": RETRIED}, f, indent=1)
     report(a, results)
@@ -302,7 +415,7 @@ def report(a, results):
     lines = []
     today = datetime.date.today().isoformat()
     lines += [
-        "# Benchmarks: swift-s3 beside s5cmd, the AWS CRT, obstore and boto3",
+        "# Benchmarks: swift-s3 beside s5cmd, the AWS CRT, obstore, boto3, the aws-cli and rclone",
         "",
         f"Measured {today} on {machine()}, everything on 127.0.0.1. Written by `scripts/bench`;",
         "clients interleaved within each round (rounds given per table); medians, with min-max of the rate.",
@@ -312,15 +425,20 @@ def report(a, results):
         "Servers: **bench-s3-server** (`Benchmarks/Sources/bench-s3-server`, SwiftNIO, objects in memory,",
         "no signature checks) and **nginx** (a static file: HEAD and ranged GET work for every client).",
         "",
-        "Settings (part size x parts in flight for the 1 GiB rows): "
-        + "; ".join(f"{CLIENT_NAMES[c]} {p} MiB x {n}" for c, (p, n) in SETTINGS.items())
-        + ". Ours protects upload bodies with `S3PayloadProtection.crc32c` (unsigned payload, signed CRC-32C"
-        " header); the row 'ours, SHA-256 signed payload (default)' is the library's default. obstore runs with"
-        " `unsigned_payload=True`; the CRT signs no payload by default; s5cmd and boto3 sign each body's SHA-256 over http"
-        + f". Small objects and listings: {SMALL_WIDTH} requests in flight (s5cmd `--numworkers {SMALL_WIDTH}`,"
-        " boto3 a 64-thread pool, obstore and the CRT an asyncio / semaphore gate). boto3 runs with"
-        " `request_checksum_calculation=when_required` (its default CRC32 costs CPU). s5cmd reads and writes"
-        " the small objects as local files (it is a file tool); the others keep them in memory.",
+        f"Settings. Ours runs at the library's defaults ({MATCHED_PART} MiB parts x {MATCHED_CONC} in flight). Every peer"
+        " runs twice where it has the knob: **(defaults)**, as installed, and **(matched)**, set to"
+        f" {MATCHED_PART} MiB parts x {MATCHED_CONC} in flight for the 1 GiB rows and {SMALL_WIDTH} requests in flight"
+        " for the small objects. Its better row is the one ours is compared with (the Targets table).",
+        "Defaults: " + "; ".join(f"{CLIENT_NAMES[c]}: {d}" for c, d in DEFAULTS.items()) + ".",
+        "The Python peers' small-object and listing programs (Benchmarks/compare/peers.py) keep"
+        f" {SMALL_WIDTH} requests in flight (a thread pool, an asyncio or semaphore gate): one row each.",
+        "Ours protects upload bodies with `S3PayloadProtection.crc32c` (unsigned payload, signed CRC-32C"
+        " header); the row 'ours, SHA-256 signed payload' is the library's default. obstore runs with"
+        " `unsigned_payload=True`; the CRT signs no payload by default; s5cmd, boto3, the aws-cli and rclone sign"
+        " each body's SHA-256 over http. boto3 runs with `request_checksum_calculation=when_required` (its"
+        " default CRC32 costs CPU); the aws-cli runs with its default (CRC32 on uploads). rclone computes an MD5"
+        " of each upload and checks downloads against a single-part ETag (its default). s5cmd, the aws-cli and rclone read"
+        " and write the small objects as local files (they are file tools); the others keep them in memory.",
         "",
         "![throughput relative to ours](Benchmarks/chart.png)",
         "",
@@ -342,23 +460,22 @@ def report(a, results):
                 per_gib = f"{s['cpu'] / (s['amount'] / GIB):.2f}" if unit == "MB/s" else "-"
                 ratio = "1.00" if c == "ours" else f"{ours['rate'] / s['rate']:.2f}"
                 fmt = "{:.0f}" if unit != "MB/s" or s["rate"] >= 100 else "{:.1f}"
-                lines.append(f"| {CLIENT_NAMES[c]} | {fmt.format(s['rate'])} ({fmt.format(s['rate_lo'])}-{fmt.format(s['rate_hi'])}) | "
+                lines.append(f"| {client_label(c)} | {fmt.format(s['rate'])} ({fmt.format(s['rate_lo'])}-{fmt.format(s['rate_hi'])}) | "
                              f"{s['wall']:.3f} | {s['cpu']:.2f} | {per_gib} | {s['rss']:.0f} | {ratio} |")
             lines.append("")
             peers = {c: s for c, s in rows.items() if c not in ("ours", "ours-sha256", "curl")}
             if peers:
                 best_name, best = max(peers.items(), key=lambda kv: kv[1]["rate"])
                 ratio = ours["rate"] / best["rate"]
-                verdicts.append((f"{title} ({server_name}): ours / best peer ({CLIENT_NAMES[best_name]}) = {ratio:.2f}",
+                verdicts.append((f"{title} ({server_name}): ours / best peer ({client_label(best_name)}) = {ratio:.2f}",
                                  ratio >= 1.15))
-                verdicts.append((f"{title} ({server_name}): CPU ours {ours['cpu']:.2f} s vs {CLIENT_NAMES[best_name]} {best['cpu']:.2f} s",
+                verdicts.append((f"{title} ({server_name}): CPU ours {ours['cpu']:.2f} s vs {client_label(best_name)} {best['cpu']:.2f} s",
                                  ours["cpu"] <= best["cpu"]))
             if "curl" in rows and workload in ("download-memory", "upload"):
                 ratio = ours["rate"] / rows["curl"]["rate"]
                 verdicts.append((f"{title} ({server_name}): ours / curl = {ratio:.2f} (target 0.80)", ratio >= 0.8))
             if unit == "MB/s":
-                part, conc = SETTINGS["ours"]
-                limit = 64 + part * conc
+                limit = 64 + MATCHED_PART * MATCHED_CONC
                 verdicts.append((f"{title} ({server_name}): our peak RSS {ours['rss_max']:.0f} MiB (limit {limit} MiB)", ours["rss_max"] < limit))
     # The benchmark server must not be the bottleneck: curl against it vs against nginx.
     for workload, what in (("download-memory", "GET"), ("upload", "PUT")):
@@ -366,6 +483,29 @@ def report(a, results):
         if s and n:
             rs, rn = summarize(s, "MB/s")["rate"], summarize(n, "MB/s")["rate"]
             verdicts.append((f"curl {what} 1 GiB: bench-s3-server {rs:.0f} MB/s vs nginx {rn:.0f} MB/s = {rs / rn:.2f} (must be >= 0.80)", rs / rn >= 0.8))
+    latency = {k: v for k, v in results.items() if k[0] == "latency"}
+    if latency:
+        rounds = max(len(v) for v in latency.values())
+        lines += ["## Latency of single small requests, from server", "",
+                  f"PUTs of {LATENCY_SIZE:,} bytes, then GETs of them (the whole body read), one process per client and"
+                  f" setting; each request timed by the client itself from the call to its last byte. p50 and p99 in"
+                  f" milliseconds, medians of {rounds} rounds. Ours at the library's defaults (SHA-256 signed payload)."
+                  " boto3 with its threads, the CRT with its event loop (from Python).", "",
+                  "| client | in flight | requests | PUT p50 | PUT p99 | GET p50 | GET p99 | ours / client (GET p50) |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for width, count in LATENCY_RUNS:
+            med_lat = {c: [med([m["lat"][i] for m in latency[("latency", f"{width}", c)]]) / 1000 for i in range(4)]
+                       for c in LATENCY_CLIENTS if ("latency", f"{width}", c) in latency}
+            for c, l in med_lat.items():
+                ratio = "1.00" if c == "ours" else f"{med_lat['ours'][2] / l[2]:.2f}" if "ours" in med_lat else "-"
+                lines.append(f"| {CLIENT_NAMES[c]} | {width} | {count:,} | {l[0]:.2f} | {l[1]:.2f} | {l[2]:.2f} | {l[3]:.2f} | {ratio} |")
+            peers = {c: l for c, l in med_lat.items() if c != "ours"}
+            if "ours" in med_lat and peers:
+                for i, what in ((0, "PUT p50"), (1, "PUT p99"), (2, "GET p50"), (3, "GET p99")):
+                    best = min(peers.items(), key=lambda kv: kv[1][i])
+                    verdicts.append((f"latency, {width} in flight, {what}: ours {med_lat['ours'][i]:.2f} ms vs best peer"
+                                     f" ({CLIENT_NAMES[best[0]]}) {best[1][i]:.2f} ms", med_lat["ours"][i] <= best[1][i]))
+        lines.append("")
     if RETRIED:
         lines += ["Runs that failed and were run again once: " + "; ".join(RETRIED), ""]
     lines += ["## Targets", "", "| check | met |", "|---|---|"]
@@ -391,18 +531,22 @@ def chart(a, results):
         for server_name in servers:
             if (workload, server_name, "ours") in results:
                 groups.append((f"{SHORT[workload]}\n({server_name})", workload, server_name, unit, clients))
-    clients = PEERS + ["ours-sha256", "curl"]
-    colors = {"ours": "#d9480f", "ours-sha256": "#ffa94d", "s5cmd": "#1c7ed6", "crt": "#f59f00", "obstore": "#37b24d", "boto3": "#7048e8", "curl": "#868e96"}
-    fig, ax = plt.subplots(figsize=(13, 6))
+    clients = BASES + ["ours-sha256", "curl"]
+    colors = {"ours": "#d9480f", "ours-sha256": "#ffa94d", "s5cmd": "#1c7ed6", "crt": "#f59f00", "obstore": "#37b24d",
+              "boto3": "#7048e8", "aws": "#e64980", "rclone": "#0ca678", "curl": "#868e96"}
+    fig, ax = plt.subplots(figsize=(14, 6))
     width = 0.8 / len(clients)
     for i, c in enumerate(clients):
         xs, ys = [], []
         for g, (label, workload, server_name, unit, allowed) in enumerate(groups):
-            if (workload, server_name, c) not in results:
+            # A peer's bar is its better variant (defaults or matched), as in the Targets table.
+            rates = [summarize(results[(workload, server_name, v)], unit)["rate"] for v in (c, c + "@matched")
+                     if (workload, server_name, v) in results]
+            if not rates:
                 continue
             ours = summarize(results[(workload, server_name, "ours")], unit)["rate"]
             xs.append(g + (i - len(clients) / 2 + 0.5) * width)
-            ys.append(summarize(results[(workload, server_name, c)], unit)["rate"] / ours)
+            ys.append(max(rates) / ours)
         ax.bar(xs, ys, width, label=CLIENT_NAMES[c], color=colors[c])
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(groups)))

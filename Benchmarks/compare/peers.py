@@ -9,8 +9,11 @@ CLIENT: boto3 | crt | obstore. WORKLOAD and ARGS as for s3-bench-client:
     put-many BUCKET PREFIX COUNT SIZE CONCURRENCY
     get-many BUCKET PREFIX COUNT CONCURRENCY
     list BUCKET PREFIX
-Prints "<objects> <bytes>" moved, which the harness checks.
+    latency BUCKET PREFIX COUNT SIZE CONCURRENCY  (boto3, crt)
+Prints "<objects> <bytes>" moved, which the harness checks; latency prints the p50 and p99 of
+its PUTs and GETs in microseconds first: "PUT_P50 PUT_P99 GET_P50 GET_P99 OBJECTS BYTES".
 """
+import time
 import os
 import sys
 import threading
@@ -21,6 +24,16 @@ ACCESS, SECRET, REGION = "bench", "bench-secret", "us-east-1"
 
 def key(prefix, i):
     return f"{prefix}{i:06d}"
+
+
+def percentiles(xs):
+    xs = sorted(xs)
+    return int(xs[int(len(xs) * 0.5)]), int(xs[min(len(xs) - 1, int(len(xs) * 0.99))])
+
+
+def latency_args(args):
+    bucket, prefix, count, size, conc = args
+    return bucket, prefix, int(count), b"a" * int(size), int(conc)
 
 
 def many_args(workload, args):
@@ -39,7 +52,7 @@ def boto3_main(endpoint, workload, args):
     import botocore.config
     from boto3.s3.transfer import TransferConfig
 
-    width = 64 if workload in ("put-many", "get-many") else 10
+    width = 64 if workload in ("put-many", "get-many", "latency") else 10
     client = boto3.client(
         "s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
         config=botocore.config.Config(
@@ -48,6 +61,8 @@ def boto3_main(endpoint, workload, args):
             request_checksum_calculation="when_required", response_checksum_validation="when_required"))
 
     def transfer_config(part, conc):
+        if part == "default":
+            return TransferConfig()  # 8 MiB threshold and parts, 10 threads
         return TransferConfig(multipart_threshold=int(part) << 20, multipart_chunksize=int(part) << 20,
                               max_concurrency=int(conc), use_threads=True)
 
@@ -98,6 +113,26 @@ def boto3_main(endpoint, workload, args):
         with ThreadPoolExecutor(conc) as pool:
             total = sum(pool.map(one, range(count)))
         return count, total
+    if workload == "latency":
+        from concurrent.futures import ThreadPoolExecutor
+        bucket, prefix, count, body, conc = latency_args(args)
+        puts, gets = [], []
+
+        def put(i):
+            t0 = time.perf_counter()
+            client.put_object(Bucket=bucket, Key=key(prefix, i), Body=body)
+            puts.append((time.perf_counter() - t0) * 1e6)
+
+        def get(i):
+            t0 = time.perf_counter()
+            n = len(client.get_object(Bucket=bucket, Key=key(prefix, i))["Body"].read())
+            gets.append((time.perf_counter() - t0) * 1e6)
+            return n
+        with ThreadPoolExecutor(conc) as pool:
+            list(pool.map(put, range(count)))
+            total = sum(pool.map(get, range(count)))
+        print(*percentiles(puts), *percentiles(gets), end=" ")
+        return count, total
     if workload == "list":
         bucket, prefix = args
         n = size = 0
@@ -120,13 +155,16 @@ def crt_main(endpoint, workload, args):
     from urllib.parse import quote
 
     host = urlparse(endpoint).netloc
-    part_mib = {"download-file": 3, "upload": 3, "download-memory": 2}.get(workload)
-    part_mib = int(args[part_mib]) if part_mib is not None else 8
+    part_arg = {"download-file": 3, "upload": 3, "download-memory": 2}.get(workload)
+    part_mib = args[part_arg] if part_arg is not None else "default"
+    conc = args[part_arg + 1] if part_arg is not None else "default"
     elg = EventLoopGroup()
     bootstrap = ClientBootstrap(elg, DefaultHostResolver(elg))
+    # Its defaults: 8 MiB parts, a 10 Gb/s throughput target (from which it sizes its connections).
+    # Matched: 8 MiB parts and at most 8 connections (max_active_connections_override).
+    sizing = {} if part_mib == "default" else {"part_size": int(part_mib) << 20, "max_active_connections_override": int(conc)}
     client = S3Client(bootstrap=bootstrap, region=REGION, tls_mode=S3RequestTlsMode.DISABLED,
-                      credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET),
-                      part_size=part_mib << 20, throughput_target_gbps=10.0)
+                      credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET), **sizing)
 
     def request(method, path, body_length=None, body=None):
         headers = HttpHeaders([("Host", host)])
@@ -181,6 +219,39 @@ def crt_main(endpoint, workload, args):
         for f in futures:
             f.finished_future.result()
         return count, (count * len(body) if workload == "put-many" else total[0])
+    if workload == "latency":
+        bucket, prefix, count, body, conc = latency_args(args)
+        gate, lock = threading.Semaphore(conc), threading.Lock()
+        times = {"put": [], "get": []}
+        got = [0]
+
+        def run(kind):
+            futures = []
+            for i in range(count):
+                gate.acquire()
+                t0 = time.perf_counter()
+
+                def on_done(t0=t0, **kw):
+                    with lock:
+                        times[kind].append((time.perf_counter() - t0) * 1e6)
+                    gate.release()
+
+                def on_body(chunk, offset, **kw):
+                    with lock:
+                        got[0] += len(chunk)
+                if kind == "put":
+                    futures.append(client.make_request(type=S3RequestType.PUT_OBJECT,
+                                                       request=request("PUT", obj_path(bucket, key(prefix, i)), len(body), body),
+                                                       on_done=on_done))
+                else:
+                    futures.append(client.make_request(type=S3RequestType.GET_OBJECT, request=request("GET", obj_path(bucket, key(prefix, i))),
+                                                       on_body=on_body, on_done=on_done))
+            for f in futures:
+                f.finished_future.result()
+        run("put")
+        run("get")
+        print(*percentiles(times["put"]), *percentiles(times["get"]), end=" ")
+        return count, got[0]
     if workload == "list":
         import xml.etree.ElementTree as ET
         bucket, prefix = args
@@ -216,22 +287,27 @@ def obstore_main(endpoint, workload, args):
         return S3Store(bucket, endpoint=endpoint, region=REGION, access_key_id=ACCESS, secret_access_key=SECRET,
                        virtual_hosted_style_request=False, unsigned_payload=True, client_options={"allow_http": True})
 
+    # A download is one streamed GET (obstore has no parallel ranged download); the stream's
+    # chunk size is its only knob: 8 MiB, as it always ran here.
     if workload == "download-file":
-        bucket, k, path, part, _ = args
+        bucket, k, path, _, _ = args
         with open(path, "wb") as f:
-            for chunk in obs.get(store(bucket), k).stream(min_chunk_size=int(part) << 20):
+            for chunk in obs.get(store(bucket), k).stream(min_chunk_size=8 << 20):
                 f.write(chunk)
         return 1, os.path.getsize(path)
     if workload == "download-memory":
-        bucket, k, part, _ = args
+        bucket, k, _, _ = args
         n = 0
-        for chunk in obs.get(store(bucket), k).stream(min_chunk_size=int(part) << 20):
+        for chunk in obs.get(store(bucket), k).stream(min_chunk_size=8 << 20):
             n += len(chunk)
         return 1, n
     if workload == "upload":
         from pathlib import Path
         bucket, k, path, part, conc = args
-        obs.put(store(bucket), k, Path(path), chunk_size=int(part) << 20, max_concurrency=int(conc))
+        if part == "default":
+            obs.put(store(bucket), k, Path(path))  # 5 MiB parts, 12 at a time
+        else:
+            obs.put(store(bucket), k, Path(path), chunk_size=int(part) << 20, max_concurrency=int(conc))
         return 1, os.path.getsize(path)
     if workload in ("put-many", "get-many"):
         import asyncio

@@ -48,7 +48,7 @@ import Testing
                 while firstError == nil {
                     do {
                         guard let chunk = try await iterator.next() else { break }
-                        #expect(Array(data[received..<(received + chunk.count)]) == chunk)
+                        #expect(Array(data[received..<(received + chunk.count)]) == chunk.array)
                         received += chunk.count
                     } catch {
                         firstError = error
@@ -57,7 +57,7 @@ import Testing
                 #expect((firstError as? S3Error)?.code == .accessDenied, "\(String(describing: firstError))")
                 #expect(received == 2 << 20, "the bytes before the failed range, and none after")
                 // Reading on must not skip the failed range and hand out the next one.
-                var after: [UInt8]?
+                var after: S3Bytes?
                 let again = await #expect(throws: S3Error.self) { after = try await iterator.next() }
                 #expect(after == nil)
                 #expect(again?.code == .accessDenied)

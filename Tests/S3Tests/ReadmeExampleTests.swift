@@ -172,7 +172,7 @@ extension ReadmeExampleTests {
 func readmeTransferExample(bucket: S3Bucket, videoURL: URL, targetURL: URL, localFolder: URL, restoreFolder: URL, siteFolder: URL,
                            someAsyncByteSequence: AsyncStream<[UInt8]>) async throws -> (Int, S3SyncSummary) {
     var consumed = 0
-    func consume(_ chunk: [UInt8]) { consumed += chunk.count }
+    func consume(_ chunk: S3Bytes) { consumed += chunk.count }
 
     let (events, report) = S3TransferProgress.makeStream()          // or any @Sendable callback
     let options = S3TransferOptions(partSize: 8 << 20, concurrency: 8, progress: report)

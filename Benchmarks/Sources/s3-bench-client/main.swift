@@ -9,6 +9,10 @@
 //   s3-bench-client ENDPOINT get-many        BUCKET PREFIX COUNT CONCURRENCY
 //   s3-bench-client ENDPOINT list            BUCKET PREFIX
 //   s3-bench-client ENDPOINT copy            BUCKET SOURCE TARGET PART_MIB CONCURRENCY THRESHOLD_MIB
+//   s3-bench-client ENDPOINT latency         BUCKET PREFIX COUNT SIZE CONCURRENCY
+//     (COUNT PUTs of SIZE bytes, then COUNT GETs of them, CONCURRENCY at a time; prints the
+//     p50 and p99 of each in microseconds before "<objects> <bytes>":
+//     "PUT_P50 PUT_P99 GET_P50 GET_P99 OBJECTS BYTES")
 // BENCH_KEY / BENCH_SECRET in the environment replace the key pair (bench / bench-secret).
 // With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.checksumOnly (CRC-32C).
 // With BENCH_OBSERVE=1, the client logs at debug level into a handler that drops the lines and
@@ -92,6 +96,28 @@ case "copy":
     try await bucket.copyObject(from: arg(4), to: arg(5), options: options)
     objects = 1
     bytes = Int(try await bucket.getObject(key: arg(5)).size)
+case "latency":
+    // Each request timed alone, from the call to its last byte, with the clock of the process.
+    let prefix = arg(4), count = int(5), body = [UInt8](repeating: 0x61, count: int(6)), width = int(7)
+    let timings = Mutex<(put: [Double], get: [Double])>(([], []))
+    _ = try await forEach(count, width: width) { i in
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try await client.putObject(bucket: arg(3), key: key(prefix, i), bytes: body)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        timings.withLock { $0.put.append(Double(t1 - t0) / 1_000) }
+        return body.count
+    }
+    bytes = try await forEach(count, width: width) { i in
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let n = try await client.getObject(bucket: arg(3), key: key(prefix, i)).body.collect().count
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        timings.withLock { $0.get.append(Double(t1 - t0) / 1_000) }
+        return n
+    }
+    objects = count
+    func percentile(_ xs: [Double], _ p: Double) -> Int { let s = xs.sorted(); return Int(s[min(s.count - 1, Int(Double(s.count) * p))]) }
+    let (put, get) = timings.withLock { ($0.put, $0.get) }
+    print(percentile(put, 0.5), percentile(put, 0.99), percentile(get, 0.5), percentile(get, 0.99), terminator: " ")
 case "list":
     for try await object in bucket.findObjects(prefix: arg(4)) {
         objects += 1

@@ -202,7 +202,7 @@ public actor S3Bucket {
         guard let options else {
             return try await Downloader(client: client, bucket: name, key: key).download(sink)
         }
-        for try await chunk in downloadStream(key: key, options: options) { try await sink(chunk) }
+        for try await chunk in downloadStream(key: key, options: options) { try await sink(chunk.array) }
     }
 
     /// The bytes of `key` in order, fetched as `options.concurrency` parallel ranged GETs of

@@ -15,8 +15,14 @@ import S3Signing
 /// before the stream has ended. A composite checksum (a checksum of the parts' checksums) is
 /// checked too when the store tells the parts' sizes (HEAD `?partNumber=N`, before the first
 /// byte), each part's checksum computed as its bytes are handed out.
+///
+/// Each element is one range (``S3TransferOptions/partSize`` bytes, the last one shorter) as
+/// ``S3Bytes`` viewing the buffer the transport received it into: no byte is copied after curl
+/// wrote it. The buffer is reused for a later range once the element is released, so memory
+/// stays at `concurrency + 1` parts as long as the consumer lets go of each element before it
+/// asks for the next.
 public struct S3RangedByteStream: AsyncSequence, Sendable {
-    public typealias Element = [UInt8]
+    public typealias Element = S3Bytes
     public typealias Failure = any Error
     let client: S3Client
     let bucket: String
@@ -25,14 +31,14 @@ public struct S3RangedByteStream: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(state: RangedDownload(client: client, bucket: bucket, key: key, options: options)) }
 
-    /// Yields the bytes in order, in elements of up to 256 KiB.
+    /// Yields the bytes in order, one range per element.
     public struct Iterator: AsyncIteratorProtocol {
         let state: RangedDownload
 
-        public mutating func next() async throws -> [UInt8]? { try await state.next(isolation: nil) }
+        public mutating func next() async throws -> S3Bytes? { try await state.next(isolation: nil) }
 
         /// The next bytes, on the caller's executor.
-        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> [UInt8]? {
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(any Error) -> S3Bytes? {
             try await state.next(isolation: actor)
         }
     }
@@ -41,14 +47,11 @@ public struct S3RangedByteStream: AsyncSequence, Sendable {
 /// The state of one ranged, ordered download. Used by one consumer at a time (its iterator);
 /// the range tasks only return values. Dropping it cancels what is still in flight.
 ///
-/// Each range is received straight into a part buffer from a small pool; the consumer gets
-/// it in elements of at most `elementSize` bytes copied out of that buffer, which goes back to
-/// the pool once read. Memory: `concurrency + 1` buffers of `partSize`, whatever the size of
-/// the object.
+/// Each range is received straight into a part buffer from a small pool and handed to the
+/// consumer as one `S3Bytes` viewing it (no copy); the buffer goes back to the pool when the
+/// consumer lets go of it. Memory: `concurrency + 1` buffers of `partSize`, whatever the size
+/// of the object, plus whatever the consumer holds on to.
 final class RangedDownload: @unchecked Sendable {
-    /// Small enough that the array copied out stays in the CPU's cache for the consumer
-    /// (1 GiB to memory: 0.61-0.68 s at 256 KiB, 0.65-0.66 s at 1 MiB).
-    static let elementSize = 256 << 10
     let client: S3Client
     let bucket: String
     let key: String
@@ -65,8 +68,6 @@ final class RangedDownload: @unchecked Sendable {
     private var composite: CompositeChecker?
     private var meter: ProgressMeter?
     private let pool: PartBufferPool
-    private var current: PartBuffer?
-    private var offset = 0
     /// Once the download failed (its start, or a range), every later `next()` throws this:
     /// the stream never skips a range or ends as if the object were shorter.
     private var failure: (any Error)?
@@ -81,7 +82,7 @@ final class RangedDownload: @unchecked Sendable {
 
     deinit { for t in window { t.cancel() } }
 
-    func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
+    func next(isolation actor: isolated (any Actor)? = #isolation) async throws -> S3Bytes? {
         if let failure { throw failure }
         do {
             return try await advance()
@@ -93,21 +94,12 @@ final class RangedDownload: @unchecked Sendable {
         }
     }
 
-    private func advance(isolation actor: isolated (any Actor)? = #isolation) async throws -> [UInt8]? {
+    private func advance(isolation actor: isolated (any Actor)? = #isolation) async throws -> S3Bytes? {
         if !started {
             started = true
             try await options.withRetryPolicy { try await start() }
         }
         while true {
-            if let buffer = current {
-                if offset < buffer.count {
-                    let n = min(Self.elementSize, buffer.count - offset)
-                    defer { offset += n }
-                    return [UInt8](UnsafeRawBufferPointer(rebasing: buffer.bytes[offset..<(offset + n)]))
-                }
-                current = nil
-                pool.give(buffer)
-            }
             guard !window.isEmpty else {
                 try finish()
                 return nil
@@ -124,8 +116,9 @@ final class RangedDownload: @unchecked Sendable {
             }
             digest?.update(buffer.bytes)
             composite?.update(buffer.bytes)
-            current = buffer
-            offset = 0
+            let lease = PartBufferLease(buffer: buffer, pool: pool)
+            guard buffer.count > 0 else { continue }
+            return S3Bytes(lease: lease, offset: 0, count: buffer.count)
         }
     }
 
