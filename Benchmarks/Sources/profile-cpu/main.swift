@@ -1,7 +1,7 @@
 // A harness for perf and callgrind: runs one CPU-bound operation in a loop and prints the time
-// per operation (the best of seven batches: this machine is shared and noisy).   profile-cpu sign|presign|parse [ITERATIONS]
+// per operation (the best of seven batches: this machine is shared and noisy).   profile-cpu sign|presign|parse|pull [ITERATIONS]
 import Foundation
-import S3
+@_spi(Fuzzing) import S3
 import S3Signing
 
 let signer = SigV4Signer(
@@ -41,7 +41,9 @@ for _ in 0..<n {
     case "sha256-300":
         sink &+= Int(Digest.sha256(canonicalSample)[0])
     case "parse":
-        sink &+= try! XMLParser.parse(page).children.count
+        sink &+= try! S3ResponseFuzzing.decodeListPageViaTree(page).objects.count
+    case "pull":
+        sink &+= try! S3ResponseFuzzing.decodeListPage(page).objects.count
     default:
         fatalError("unknown operation \(what)")
     }

@@ -81,6 +81,8 @@ struct ListPageDecoder: XMLEventHandler {
                     token = .some(Self.string(text))
                 } else if keyCount == nil, Self.equals(name, "KeyCount") {
                     keyCount = .some(Self.string(text))
+                    // S3 sends it before the keys: room for them at once (a hint, never trusted beyond 1,000).
+                    if objects.isEmpty, let n = Self.integer(text) { objects.reserveCapacity(Int(min(max(n, 0), 1000))) }
                 }
             }
             section = .other

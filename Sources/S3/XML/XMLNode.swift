@@ -119,10 +119,11 @@ enum XMLParser {
     }
 
     /// An open element: where its name is, and its own text, kept as a range of the input
-    /// while it is one run without entities (the common case: no copy), otherwise in `text`.
+    /// while it is one run without entities (the common case: no copy), otherwise in the
+    /// cursor's text buffer of its depth. Plain values only: pushing and popping one retains
+    /// and releases nothing.
     struct Open {
         var name: Range<Int>
-        var text: [UInt8] = []
         var run: Range<Int>?
         var usesBuffer = false
     }
@@ -130,9 +131,10 @@ enum XMLParser {
     struct Cursor {
         let p: UnsafeBufferPointer<UInt8>
         var i = 0
-        /// Text buffers of closed elements, kept for the next element with an entity (every
-        /// ETag in a listing has `&quot;`): one allocation per document, not per element.
-        var spare: [[UInt8]] = []
+        /// The text of the open element at each depth once it needs a buffer of its own (an
+        /// entity: every ETag in a listing has `&quot;`; CDATA; a second run). Emptied, not
+        /// freed, between elements: a few allocations per document, not one per element.
+        var buffers: [[UInt8]] = []
 
         /// The offset of the next `byte` at or after `from` (or the end), by memchr.
         @inline(__always) func next(_ byte: UInt8, from: Int, to end: Int) -> Int {
@@ -165,9 +167,16 @@ enum XMLParser {
 
         mutating func name() throws(XMLParseError) -> Range<Int> {
             let start = i
-            while i < p.count && Self.isNameByte(p[i]) { i += 1 }
-            if i == start { throw fail("expected a name") }
-            return start..<i
+            var k = i
+            let n = p.count
+            // Bytes above `>` (letters, most of a name) are name bytes without further checks.
+            while k < n {
+                let b = p[k]
+                if b > UInt8(ascii: ">") || Self.isNameByte(b) { k += 1 } else { break }
+            }
+            i = k
+            if k == start { throw fail("expected a name") }
+            return start..<k
         }
 
         mutating func skipSpace() {
@@ -192,8 +201,13 @@ enum XMLParser {
 
         mutating func appendText(until end: Int, to out: inout [UInt8]) throws(XMLParseError) {
             while i < end {
-                let b = p[i]
-                if b != UInt8(ascii: "&") { out.append(b); i += 1; continue }
+                if p[i] != UInt8(ascii: "&") {
+                    // The run up to the next entity in one copy.
+                    let amp = next(UInt8(ascii: "&"), from: i, to: end)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<amp]))
+                    i = amp
+                    continue
+                }
                 var j = i + 1
                 while j < end && p[j] != UInt8(ascii: ";") && j - i < 12 { j += 1 }
                 guard j < end, p[j] == UInt8(ascii: ";") else { throw fail("bad character reference") }
@@ -221,26 +235,30 @@ enum XMLParser {
             }
         }
 
-        /// Moves an element's text from its input range to its own buffer (a second run, an
-        /// entity, CDATA).
-        mutating func toBuffer(_ open: inout Open) {
+        /// Moves the text of the element open at `depth` from its input range to the buffer of
+        /// that depth (a second run, an entity, CDATA).
+        mutating func toBuffer(_ open: inout Open, depth: Int) {
             if open.usesBuffer { return }
             open.usesBuffer = true
-            if let buffer = spare.popLast() { open.text = buffer }
-            if let run = open.run { open.text.append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
+            while buffers.count <= depth { buffers.append([]) }
+            buffers[depth].removeAll(keepingCapacity: true)
+            if let run = open.run { buffers[depth].append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
             open.run = nil
         }
 
-        /// Adds the text `i..<end` to `open`.
-        mutating func addText(from start: Int, to end: Int, into open: inout Open) throws(XMLParseError) {
+        /// Adds the text `start..<end` to the element open at `depth`.
+        mutating func addText(from start: Int, to end: Int, into open: inout Open, depth: Int) throws(XMLParseError) {
             let plain = next(UInt8(ascii: "&"), from: start, to: end) == end
             if plain && !open.usesBuffer && open.run == nil {
                 open.run = start..<end
                 i = end
                 return
             }
-            toBuffer(&open)
-            try appendText(until: end, to: &open.text)
+            toBuffer(&open, depth: depth)
+            var text: [UInt8] = []
+            swap(&text, &buffers[depth])  // out of `self` while appendText moves the cursor; no copy
+            defer { swap(&text, &buffers[depth]) }
+            try appendText(until: end, to: &text)
         }
 
         /// Reads the whole document, telling `handler` of each element as it opens and closes
@@ -260,39 +278,43 @@ enum XMLParser {
                         }
                         i = end
                     } else {
-                        try addText(from: i, to: end, into: &stack[stack.count - 1])
+                        try addText(from: i, to: end, into: &stack[stack.count - 1], depth: stack.count - 1)
                     }
                     continue
                 }
-                if peek("<?") { try skip(past: "?>"); continue }
-                if peek("<!--") { try skip(past: "-->"); continue }
-                if peek("<![CDATA[") {
-                    i += 9
-                    let start = i
-                    try skip(past: "]]>")
-                    guard !stack.isEmpty else { throw fail("CDATA outside the root element") }
-                    toBuffer(&stack[stack.count - 1])
-                    stack[stack.count - 1].text.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
+                // One look at the byte after `<` tells which construct this is.
+                let second = i + 1 < p.count ? p[i + 1] : 0
+                if second == UInt8(ascii: "?") { try skip(past: "?>"); continue }
+                if second == UInt8(ascii: "!") {
+                    if peek("<!--") { try skip(past: "-->"); continue }
+                    if peek("<![CDATA[") {
+                        i += 9
+                        let start = i
+                        try skip(past: "]]>")
+                        guard !stack.isEmpty else { throw fail("CDATA outside the root element") }
+                        toBuffer(&stack[stack.count - 1], depth: stack.count - 1)
+                        buffers[stack.count - 1].append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
+                        continue
+                    }
+                    try skip(past: ">")
                     continue
                 }
-                if peek("<!") { try skip(past: ">"); continue }
-                if peek("</") {
+                if second == UInt8(ascii: "/") {
                     i += 2
                     let n = try name()
                     skipSpace()
                     guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
                     i += 1
-                    guard let top = stack.popLast(), p[top.name].elementsEqual(p[n]) else {
+                    guard let top = stack.popLast(), top.name.count == n.count,
+                          memcmp(p.baseAddress! + top.name.lowerBound, p.baseAddress! + n.lowerBound, n.count) == 0 else {
                         throw fail("mismatched closing tag </\(String(decoding: UnsafeBufferPointer(rebasing: p[n]), as: UTF8.self))>")
                     }
                     let name = UnsafeBufferPointer(rebasing: p[top.name])
                     if let run = top.run {
                         try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(rebasing: p[run]))
                     } else if top.usesBuffer {
-                        try top.text.withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: stack.count, text: t) }
-                        var buffer = top.text
-                        buffer.removeAll(keepingCapacity: true)
-                        spare.append(buffer)
+                        let depth = stack.count
+                        try buffers[depth].withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: depth, text: t) }
                     } else {
                         try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(start: nil, count: 0))
                     }
