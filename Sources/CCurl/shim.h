@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <pthread.h>
 #include <time.h>
+#include <string.h>
+#include <stdint.h>
 
 typedef size_t (*s3_curl_data_callback)(char *buffer, size_t size, size_t nitems, void *userdata);
 typedef int (*s3_curl_seek_callback)(void *userdata, curl_off_t offset, int origin);
@@ -58,6 +60,41 @@ static inline void s3_drain_pending_sigpipe(void) {
     sigaddset(&set, SIGPIPE);
     struct timespec zero = {0, 0};
     (void)sigtimedwait(&set, NULL, &zero);
+}
+
+/* Copies n bytes into memory nobody will read soon (a part buffer being filled from the
+   network): with streaming (non-temporal) stores on x86-64, so the destination's cache lines
+   are not first read from memory only to be overwritten, and the cache keeps curl's receive
+   buffer. The stores are fenced before returning: whoever later learns of the bytes through a
+   lock or an atomic sees them. Small copies and other CPUs use memcpy. */
+#if defined(__x86_64__) && defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+static inline void s3_copy_streaming(void *dst, const void *src, size_t n) {
+#if defined(__x86_64__) && defined(__SSE2__)
+    if (n >= 4096) {
+        unsigned char *d = (unsigned char *)dst;
+        const unsigned char *s = (const unsigned char *)src;
+        size_t head = (16 - ((uintptr_t)d & 15)) & 15;
+        memcpy(d, s, head);
+        d += head; s += head; n -= head;
+        while (n >= 64) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(s));
+            __m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+            __m128i c = _mm_loadu_si128((const __m128i *)(s + 32));
+            __m128i e = _mm_loadu_si128((const __m128i *)(s + 48));
+            _mm_stream_si128((__m128i *)(d), a);
+            _mm_stream_si128((__m128i *)(d + 16), b);
+            _mm_stream_si128((__m128i *)(d + 32), c);
+            _mm_stream_si128((__m128i *)(d + 48), e);
+            d += 64; s += 64; n -= 64;
+        }
+        memcpy(d, s, n);
+        _mm_sfence();
+        return;
+    }
+#endif
+    memcpy(dst, src, n);
 }
 
 #endif

@@ -38,6 +38,8 @@ var configuration = try S3Configuration(
     addressingStyle: .path)
 // BENCH_PAYLOAD=crc32c: unsigned payloads with a CRC-32C header instead of a signed SHA-256.
 if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .checksumOnly; configuration.allowsUnsignedPayloadOverHTTP = true }
+// BENCH_RECV_BUFFER=BYTES: libcurl's receive buffer (CURLOPT_BUFFERSIZE), for sweeps.
+if let size = environment["BENCH_RECV_BUFFER"].flatMap({ Int($0) }) { configuration.http.receiveBufferSize = size }
 if ProcessInfo.processInfo.environment["BENCH_OBSERVE"] == "1" { BenchObservability.install(&configuration) }
 let client = S3Client(configuration: configuration)
 let bucket = S3Bucket.unchecked(name: arg(3), client: client)
