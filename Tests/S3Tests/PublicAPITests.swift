@@ -38,6 +38,9 @@ struct FakeReader: ObjectReader {
         let page = ListObjectsV2Page(objects: [summary], commonPrefixes: ["p/"], isTruncated: false, keyCount: 2)
         #expect(page.objects.first == summary)
         #expect(S3BucketSummary(name: "b").creationDate == nil)
+        // The ranged stream's element, made and read with the public API alone.
+        let bytes = S3Bytes(Array("a\nb\n".utf8))
+        #expect(bytes.filter { $0 == UInt8(ascii: "\n") }.count == 2 && Data(bytes) == Data("a\nb\n".utf8) && bytes.array.count == 4)
         #expect(S3PutObjectResult(eTag: "e", versionID: nil).attempts == 1)
         #expect(S3DeleteFailure(key: "k", code: "AccessDenied", message: "no").versionID == nil)
         #expect(S3ObjectVersion(key: "k", versionID: "v1", isDeleteMarker: false).versionID == "v1")

@@ -64,16 +64,19 @@ public struct S3Bytes: RandomAccessCollection, DataProtocol, ContiguousBytes, @u
     /// No bytes.
     public init() { self.init(EmptyCollection()) }
 
+    /// The byte at `position` (between `startIndex` and `endIndex`).
     public subscript(position: Int) -> UInt8 {
         precondition(position >= startIndex && position < endIndex, "S3Bytes index out of range")
         return base.load(fromByteOffset: position, as: UInt8.self)
     }
 
+    /// A view of the bytes in `bounds`, sharing the memory (no copy); its indices are `bounds`.
     public subscript(bounds: Range<Int>) -> S3Bytes {
         precondition(bounds.lowerBound >= startIndex && bounds.upperBound <= endIndex, "S3Bytes slice out of range")
         return S3Bytes(owner: owner, base: base, startIndex: bounds.lowerBound, endIndex: bounds.upperBound)
     }
 
+    /// `startIndex..<endIndex`.
     public var indices: Range<Int> { startIndex..<endIndex }
 
     /// The bytes as a raw buffer, valid only inside `body`.
@@ -86,6 +89,8 @@ public struct S3Bytes: RandomAccessCollection, DataProtocol, ContiguousBytes, @u
     /// The bytes as one region (`DataProtocol`).
     public var regions: CollectionOfOne<S3Bytes> { CollectionOfOne(self) }
 
+    /// The bytes as a typed buffer (always available: the storage is contiguous), valid only
+    /// inside `body`. What `Array.append(contentsOf:)` and `Data.init` use to copy in one go.
     public func withContiguousStorageIfAvailable<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
         try withExtendedLifetime(owner) {
             try body(UnsafeBufferPointer(start: (base + startIndex).assumingMemoryBound(to: UInt8.self), count: endIndex - startIndex))
@@ -102,14 +107,17 @@ public struct S3Bytes: RandomAccessCollection, DataProtocol, ContiguousBytes, @u
         withUnsafeBytes { Data($0) }
     }
 
+    /// Whether both hold the same bytes (indices are not compared).
     public static func == (a: S3Bytes, b: S3Bytes) -> Bool {
         a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
     }
 
+    /// Hashes the bytes.
     public func hash(into hasher: inout Hasher) {
         withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
+    /// `"N bytes"` (the bytes themselves are not printed).
     public var description: String { "\(count) bytes" }
 }
 
