@@ -294,6 +294,9 @@ def one_run(r, a, workload, server_name, endpoint, client):
         kw["prefix"] = "list/"
         expect_objects, expect_bytes = LIST_COUNT, LIST_COUNT * 16
     cmd, stdout, env = r.command(client, workload, endpoint, **kw)
+    # Every run starts with no dirty pages of an earlier one waiting to be written back (the
+    # first client of a round otherwise paid for the previous workload's files).
+    os.sync()
     m = r.measure(cmd, stdout, env)
     # Check that the work was done.
     if stdout is subprocess.PIPE:
@@ -358,7 +361,9 @@ def main():
             if only and workload not in only:
                 continue
             for server_name in servers:
-                for client in clients:
+                # The order rotates from round to round: no client always runs first or last.
+                shift = (round_no - 1) % len(clients)
+                for client in clients[shift:] + clients[:shift]:
                     try:
                         m = one_run(r, a, workload, server_name, endpoints[server_name], client)
                     except RuntimeError as error:
@@ -420,7 +425,8 @@ def report(a, results):
         "# Benchmarks: swift-s3 beside s5cmd, the AWS CRT, obstore, boto3, the aws-cli and rclone",
         "",
         f"Measured {today} on {machine()}, everything on 127.0.0.1. Written by `scripts/bench`;",
-        "clients interleaved within each round (rounds given per table); medians, with min-max of the rate.",
+        "clients interleaved within each round, their order rotated from round to round, `sync` before every run",
+        "(rounds given per table); medians, with min-max of the rate.",
         "Each figure is one process as its user would run it (start-up included): wall time measured by",
         "the harness, CPU (user + sys) and peak RSS from the kernel's accounting of that process.",
         "",

@@ -72,7 +72,11 @@ struct ListPageDecoder: XMLEventHandler {
             }
         } else if depth == 1 {
             switch section {
-            case .contents: objects.append(current)
+            case .contents:
+                // Moved into the page, not copied (no retain of its strings, no release of the old).
+                var done = S3ObjectSummary(key: "", size: 0)
+                swap(&done, &current)
+                objects.append(done)
             case .prefixes: if let prefix { prefixes.append(prefix) }
             case .other:
                 if isTruncated == nil, Self.equals(name, "IsTruncated") {
