@@ -40,7 +40,35 @@ ensure_base() {
   ensure_moto
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# free_ports N: N distinct free ports on 127.0.0.1, one a line. Taken below the kernel's
+# ephemeral range (32768-60999 here), so no outgoing connection of another process can take one
+# between this choice and the server's bind (SeaweedFS once failed to start so in CI: "bind:
+# address already in use"); all sockets stay open until all are chosen, so no port comes twice.
+free_ports() {
+  python3 - "$1" <<'PY'
+import os, random, socket, sys
+range_file = "/proc/sys/net/ipv4/ip_local_port_range"
+low = int(open(range_file).read().split()[0]) if os.path.exists(range_file) else 32768
+held, ports = [], []
+for p in random.sample(range(20000, min(low, 32768)), 400):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close()
+        continue
+    held.append(s)
+    ports.append(p)
+    if len(ports) == int(sys.argv[1]):
+        break
+for s in held:
+    s.close()
+if len(ports) < int(sys.argv[1]):
+    sys.exit("no free ports")
+print("\n".join(map(str, ports)))
+PY
+}
+free_port() { free_ports 1; }
 
 cleanup() {
   for pgid in "${PGIDS[@]}"; do kill -- "-$pgid" 2>/dev/null || true; done
@@ -132,7 +160,8 @@ ensure_seaweedfs() {
 start_seaweedfs() {
   local dir="$RUN_DIR/seaweedfs" ports=() i
   mkdir -p "$dir/data"
-  for i in $(seq 1 10); do ports+=("$(free_port)"); done
+  mapfile -t ports < <(free_ports 10)
+  [ "${#ports[@]}" = 10 ] || die "no 10 free ports for SeaweedFS"
   cat >"$dir/identities.json" <<'JSON'
 {"identities":[{"name":"tests","credentials":[{"accessKey":"testing","secretKey":"testing-secret"},{"accessKey":"key","secretKey":"secret"}],
   "actions":["Admin","Read","Write","List","Tagging"]}]}
