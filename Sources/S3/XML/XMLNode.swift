@@ -87,9 +87,8 @@ enum XMLParser {
                 }
             }
             if i + 8 <= n {
-                let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                 // No high bit and no byte below 0x20 in the eight: plain printable ASCII.
-                if (w | (w &- 0x2020_2020_2020_2020)) & 0x8080_8080_8080_8080 == 0 {
+                if flags(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) & 0x8080_8080_8080_8080 == 0 {
                     i += 8
                     continue
                 }
