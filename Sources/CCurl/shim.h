@@ -23,6 +23,12 @@ static inline CURLcode s3_curl_easy_setopt_data_callback(CURL *h, CURLoption o, 
 static inline CURLcode s3_curl_easy_setopt_seek_callback(CURL *h, CURLoption o, s3_curl_seek_callback v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode s3_curl_easy_setopt_prereq_callback(CURL *h, CURLoption o, s3_curl_prereq_callback v) { return curl_easy_setopt(h, o, v); }
 static inline int s3_curl_prereqfunc_ok(void) { return CURL_PREREQFUNC_OK; }
+typedef int (*s3_curl_closesocket_callback)(void *clientp, curl_socket_t fd);
+static inline CURLcode s3_curl_easy_setopt_closesocket_callback(CURL *h, s3_curl_closesocket_callback v) { return curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, v); }
+static inline CURLcode s3_curl_easy_getinfo_socket(CURL *h, curl_socket_t *v) { return curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, v); }
+static inline short s3_curl_wait_pollin(void) { return CURL_WAIT_POLLIN; }
+static inline short s3_curl_wait_pollout(void) { return CURL_WAIT_POLLOUT; }
+
 
 static inline CURLcode s3_curl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode s3_curl_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }

@@ -34,16 +34,29 @@ final class CurlLoop: @unchecked Sendable {
         case unpause(UInt64)
     }
 
-    private let multi: UnsafeMutableRawPointer
+    let multi: UnsafeMutableRawPointer
     private let state = Locked(LoopStateMachine<Message, CheckedContinuation<Void, Never>>())
-    private let configuration: HTTPEngineConfiguration
+    let configuration: HTTPEngineConfiguration
     /// Transfers whose handle is in the multi (written on the loop thread, read anywhere).
     let liveCount = Atomic<Int>(0)
+    /// Direct connections opened (loop thread writes, tests read).
+    let directOpened = Atomic<Int>(0)
 
     // Loop-thread-only state.
-    private var transfers: [UInt64: Transfer] = [:]
+    var transfers: [UInt64: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private var dirty: [Transfer] = []
+    // Direct receive (DirectConnection.swift), loop thread only.
+    /// Ranged GETs over plain HTTP read straight into their part buffers (off with
+    /// `HTTPEngineConfiguration.receivesDirectly`, or when curl would use a proxy).
+    let directEnabled: Bool
+    var directIdle: [String: [DirectConnection]] = [:]
+    var directBusy: [ObjectIdentifier: DirectConnection] = [:]
+    /// Connections curl is still opening, by their handle's address.
+    var directConnecting: [UInt: DirectConnection] = [:]
+    var directPolled: [DirectConnection] = []
+    var directWait: [curl_waitfd] = []
+    var directScratch = [UInt8](repeating: 0, count: 64 << 10)
 
     private static let globalInit: Bool = s3_curl_global_init_all() == CURLE_OK
 
@@ -52,6 +65,13 @@ final class CurlLoop: @unchecked Sendable {
         guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
         multi = m
         self.configuration = configuration
+        // curl sends plain-HTTP requests through a proxy named by these; the direct path would not.
+        let proxyVariables: [String] = ["http_proxy", "all_proxy", "ALL_PROXY"]
+        let proxied = proxyVariables.contains { (name: String) -> Bool in
+            guard let value = getenv(name) else { return false }
+            return value.pointee != 0
+        }
+        directEnabled = configuration.receivesDirectly && !proxied
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, configuration.connectionCacheSize)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_PIPELINING, 0)
@@ -121,6 +141,9 @@ final class CurlLoop: @unchecked Sendable {
                         if let t = transfers[id], let easy = t.loopEasy {
                             t.loopClearPause()
                             _ = s3_curl_easy_pause_cont(easy)
+                        } else if let t = transfers[id], let connection = t.loopDirectConnection {
+                            t.loopClearPause()
+                            directResume(connection)
                         }
                     }
                 }
@@ -130,6 +153,7 @@ final class CurlLoop: @unchecked Sendable {
             while let msg = curl_multi_info_read(multi, &left) {
                 guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
                 let code = msg.pointee.data.result
+                if directConnected(easy: easy, code: code) { continue }
                 var priv: UnsafeMutableRawPointer?
                 _ = s3_curl_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &priv)
                 guard let priv else { continue }
@@ -154,10 +178,20 @@ final class CurlLoop: @unchecked Sendable {
             checkStalls()
             // A flush may have unpaused a transfer whose callback then buffered more: run
             // another pass at once rather than waiting on the sockets.
-            curl_multi_poll(multi, nil, 0, dirty.isEmpty ? pollTimeoutMilliseconds : 0, nil)
+            directWaitDescriptors()
+            let timeout = dirty.isEmpty ? pollTimeoutMilliseconds : 0
+            if directWait.isEmpty {
+                curl_multi_poll(multi, nil, 0, timeout, nil)
+            } else {
+                directWait.withUnsafeMutableBufferPointer { fds in
+                    _ = curl_multi_poll(multi, fds.baseAddress, UInt32(fds.count), timeout, nil)
+                }
+                directServeReady()
+            }
         }
         // Draining: nothing new is accepted; fail what is live, then clean up.
         for t in Array(transfers.values) { finish(t, .failure(Self.shutdownError(t))) }
+        directCloseAll()
         dirty.removeAll()
         for h in idleHandles { curl_easy_cleanup(h) }
         idleHandles.removeAll()
@@ -177,8 +211,10 @@ final class CurlLoop: @unchecked Sendable {
     /// per-host connection limit, and connecting has its own timeout.
     private func checkStalls() {
         let now = monotonicNanoseconds()
-        guard now - lastStallCheck >= 50_000_000, !transfers.isEmpty else { return }
+        guard now - lastStallCheck >= 50_000_000 else { return }
         lastStallCheck = now
+        if !directIdle.isEmpty { directExpireIdle(now: now) }
+        guard !transfers.isEmpty else { return }
         let limit = stallNanoseconds
         for t in transfers.values where t.loopConnected && now > t.loopLastActivity && now - t.loopLastActivity > limit {
             if t.isPausedByUs {
@@ -191,7 +227,7 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    private func error(for t: Transfer, code: CURLcode) -> any Error {
+    func error(for t: Transfer, code: CURLcode) -> any Error {
         let raw = Int32(bitPattern: code.rawValue)
         let named = CurlCode(rawValue: raw)
         var kind = HTTPTransportError.kind(curlCode: raw)
@@ -217,6 +253,12 @@ final class CurlLoop: @unchecked Sendable {
             t.loopComplete(.failure(CancellationError()), status: 0)
             return
         }
+        if directStart(t) { return }
+        addThroughCurl(t)
+    }
+
+    /// Starts `t` on a curl handle.
+    func addThroughCurl(_ t: Transfer) {
         let easy: UnsafeMutableRawPointer
         if let h = idleHandles.popLast() {
             curl_easy_reset(h)
@@ -304,10 +346,11 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     /// Removes the transfer's handle from the multi (idempotent), recycles it, and completes it.
-    private func finish(_ t: Transfer, _ result: Result<Void, any Error>) {
+    func finish(_ t: Transfer, _ result: Result<Void, any Error>) {
         guard transfers.removeValue(forKey: t.id) != nil else { return }
         liveCount.store(transfers.count, ordering: .relaxed)
-        var status = 0
+        var status = t.loopStatus
+        if case .success = result { directDetach(t, success: true) } else { directDetach(t, success: false) }
         if let easy = t.loopEasy {
             _ = s3_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
             curl_multi_remove_handle(multi, easy)

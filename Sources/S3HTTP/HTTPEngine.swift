@@ -57,6 +57,9 @@ public final class HTTPEngine: Sendable {
     /// The number of transfers currently handed to libcurl (for diagnostics and tests).
     public var liveTransferCount: Int { loop.liveCount.load(ordering: .relaxed) }
 
+    /// Direct connections opened so far (see `DirectConnection`; for tests).
+    var directConnectionsOpened: Int { loop.directOpened.load(ordering: .relaxed) }
+
     /// Stops the engine now: every request in flight or queued fails with
     /// ``HTTPTransportError/Kind-swift.enum/shutdown``, later requests fail at once, and the loop
     /// thread ends. Returns once it has; never blocks a thread while waiting. Idempotent: a

@@ -20,6 +20,11 @@ public struct HTTPEngineConfiguration: Sendable {
     public var connectionCacheSize: Int = 64
     /// TLS settings.
     public var tls: TLS = TLS()
+    /// Ranged downloads over plain HTTP read each range straight from the socket into its part
+    /// buffer (curl opens the connection; the engine writes the GET and reads the answer). This
+    /// skips curl's receive buffer, one copy of every byte. Other requests, HTTPS and proxied
+    /// connections always go through curl. `false` sends everything through curl.
+    public var receivesDirectly: Bool = true
 
     /// TLS settings. Verification is on unless explicitly turned off.
     public struct TLS: Sendable {

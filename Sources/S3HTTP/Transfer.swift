@@ -55,6 +55,12 @@ final class Transfer: @unchecked Sendable {
     private var loopDirectRef: Unmanaged<PartBuffer>?
     /// The body did not fit in `loopDirect`.
     var loopOverflow = false
+    /// The direct connection serving it, when it takes that path (see ``DirectConnection``).
+    var loopDirectConnection: DirectConnection?
+    /// The request as bytes, for the direct path (kept to send it again on a new connection).
+    var loopDirectRequest: [UInt8] = []
+    /// The response status the direct path read (curl's transfers ask curl).
+    var loopStatus = 0
 
     init(id: UInt64, request: HTTPRequest, lease: EngineLease, configuration: HTTPEngineConfiguration) {
         self.id = id
@@ -68,6 +74,8 @@ final class Transfer: @unchecked Sendable {
 
     var peakBuffered: Int { machine.withLock { $0.peakBuffered } }
     var isCancelled: Bool { machine.withLock { $0.isCancelled } }
+    /// `cancel()` ran (without the lock; for the loop's receive paths).
+    var loopIsCancelled: Bool { cancelledFlag.load(ordering: .acquiring) }
 
     /// The body bytes received once curl ended the transfer, else nil (see
     /// ``HTTPResponseBody/finishedByteCount``). `loopBodyBytes` is the loop thread's, which no
@@ -233,6 +241,9 @@ final class Transfer: @unchecked Sendable {
         if unpauseNow, let easy = loopEasy {
             loopLastActivity = monotonicNanoseconds()
             _ = s3_curl_easy_pause_cont(easy)
+        } else if unpauseNow, let connection = loopDirectConnection {
+            loopLastActivity = monotonicNanoseconds()
+            loop.directResume(connection)
         }
     }
 

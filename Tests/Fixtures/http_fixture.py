@@ -3,11 +3,15 @@
 
 Routes (GET unless noted):
   /bytes/N        N bytes, byte i = i % 251, with Content-Length
-  /stall/N        headers promising 1 GiB, N body bytes, then silence until the client leaves
+  /stall/N[/L]    headers promising L bytes (1 GiB), N body bytes, then silence until the client leaves
   /hang           accepts, reads the request, never answers
   /slow/MS/N      N pattern bytes with Content-Length, sent in 10 pieces over MS milliseconds
   /status/N       status N with a short text body
   /conn           the client's port (tells whether a connection was reused)
+  /chunked/N      N pattern bytes with Transfer-Encoding: chunked
+  /cut/N/M        headers promising N bytes, M of them, then the connection closes
+  /close-conn     the client's port, with Connection: close (and closes)
+  /arm-drop/N     N pattern bytes; the next request on the same connection is dropped unanswered
   /headers        the request headers as JSON
   PUT|POST /echo  JSON {length, sha256, chunked, method, content_type} of the received body
 
@@ -43,6 +47,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self, head=False):
         parts = self.path.split("?")[0].strip("/").split("/")
         route = parts[0]
+        if getattr(self, "drop_next", False):
+            # Armed by /arm-drop: close this kept-alive connection without an answer, as a
+            # server does with one it has timed out.
+            self.close_connection = True
+            return
         try:
             if route == "bytes":
                 n = int(parts[1])
@@ -61,7 +70,7 @@ class Handler(BaseHTTPRequestHandler):
                 n = int(parts[1])
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(1 << 30))
+                self.send_header("Content-Length", parts[2] if len(parts) > 2 else str(1 << 30))
                 self.end_headers()
                 self.wfile.write(PATTERN[:n])
                 self.wfile.flush()
@@ -86,6 +95,40 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_text(int(parts[1]), "status %s" % parts[1])
             elif route == "conn":
                 self.send_text(200, str(self.client_address[1]))
+            elif route == "close-conn":
+                body = str(self.client_address[1]).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+            elif route == "chunked":
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                sent = 0
+                while sent < n:
+                    block = PATTERN[sent % 251: sent % 251 + min(65536, n - sent)]
+                    self.wfile.write(b"%x\r\n" % len(block) + block + b"\r\n")
+                    sent += len(block)
+                self.wfile.write(b"0\r\n\r\n")
+            elif route == "cut":
+                n, m = int(parts[1]), int(parts[2])
+                self.send_response(200)
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                self.wfile.write(PATTERN[:m])
+                self.wfile.flush()
+                self.close_connection = True
+            elif route == "arm-drop":
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                self.wfile.write(PATTERN[:n])
+                self.drop_next = True
             elif route == "headers":
                 self.send_text(200, json.dumps({k.lower(): v for k, v in self.headers.items()}), "application/json")
             else:

@@ -40,6 +40,8 @@ var configuration = try S3Configuration(
 if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .checksumOnly; configuration.allowsUnsignedPayloadOverHTTP = true }
 // BENCH_RECV_BUFFER=BYTES: libcurl's receive buffer (CURLOPT_BUFFERSIZE), for sweeps.
 if let size = environment["BENCH_RECV_BUFFER"].flatMap({ Int($0) }) { configuration.http.receiveBufferSize = size }
+// BENCH_DIRECT=0: every request through curl (no direct receive of plain-HTTP ranges), for A/B runs.
+if environment["BENCH_DIRECT"] == "0" { configuration.http.receivesDirectly = false }
 if ProcessInfo.processInfo.environment["BENCH_OBSERVE"] == "1" { BenchObservability.install(&configuration) }
 let client = S3Client(configuration: configuration)
 let bucket = S3Bucket.unchecked(name: arg(3), client: client)

@@ -1,0 +1,488 @@
+import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A plain-HTTP connection that curl opened and handed over, for ranged GETs whose body goes
+/// into a part buffer ("direct receive").
+///
+/// Why: curl reads every body into its own receive buffer and hands it to the write callback,
+/// which must copy it out before returning: two copies of every byte on the loop thread (the
+/// kernel's into curl's buffer, ours into the part buffer), each about 28% of a 1 GiB
+/// download's CPU. Here the loop `recv`s straight into the part buffer: the kernel's copy is
+/// the only one.
+///
+/// How: curl still opens the connection (`CURLOPT_CONNECT_ONLY`: name resolution, happy
+/// eyeballs, the connect timeout, keep-alive probes); once it is connected the loop takes the
+/// socket (`CURLINFO_ACTIVESOCKET`) and removes the handle, whose close-socket callback then
+/// leaves the socket open. The loop writes the request (``DirectHTTP/requestBytes(_:)``),
+/// reads the head (``DirectHTTP/parseHead(_:)``), then `Content-Length` bytes, and keeps the
+/// connection for the next range of the same host. Its socket is polled by the same
+/// `curl_multi_poll` as curl's own (as an extra descriptor). A connection that was idle and
+/// breaks before any byte of the answer is replaced once, as curl does with a stale reused
+/// one. A head curl would frame otherwise (`Transfer-Encoding`, no `Content-Length`) sends the
+/// request through curl instead; no byte of it reached the caller. TLS, proxies and every other
+/// request stay with curl.
+///
+/// Loop thread only.
+final class DirectConnection {
+    enum State: Equatable {
+        case connecting
+        case sending
+        case head
+        case body
+        case idle
+        case closed
+    }
+
+    /// `host:port`.
+    let key: String
+    var state: State = .connecting
+    var fd: Int32 = -1
+    /// The handle connecting it, until the socket is taken.
+    var easy: UnsafeMutableRawPointer?
+    /// Set once the socket is ours: curl's close-socket callback then leaves it open.
+    var adopted = false
+    /// The transfer it serves (nil while idle, or connecting for a transfer that ended).
+    var transfer: Transfer?
+    var output: [UInt8] = []
+    var sent = 0
+    var headBytes: [UInt8] = []
+    /// Body bytes still to come.
+    var remaining: Int64 = 0
+    var keepAlive = true
+    /// It carried an earlier exchange (then a failure before any byte of the answer is the
+    /// server having closed an idle connection).
+    var reused = false
+    var receivedAny = false
+    /// The transfer's reader lags (an error body read through the state machine): no reading
+    /// until it unpauses; `pending` holds what it did not take.
+    var paused = false
+    var pending: [UInt8] = []
+    var idleSince: UInt64 = 0
+
+    init(key: String) { self.key = key }
+}
+
+/// curl's close-socket callback for the connecting handles of direct connections.
+func directCloseSocketCallback(_ clientp: UnsafeMutableRawPointer?, _ fd: curl_socket_t) -> Int32 {
+    guard let clientp else { return close(fd) }
+    let connection = Unmanaged<DirectConnection>.fromOpaque(clientp).takeUnretainedValue()
+    return connection.adopted ? 0 : close(fd)
+}
+
+extension CurlLoop {
+    /// Idle direct connections kept per host, and how long one is kept.
+    static let directIdlePerHost = 64
+    static let directIdleNanoseconds: UInt64 = 30_000_000_000
+
+    /// Starts `t` on a direct connection when it qualifies; false when it goes through curl.
+    func directStart(_ t: Transfer) -> Bool {
+        guard directEnabled, DirectHTTP.isEligible(t.request), let key = DirectHTTP.connectionKey(url: t.request.url),
+              let bytes = DirectHTTP.requestBytes(t.request) else { return false }
+        t.loopDirectRequest = bytes
+        transfers[t.id] = t
+        liveCount.store(transfers.count, ordering: .relaxed)
+        while var list = directIdle[key], let connection = list.popLast() {
+            directIdle[key] = list.isEmpty ? nil : list
+            guard connection.state == .idle else { continue }
+            connection.reused = true
+            directAttach(connection, t)
+            return true
+        }
+        directOpen(key: key, for: t)
+        return true
+    }
+
+    /// Opens a connection to `key` for `t` through curl (`CURLOPT_CONNECT_ONLY`).
+    func directOpen(key: String, for t: Transfer) {
+        let connection = DirectConnection(key: key)
+        connection.transfer = t
+        t.loopDirectConnection = connection
+        guard let easy = curl_easy_init() else {
+            t.loopDirectConnection = nil
+            finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "curl_easy_init failed")))
+            return
+        }
+        connection.easy = easy
+        directOpened.wrappingAdd(1, ordering: .relaxed)
+        let me = Unmanaged.passUnretained(connection).toOpaque()
+        var ok = s3_curl_easy_setopt_string(easy, CURLOPT_URL, "http://" + key + "/") == CURLE_OK
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECT_ONLY, 1)
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMilliseconds)
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = s3_curl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = s3_curl_easy_setopt_closesocket_callback(easy, directCloseSocketCallback)
+        _ = s3_curl_easy_setopt_ptr(easy, CURLOPT_CLOSESOCKETDATA, me)
+        directConnecting[UInt(bitPattern: easy)] = connection
+        ok = ok && curl_multi_add_handle(multi, easy) == CURLM_OK
+        if !ok {
+            directConnecting[UInt(bitPattern: easy)] = nil
+            connection.easy = nil
+            curl_easy_cleanup(easy)
+            connection.state = .closed
+            finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "could not start the connection")))
+        }
+    }
+
+    /// curl finished connecting `easy` (a direct connection's handle), if it is one.
+    func directConnected(easy: UnsafeMutableRawPointer, code: CURLcode) -> Bool {
+        guard let connection = directConnecting.removeValue(forKey: UInt(bitPattern: easy)) else { return false }
+        var socket: curl_socket_t = -1
+        if code == CURLE_OK { _ = s3_curl_easy_getinfo_socket(easy, &socket) }
+        connection.adopted = code == CURLE_OK && socket >= 0
+        // With the socket adopted, the close-socket callback leaves it open.
+        curl_multi_remove_handle(multi, easy)
+        curl_easy_cleanup(easy)
+        connection.easy = nil
+        guard connection.adopted else {
+            connection.state = .closed
+            if let t = connection.transfer, transfers[t.id] === t {
+                let raw = Int32(bitPattern: code.rawValue)
+                var kind = code == CURLE_OK ? HTTPTransportError.Kind.other : HTTPTransportError.kind(curlCode: raw)
+                if kind == .stalled { kind = .connectTimeout }
+                t.loopDirectConnection = nil
+                finish(t, .failure(HTTPTransportError(kind: kind, host: t.host, curlCode: raw,
+                                                      message: String(cString: curl_easy_strerror(code)))))
+            }
+            return true
+        }
+        connection.fd = socket
+        if let t = connection.transfer, transfers[t.id] === t {
+            directAttach(connection, t)
+        } else {
+            connection.transfer = nil
+            directMakeIdle(connection)
+        }
+        return true
+    }
+
+    /// Puts `t`'s request on `connection` and starts sending it.
+    func directAttach(_ connection: DirectConnection, _ t: Transfer) {
+        connection.transfer = t
+        t.loopDirectConnection = connection
+        connection.output = t.loopDirectRequest
+        connection.sent = 0
+        connection.headBytes.removeAll(keepingCapacity: true)
+        connection.receivedAny = false
+        connection.paused = false
+        connection.pending = []
+        connection.state = .sending
+        directBusy[ObjectIdentifier(connection)] = connection
+        t.loopConnectionReady()
+        directService(connection)
+    }
+
+    func directMakeIdle(_ connection: DirectConnection) {
+        directBusy[ObjectIdentifier(connection)] = nil
+        var list = directIdle[connection.key] ?? []
+        guard connection.fd >= 0, list.count < Self.directIdlePerHost else {
+            directClose(connection)
+            return
+        }
+        connection.state = .idle
+        connection.idleSince = monotonicNanoseconds()
+        list.append(connection)
+        directIdle[connection.key] = list
+    }
+
+    func directClose(_ connection: DirectConnection) {
+        directBusy[ObjectIdentifier(connection)] = nil
+        if connection.fd >= 0 { close(connection.fd) }
+        connection.fd = -1
+        connection.state = .closed
+        connection.transfer = nil
+        connection.pending = []
+    }
+
+    /// `finish` for a transfer on a direct connection: the connection goes back to the pool when
+    /// the exchange ended cleanly, is left to connect (then idles) when it was still connecting,
+    /// and is closed otherwise (the answer is part-read).
+    func directDetach(_ t: Transfer, success: Bool) {
+        guard let connection = t.loopDirectConnection else { return }
+        t.loopDirectConnection = nil
+        guard connection.transfer === t else { return }
+        connection.transfer = nil
+        switch connection.state {
+        case .connecting:
+            break
+        case .body where success && connection.remaining == 0 && connection.keepAlive && connection.pending.isEmpty:
+            directMakeIdle(connection)
+        default:
+            directClose(connection)
+        }
+    }
+
+    /// Moves bytes on `connection` until the socket would block or the exchange ends.
+    func directService(_ connection: DirectConnection) {
+        while let t = connection.transfer {
+            switch connection.state {
+            case .sending:
+                let n = connection.output.withUnsafeBytes { out in
+                    send(connection.fd, out.baseAddress! + connection.sent, out.count - connection.sent, Int32(MSG_NOSIGNAL))
+                }
+                if n > 0 {
+                    connection.sent += n
+                    t.loopLastActivity = monotonicNanoseconds()
+                    if connection.sent == connection.output.count { connection.state = .head }
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+                directBroken(connection, t, "sending the request failed: " + String(cString: strerror(errno)))
+                return
+            case .head:
+                guard directReadHead(connection, t) else { return }
+            case .body:
+                guard directReadBody(connection, t) else { return }
+            case .connecting, .idle, .closed:
+                return
+            }
+        }
+    }
+
+    /// Reads and parses the head; true to go on (the state moved on), false to wait or stop.
+    private func directReadHead(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        let chunk = 16 << 10
+        let old = connection.headBytes.count
+        connection.headBytes.append(contentsOf: repeatElement(0, count: chunk))
+        let n = connection.headBytes.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress! + old, chunk, 0) }
+        let savedErrno = errno
+        connection.headBytes.removeLast(chunk - max(n, 0))
+        if n == 0 {
+            directBroken(connection, t, "the connection closed before the response head")
+            return false
+        }
+        if n < 0 {
+            if savedErrno == EINTR { return true }
+            if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return false }
+            directBroken(connection, t, "receiving failed: " + String(cString: strerror(savedErrno)))
+            return false
+        }
+        connection.receivedAny = true
+        t.loopLastActivity = monotonicNanoseconds()
+        while true {
+            let parsed = connection.headBytes.withUnsafeBytes { DirectHTTP.parseHead($0) }
+            switch parsed {
+            case .needMore:
+                return true
+            case .invalid(let why):
+                finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0, message: "invalid response: " + why)))
+                return false
+            case .head(let head):
+                if (100..<200).contains(head.status) {
+                    // An interim answer (100 Continue and the like): the real one follows.
+                    connection.headBytes.removeFirst(head.length)
+                    if head.status == 101 {
+                        finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
+                                                              message: "invalid response: a protocol switch to a GET")))
+                        return false
+                    }
+                    continue
+                }
+                let noBody = head.status == 204 || head.status == 304
+                if !noBody && (head.hasTransferEncoding || head.contentLength == nil) {
+                    // A framing curl reads (chunked, or to the end of the connection): send the
+                    // request again through curl; nothing of this answer reached the caller.
+                    directRestartThroughCurl(connection, t)
+                    return false
+                }
+                connection.keepAlive = head.keepAlive
+                connection.remaining = noBody ? 0 : head.contentLength!
+                let rest = Array(connection.headBytes[head.length...])
+                connection.headBytes.removeAll(keepingCapacity: true)
+                connection.state = .body
+                t.loopHeaderFields = head.fields
+                t.loopStatus = head.status
+                t.deliverHead(status: head.status)
+                guard connection.transfer === t else { return false }  // the caller went away meanwhile
+                if let buffer = t.loopDirect, Int64(buffer.capacity - buffer.count) < connection.remaining {
+                    t.loopOverflow = true
+                    finish(t, .failure(HTTPTransportError(kind: .bodyTooLarge, host: t.host, curlCode: 0,
+                                                          message: "the response body is larger than its buffer of \(buffer.capacity) bytes")))
+                    return false
+                }
+                if rest.count > connection.remaining {
+                    finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
+                                                          message: "invalid response: more bytes than its Content-Length")))
+                    return false
+                }
+                if !rest.isEmpty {
+                    return rest.withUnsafeBytes { directDeliver($0, connection, t) }
+                }
+                if connection.remaining == 0 { directComplete(connection, t); return false }
+                return true
+            }
+        }
+    }
+
+    /// Reads body bytes: into the response buffer with `recv` when the head said it goes
+    /// there (2xx), else through the transfer's state machine (an error body).
+    private func directReadBody(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        if connection.paused { return false }
+        if connection.remaining == 0 { directComplete(connection, t); return false }
+        if let buffer = t.loopDirect {
+            if t.loopIsCancelled { return false }  // the loop's cancel message ends it
+            let want = Int(min(connection.remaining, Int64(buffer.capacity - buffer.count)))
+            let n = recv(connection.fd, buffer.base + buffer.count, want, 0)
+            if n > 0 {
+                buffer.count += n
+                t.loopBodyBytes += Int64(n)
+                connection.remaining -= Int64(n)
+                t.loopLastActivity = monotonicNanoseconds()
+                if connection.remaining == 0 { directComplete(connection, t); return false }
+                return true
+            }
+            return directReceiveFailed(connection, t, n)
+        }
+        let size = Int(min(connection.remaining, Int64(directScratch.count)))
+        let n = directScratch.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, size, 0) }
+        if n > 0 {
+            return directScratch.withUnsafeBytes { directDeliver(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection, t) }
+        }
+        return directReceiveFailed(connection, t, n)
+    }
+
+    /// A `recv` that returned `n <= 0`: false unless it was interrupted.
+    private func directReceiveFailed(_ connection: DirectConnection, _ t: Transfer, _ n: Int) -> Bool {
+        if n == 0 {
+            directBroken(connection, t, "the connection closed with \(connection.remaining) bytes of the body still to come")
+            return false
+        }
+        let e = errno
+        if e == EINTR { return true }
+        if e == EAGAIN || e == EWOULDBLOCK { return false }
+        directBroken(connection, t, "receiving failed: " + String(cString: strerror(e)))
+        return false
+    }
+
+    /// Hands body bytes that do not go into a response buffer (in order) to the transfer.
+    private func directDeliver(_ bytes: UnsafeRawBufferPointer, _ connection: DirectConnection, _ t: Transfer) -> Bool {
+        if let buffer = t.loopDirect {
+            buffer.append(bytes)
+            t.loopBodyBytes += Int64(bytes.count)
+            connection.remaining -= Int64(bytes.count)
+        } else {
+            let taken = t.loopReceive(bytes)
+            if taken == Int(s3_curl_writefunc_pause()) {
+                connection.paused = true
+                connection.pending = Array(bytes)
+                return false
+            }
+            if taken != bytes.count { return false }  // cancelled: the loop's cancel message ends it
+            connection.remaining -= Int64(bytes.count)
+        }
+        if connection.remaining == 0 { directComplete(connection, t); return false }
+        return true
+    }
+
+    /// The transfer's reader caught up: hand over what it left, then read on.
+    func directResume(_ connection: DirectConnection) {
+        guard let t = connection.transfer else { return }
+        connection.paused = false
+        if !connection.pending.isEmpty {
+            let bytes = connection.pending
+            connection.pending = []
+            guard bytes.withUnsafeBytes({ directDeliver($0, connection, t) }) else { return }
+        }
+        directService(connection)
+    }
+
+    private func directComplete(_ connection: DirectConnection, _ t: Transfer) {
+        finish(t, .success(()))
+    }
+
+    /// The connection broke. An idle connection the server closed before answering (nothing
+    /// received) is replaced once with a new one; otherwise the transfer fails as
+    /// `.connectionBroken` (retryable).
+    private func directBroken(_ connection: DirectConnection, _ t: Transfer, _ why: String) {
+        if connection.reused && !connection.receivedAny {
+            t.loopDirectConnection = nil
+            directClose(connection)
+            directOpen(key: connection.key, for: t)
+            return
+        }
+        finish(t, .failure(HTTPTransportError(kind: .connectionBroken, host: t.host, curlCode: 0, message: why)))
+    }
+
+    /// Sends `t` through curl after all (see `directReadHead`).
+    private func directRestartThroughCurl(_ connection: DirectConnection, _ t: Transfer) {
+        t.loopDirectConnection = nil
+        directClose(connection)
+        transfers[t.id] = nil
+        t.loopHeaderFields.removeAll()
+        t.loopConnected = false
+        addThroughCurl(t)
+    }
+
+    /// The descriptors of direct connections for `curl_multi_poll`, and the connections in the
+    /// same order.
+    func directWaitDescriptors() {
+        directPolled.removeAll(keepingCapacity: true)
+        directWait.removeAll(keepingCapacity: true)
+        let pollIn = s3_curl_wait_pollin(), pollOut = s3_curl_wait_pollout()
+        for connection in directBusy.values where connection.fd >= 0 && !connection.paused {
+            let events: Int16
+            switch connection.state {
+            case .sending: events = pollOut
+            case .head, .body: events = pollIn
+            default: continue
+            }
+            directPolled.append(connection)
+            directWait.append(curl_waitfd(fd: connection.fd, events: events, revents: 0))
+        }
+        for list in directIdle.values {
+            for connection in list where connection.state == .idle {
+                directPolled.append(connection)
+                directWait.append(curl_waitfd(fd: connection.fd, events: pollIn, revents: 0))
+            }
+        }
+    }
+
+    /// After the poll: serves the connections that are ready. An idle connection that turns
+    /// readable was closed by the server (or sent what nobody asked for): closed.
+    func directServeReady() {
+        for (i, connection) in directPolled.enumerated() where directWait[i].revents != 0 {
+            if connection.state == .idle {
+                directDropIdle(connection)
+            } else {
+                directService(connection)
+            }
+        }
+    }
+
+    /// Closes idle connections kept longer than `directIdleNanoseconds`.
+    func directExpireIdle(now: UInt64) {
+        for list in directIdle.values {
+            for connection in list where connection.state == .idle && now - connection.idleSince > Self.directIdleNanoseconds {
+                directDropIdle(connection)
+            }
+        }
+    }
+
+    private func directDropIdle(_ connection: DirectConnection) {
+        directClose(connection)
+        if let list = directIdle[connection.key] {
+            let kept = list.filter { $0 !== connection }
+            directIdle[connection.key] = kept.isEmpty ? nil : kept
+        }
+    }
+
+    /// At shutdown: closes every direct connection and drops the connecting handles.
+    func directCloseAll() {
+        for (key, connection) in directConnecting {
+            if let easy = UnsafeMutableRawPointer(bitPattern: key) {
+                // Not adopted: the close-socket callback closes whatever curl had opened.
+                curl_multi_remove_handle(multi, easy)
+                curl_easy_cleanup(easy)
+            }
+            connection.easy = nil
+            connection.state = .closed
+        }
+        directConnecting.removeAll()
+        for connection in Array(directBusy.values) { directClose(connection) }
+        for list in directIdle.values { for connection in list { directClose(connection) } }
+        directIdle.removeAll()
+    }
+}
