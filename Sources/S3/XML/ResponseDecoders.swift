@@ -301,6 +301,26 @@ public enum S3ResponseFuzzing {
         }
         _ = S3KeyOrder.pathComponents.precedes(pattern, path)
         _ = S3KeyOrder.of(page: [pattern, path, text])
+        exerciseResponseHead(bytes)
+    }
+
+    /// The HTTP/1.1 response head parser of direct receive: a head ends at its first blank
+    /// line, so the bytes up to its end parse to the same head and one byte fewer to none.
+    static func exerciseResponseHead(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { all in
+            guard case .head(let head) = DirectHTTP.parseHead(all) else { return }
+            guard head.length >= 1, head.length <= all.count, (100...999).contains(head.status) else {
+                fatalError("a parsed response head has a length or status out of range")
+            }
+            let exact = UnsafeRawBufferPointer(rebasing: all[0..<head.length])
+            guard case .head(let again) = DirectHTTP.parseHead(exact), again.length == head.length, again.status == head.status,
+                  again.contentLength == head.contentLength, again.fields.count == head.fields.count else {
+                fatalError("a response head parses differently without the bytes after it")
+            }
+            if case .head = DirectHTTP.parseHead(UnsafeRawBufferPointer(rebasing: all[0..<(head.length - 1)])) {
+                fatalError("a response head parsed before its blank line")
+            }
+        }
     }
 
     /// Same element names in the same places, and the same text in each leaf (iteratively).
