@@ -12,9 +12,10 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     public var headers: HTTPHeaders
     /// The body to send.
     public var body: HTTPRequestBody
-    /// Where a successful (2xx) response body goes instead of the response's byte stream: curl's
-    /// write callback copies it straight into this buffer, after the `count` bytes already
-    /// there, on the loop thread; no element is allocated and no reader is woken until the
+    /// Where a successful (2xx) response body goes instead of the response's byte stream, after
+    /// the `count` bytes already there, on the loop thread: over plain HTTP read from the socket
+    /// straight into it (a GET with no time limit; see `DirectConnection`), otherwise copied in
+    /// by curl's write callback. No element is allocated and no reader is woken until the
     /// transfer ends. The response's body stream then yields nothing and ends when the last
     /// byte is in. A body larger than the room left fails with `.bodyTooLarge`. Error
     /// responses (other statuses) still stream, so they can be read. The buffer must not be
