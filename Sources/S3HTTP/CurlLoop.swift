@@ -350,7 +350,9 @@ final class CurlLoop: @unchecked Sendable {
         guard transfers.removeValue(forKey: t.id) != nil else { return }
         liveCount.store(transfers.count, ordering: .relaxed)
         var status = t.loopStatus
-        if case .success = result { directDetach(t, success: true) } else { directDetach(t, success: false) }
+        let succeeded: Bool
+        if case .success = result { succeeded = true } else { succeeded = false }
+        directDetach(t, success: succeeded)
         if let easy = t.loopEasy {
             _ = s3_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
             curl_multi_remove_handle(multi, easy)

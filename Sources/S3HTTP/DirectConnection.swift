@@ -39,8 +39,6 @@ final class DirectConnection {
     let key: String
     var state: State = .connecting
     var fd: Int32 = -1
-    /// The handle connecting it, until the socket is taken.
-    var easy: UnsafeMutableRawPointer?
     /// Set once the socket is ours: curl's close-socket callback then leaves it open.
     var adopted = false
     /// The transfer it serves (nil while idle, or connecting for a transfer that ended).
@@ -104,7 +102,6 @@ extension CurlLoop {
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "curl_easy_init failed")))
             return
         }
-        connection.easy = easy
         directOpened.wrappingAdd(1, ordering: .relaxed)
         let me = Unmanaged.passUnretained(connection).toOpaque()
         var ok = s3_curl_easy_setopt_string(easy, CURLOPT_URL, "http://" + key + "/") == CURLE_OK
@@ -119,7 +116,6 @@ extension CurlLoop {
         ok = ok && curl_multi_add_handle(multi, easy) == CURLM_OK
         if !ok {
             directConnecting[UInt(bitPattern: easy)] = nil
-            connection.easy = nil
             curl_easy_cleanup(easy)
             connection.state = .closed
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "could not start the connection")))
@@ -135,7 +131,6 @@ extension CurlLoop {
         // With the socket adopted, the close-socket callback leaves it open.
         curl_multi_remove_handle(multi, easy)
         curl_easy_cleanup(easy)
-        connection.easy = nil
         guard connection.adopted else {
             connection.state = .closed
             if let t = connection.transfer, transfers[t.id] === t {
@@ -311,7 +306,7 @@ extension CurlLoop {
                 if !rest.isEmpty {
                     return rest.withUnsafeBytes { directDeliver($0, connection, t) }
                 }
-                if connection.remaining == 0 { directComplete(connection, t); return false }
+                if connection.remaining == 0 { finish(t, .success(())); return false }
                 return true
             }
         }
@@ -321,7 +316,7 @@ extension CurlLoop {
     /// there (2xx), else through the transfer's state machine (an error body).
     private func directReadBody(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         if connection.paused { return false }
-        if connection.remaining == 0 { directComplete(connection, t); return false }
+        if connection.remaining == 0 { finish(t, .success(())); return false }
         if let buffer = t.loopDirect {
             if t.loopIsCancelled { return false }  // the loop's cancel message ends it
             let want = Int(min(connection.remaining, Int64(buffer.capacity - buffer.count)))
@@ -331,7 +326,7 @@ extension CurlLoop {
                 t.loopBodyBytes += Int64(n)
                 connection.remaining -= Int64(n)
                 t.loopLastActivity = monotonicNanoseconds()
-                if connection.remaining == 0 { directComplete(connection, t); return false }
+                if connection.remaining == 0 { finish(t, .success(())); return false }
                 return true
             }
             return directReceiveFailed(connection, t, n)
@@ -373,7 +368,7 @@ extension CurlLoop {
             if taken != bytes.count { return false }  // cancelled: the loop's cancel message ends it
             connection.remaining -= Int64(bytes.count)
         }
-        if connection.remaining == 0 { directComplete(connection, t); return false }
+        if connection.remaining == 0 { finish(t, .success(())); return false }
         return true
     }
 
@@ -387,10 +382,6 @@ extension CurlLoop {
             guard bytes.withUnsafeBytes({ directDeliver($0, connection, t) }) else { return }
         }
         directService(connection)
-    }
-
-    private func directComplete(_ connection: DirectConnection, _ t: Transfer) {
-        finish(t, .success(()))
     }
 
     /// The connection broke. An idle connection the server closed before answering (nothing
@@ -477,7 +468,6 @@ extension CurlLoop {
                 curl_multi_remove_handle(multi, easy)
                 curl_easy_cleanup(easy)
             }
-            connection.easy = nil
             connection.state = .closed
         }
         directConnecting.removeAll()
