@@ -227,7 +227,7 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
-    func error(for t: Transfer, code: CURLcode) -> any Error {
+    private func error(for t: Transfer, code: CURLcode) -> any Error {
         let raw = Int32(bitPattern: code.rawValue)
         let named = CurlCode(rawValue: raw)
         var kind = HTTPTransportError.kind(curlCode: raw)
