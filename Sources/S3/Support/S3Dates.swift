@@ -10,7 +10,7 @@ enum S3Dates {
     /// `2009-10-12T17:50:30.000Z` from UTF-8 bytes (a listing's `LastModified`, read in place).
     static func parseISO8601(bytes u: UnsafeBufferPointer<UInt8>) -> Date? {
         guard u.count >= 20 else { return nil }
-        func num(_ a: Int, _ n: Int) -> Int? {
+        @inline(__always) func num(_ a: Int, _ n: Int) -> Int? {
             var v = 0
             for k in a..<(a + n) {
                 let d = Int(u[k]) - 48
@@ -24,13 +24,19 @@ enum S3Dates {
         else { return nil }
         var frac = 0.0
         if u[19] == UInt8(ascii: ".") {
-            var scale = 0.1
+            // Up to nine digits as an integer and one division (digits beyond a nanosecond are
+            // checked, not counted): no floating-point work per digit.
+            var value = 0
+            var scale = 1
             for k in 20..<(u.count - 1) {
                 let dgt = Int(u[k]) - 48
                 guard dgt >= 0 && dgt <= 9 else { return nil }
-                frac += Double(dgt) * scale
-                scale /= 10
+                if scale < 1_000_000_000 {
+                    value = value * 10 + dgt
+                    scale *= 10
+                }
             }
+            frac = Double(value) / Double(scale)
         }
         return epoch(y, mo, d, h, mi, se).map { Date(timeIntervalSince1970: Double($0) + frac) }
     }

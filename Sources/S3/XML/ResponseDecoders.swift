@@ -27,7 +27,7 @@ struct ListPageDecoder: XMLEventHandler {
     }
 
     @inline(__always) private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
-        bytes.count == s.utf8CodeUnitCount && memcmp(bytes.baseAddress!, s.utf8Start, bytes.count) == 0
+        bytes.count == s.utf8CodeUnitCount && XMLParser.Cursor.equalBytes(bytes.baseAddress!, s.utf8Start, bytes.count)
     }
 
     private static func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
@@ -54,16 +54,24 @@ struct ListPageDecoder: XMLEventHandler {
         if depth == 2 {
             switch section {
             case .contents:
-                if Self.equals(name, "Key") {
-                    current.key = Self.string(text)
-                } else if Self.equals(name, "Size") {
-                    current.size = Self.integer(text) ?? 0
-                } else if Self.equals(name, "ETag") {
-                    current.eTag = Self.unquoted(text)
-                } else if Self.equals(name, "LastModified") {
-                    current.lastModified = S3Dates.parseISO8601(bytes: text)
-                } else if Self.equals(name, "StorageClass") {
-                    current.storageClass = Self.equals(text, "STANDARD") ? "STANDARD" : Self.string(text)
+                // By length first: most names are ruled out without a compare.
+                switch name.count {
+                case 3:
+                    if Self.equals(name, "Key") { current.key = Self.string(text) }
+                case 4:
+                    if Self.equals(name, "Size") {
+                        current.size = Self.integer(text) ?? 0
+                    } else if Self.equals(name, "ETag") {
+                        current.eTag = Self.unquoted(text)
+                    }
+                case 12:
+                    if Self.equals(name, "LastModified") {
+                        current.lastModified = S3Dates.parseISO8601(bytes: text)
+                    } else if Self.equals(name, "StorageClass") {
+                        current.storageClass = Self.equals(text, "STANDARD") ? "STANDARD" : Self.string(text)
+                    }
+                default:
+                    break
                 }
             case .prefixes:
                 if prefix == nil, Self.equals(name, "Prefix") { prefix = Self.string(text) }

@@ -155,6 +155,23 @@ enum XMLParser {
 
         func fail(_ reason: String) -> XMLParseError { XMLParseError(offset: i, reason: reason) }
 
+        /// Whether the `count` bytes at `a` and `b` are equal: eight at a time, no call (the names
+        /// and values compared are a few bytes long, where `memcmp`'s call costs more than the compare).
+        @inline(__always) static func equalBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ count: Int) -> Bool {
+            var k = 0
+            while k + 8 <= count {
+                if UnsafeRawPointer(a + k).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(b + k).loadUnaligned(as: UInt64.self) {
+                    return false
+                }
+                k += 8
+            }
+            while k < count {
+                if a[k] != b[k] { return false }
+                k += 1
+            }
+            return true
+        }
+
         @inline(__always) func peek(_ s: StaticString) -> Bool {
             let n = s.utf8CodeUnitCount
             guard i + n <= p.count else { return false }
@@ -179,7 +196,22 @@ enum XMLParser {
             let start = i
             var k = i
             let n = p.count
-            // Bytes above `>` (letters, most of a name) are name bytes without further checks.
+            // Eight bytes at a time while none is below `?`: every byte above `>` is a name byte
+            // (letters, most of a name), and every byte that ends a name is `>` or below. The
+            // lowest flagged byte of a word is exact (a borrow only runs upwards).
+            if let base = p.baseAddress {
+                while k + 8 <= n {
+                    let w = UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)
+                    let low = (w &- 0x3F3F_3F3F_3F3F_3F3F) & ~w & 0x8080_8080_8080_8080
+                    if low == 0 {
+                        k += 8
+                        continue
+                    }
+                    k += low.trailingZeroBitCount >> 3
+                    break
+                }
+            }
+            // Byte by byte from the first one at or below `>` (a digit, `-`, `.`, `:` go on).
             while k < n {
                 let b = p[k]
                 if b > UInt8(ascii: ">") || Self.isNameByte(b) { k += 1 } else { break }
@@ -275,12 +307,16 @@ enum XMLParser {
         /// (with its own text). One loop serves the tree (``XMLParser/parse(_:)``) and the pull
         /// decoders, so both refuse exactly the same inputs.
         mutating func walk<Handler: XMLEventHandler>(_ handler: inout Handler) throws(XMLParseError) {
-            var stack: [Open] = []
+            // The open elements: a fixed block (the depth is bounded), so pushing, popping and
+            // adding text to the top are plain stores, with no array bookkeeping per tag.
+            let stack = UnsafeMutablePointer<Open>.allocate(capacity: XMLParser.maximumDepth)
+            defer { stack.deallocate() }
+            var depth = 0
             var sawRoot = false
             while i < p.count {
                 if p[i] != UInt8(ascii: "<") {
                     let end = next(UInt8(ascii: "<"), from: i, to: p.count)
-                    if stack.isEmpty {
+                    if depth == 0 {
                         // Only whitespace may stand outside the root element.
                         for k in i..<end where !(p[k] == 32 || p[k] == 9 || p[k] == 10 || p[k] == 13) {
                             i = k
@@ -288,7 +324,7 @@ enum XMLParser {
                         }
                         i = end
                     } else {
-                        try addText(from: i, to: end, into: &stack[stack.count - 1], depth: stack.count - 1)
+                        try addText(from: i, to: end, into: &stack[depth - 1], depth: depth - 1)
                     }
                     continue
                 }
@@ -301,9 +337,9 @@ enum XMLParser {
                         i += 9
                         let start = i
                         try skip(past: "]]>")
-                        guard !stack.isEmpty else { throw fail("CDATA outside the root element") }
-                        toBuffer(&stack[stack.count - 1], depth: stack.count - 1)
-                        buffers[stack.count - 1].append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
+                        guard depth > 0 else { throw fail("CDATA outside the root element") }
+                        toBuffer(&stack[depth - 1], depth: depth - 1)
+                        buffers[depth - 1].append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<(i - 3)]))
                         continue
                     }
                     try skip(past: ">")
@@ -311,41 +347,78 @@ enum XMLParser {
                 }
                 if second == UInt8(ascii: "/") {
                     i += 2
-                    let n = try name()
-                    skipSpace()
+                    let base = p.baseAddress!
+                    // The usual case: the name of the open element, then a byte that ends a name.
+                    // Anything else is read as a name and compared the long way, for the same
+                    // errors at the same offsets.
+                    if depth > 0, case let expected = stack[depth - 1].name, i + expected.count < p.count,
+                       !Self.isNameByte(p[i + expected.count]),
+                       Self.equalBytes(base + i, base + expected.lowerBound, expected.count) {
+                        i += expected.count
+                    } else {
+                        let n = try name()
+                        guard depth > 0, case let expected = stack[depth - 1].name, expected.count == n.count,
+                              Self.equalBytes(base + expected.lowerBound, base + n.lowerBound, n.count) else {
+                            skipSpace()
+                            guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
+                            i += 1
+                            throw fail("mismatched closing tag </\(String(decoding: UnsafeBufferPointer(rebasing: p[n]), as: UTF8.self))>")
+                        }
+                    }
+                    if i < p.count, p[i] != UInt8(ascii: ">") { skipSpace() }
                     guard i < p.count, p[i] == UInt8(ascii: ">") else { throw fail("bad closing tag") }
                     i += 1
-                    guard let top = stack.popLast(), top.name.count == n.count,
-                          memcmp(p.baseAddress! + top.name.lowerBound, p.baseAddress! + n.lowerBound, n.count) == 0 else {
-                        throw fail("mismatched closing tag </\(String(decoding: UnsafeBufferPointer(rebasing: p[n]), as: UTF8.self))>")
-                    }
+                    depth -= 1
+                    let top = stack[depth]
                     let name = UnsafeBufferPointer(rebasing: p[top.name])
                     if let run = top.run {
-                        try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(rebasing: p[run]))
+                        try handler.close(name, depth: depth, text: UnsafeBufferPointer(rebasing: p[run]))
                     } else if top.usesBuffer {
-                        let depth = stack.count
-                        try buffers[depth].withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: depth, text: t) }
+                        let d = depth
+                        try buffers[d].withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: d, text: t) }
                     } else {
-                        try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(start: nil, count: 0))
+                        try handler.close(name, depth: depth, text: UnsafeBufferPointer(start: nil, count: 0))
                     }
                     continue
                 }
                 i += 1
-                if sawRoot && stack.isEmpty { throw fail("a second root element") }
-                if stack.count >= XMLParser.maximumDepth {
+                if sawRoot && depth == 0 { throw fail("a second root element") }
+                if depth >= XMLParser.maximumDepth {
                     throw fail("elements nested deeper than \(XMLParser.maximumDepth) levels")
                 }
                 let n = try name()
                 sawRoot = true
                 let name = UnsafeBufferPointer(rebasing: p[n])
-                try handler.open(name, depth: stack.count)
-                if try endOfTag() {
-                    try handler.close(name, depth: stack.count, text: UnsafeBufferPointer(start: nil, count: 0))
+                try handler.open(name, depth: depth)
+                if i < p.count, p[i] == UInt8(ascii: ">") {
+                    // The usual case: no attributes, not self-closing.
+                    i += 1
+                    // Most elements of an answer are leaves, `<Key>text</Key>`: when the text
+                    // holds no reference and its own closing tag follows it, the element is told
+                    // at once, in a straight line (what the general path would do in three turns
+                    // of the loop, with the same result).
+                    let base = p.baseAddress!
+                    let lt = next(UInt8(ascii: "<"), from: i, to: p.count)
+                    let after = lt + 2 + n.count
+                    if after < p.count, p[lt + 1] == UInt8(ascii: "/"), p[after] == UInt8(ascii: ">"),
+                       Self.equalBytes(base + lt + 2, base + n.lowerBound, n.count),
+                       next(UInt8(ascii: "&"), from: i, to: lt) == lt {
+                        let text = lt == i ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(rebasing: p[i..<lt])
+                        i = after + 1
+                        try handler.close(name, depth: depth, text: text)
+                        continue
+                    }
+                    (stack + depth).initialize(to: Open(name: n))
+                    depth += 1
+                } else if try endOfTag() {
+                    try handler.close(name, depth: depth, text: UnsafeBufferPointer(start: nil, count: 0))
                 } else {
-                    stack.append(Open(name: n))
+                    (stack + depth).initialize(to: Open(name: n))
+                    depth += 1
                 }
             }
-            if let open = stack.last {
+            if depth > 0 {
+                let open = stack[depth - 1]
                 throw fail("unclosed element <\(String(decoding: UnsafeBufferPointer(rebasing: p[open.name]), as: UTF8.self))>")
             }
             if !sawRoot { throw fail("no root element") }
