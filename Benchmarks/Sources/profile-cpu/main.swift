@@ -1,5 +1,5 @@
 // A harness for perf and callgrind: runs one CPU-bound operation in a loop and prints the time
-// per operation (the best of seven batches: this machine is shared and noisy).   profile-cpu sign|presign|parse|pull [ITERATIONS]
+// per operation (the best of seven batches: this machine is shared and noisy).   profile-cpu sign|presign|parse|pull|pull-percentiles [ITERATIONS]
 import Foundation
 @_spi(Fuzzing) import S3
 import S3Signing
@@ -19,6 +19,24 @@ func listPage() -> [UInt8] {
 }
 
 let args = CommandLine.arguments
+if args.count > 1, args[1] == "pull-percentiles" {
+    // One timing per parse, as package-benchmark takes them: the spread, not only the best.
+    let page = listPage()
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    var sink = 0
+    for _ in 0..<(args.count > 2 ? Int(args[2]) ?? 2000 : 2000) {
+        let t0 = clock.now
+        sink &+= try! S3ResponseFuzzing.decodeListPage(page).objects.count
+        let d = clock.now - t0
+        times.append(Double(d.components.attoseconds) / 1e12 + Double(d.components.seconds) * 1e6)
+    }
+    if ProcessInfo.processInfo.environment["SHOW_SEQUENCE"] != nil { print(times.prefix(40).map { Int($0) }) }
+    times.sort()
+    func p(_ q: Double) -> Double { times[min(times.count - 1, Int(Double(times.count) * q))] }
+    print(String(format: "pull: p0 %.0f p25 %.0f p50 %.0f p75 %.0f p90 %.0f µs (sink %d)", p(0), p(0.25), p(0.5), p(0.75), p(0.9), sink))
+    exit(0)
+}
 let what = args.count > 1 ? args[1] : "sign"
 let n = args.count > 2 ? Int(args[2]) ?? 100_000 : 100_000
 let page = listPage()

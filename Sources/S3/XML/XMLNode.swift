@@ -393,19 +393,31 @@ enum XMLParser {
                 if i < p.count, p[i] == UInt8(ascii: ">") {
                     // The usual case: no attributes, not self-closing.
                     i += 1
-                    // Most elements of an answer are leaves, `<Key>text</Key>`: when the text
-                    // holds no reference and its own closing tag follows it, the element is told
-                    // at once, in a straight line (what the general path would do in three turns
-                    // of the loop, with the same result).
+                    // Most elements of an answer are leaves, `<Key>text</Key>`: when its own
+                    // closing tag follows the text, the element is told at once, in a straight
+                    // line (what the general path would do in three turns of the loop, with the
+                    // same result and the same errors). Text with references (every ETag's
+                    // `&quot;`) is decoded into the buffer of its depth.
                     let base = p.baseAddress!
                     let lt = next(UInt8(ascii: "<"), from: i, to: p.count)
                     let after = lt + 2 + n.count
                     if after < p.count, p[lt + 1] == UInt8(ascii: "/"), p[after] == UInt8(ascii: ">"),
-                       Self.equalBytes(base + lt + 2, base + n.lowerBound, n.count),
-                       next(UInt8(ascii: "&"), from: i, to: lt) == lt {
-                        let text = lt == i ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(rebasing: p[i..<lt])
-                        i = after + 1
-                        try handler.close(name, depth: depth, text: text)
+                       Self.equalBytes(base + lt + 2, base + n.lowerBound, n.count) {
+                        if next(UInt8(ascii: "&"), from: i, to: lt) == lt {
+                            let text = lt == i ? UnsafeBufferPointer(start: nil, count: 0) : UnsafeBufferPointer(rebasing: p[i..<lt])
+                            i = after + 1
+                            try handler.close(name, depth: depth, text: text)
+                        } else {
+                            while buffers.count <= depth { buffers.append([]) }
+                            var text: [UInt8] = []
+                            swap(&text, &buffers[depth])  // out of `self` while appendText moves the cursor; no copy
+                            defer { swap(&text, &buffers[depth]) }
+                            text.removeAll(keepingCapacity: true)
+                            try appendText(until: lt, to: &text)
+                            i = after + 1
+                            let d = depth
+                            try text.withUnsafeBufferPointer { (t) throws(XMLParseError) in try handler.close(name, depth: d, text: t) }
+                        }
                         continue
                     }
                     (stack + depth).initialize(to: Open(name: n))
