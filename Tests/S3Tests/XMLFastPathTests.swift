@@ -73,3 +73,26 @@ import Testing
         #expect(S3Dates.parseISO8601("2024-05-01T12:34:56.12x4Z") == nil)
     }
 }
+
+/// A listing's ETags are kept without an allocation when they are MD5s (issue 15); every ETag
+/// reads back as it was written, compact or not, and equal texts are equal values.
+@Suite struct CompactETagTests {
+    @Test func everyETagReadsBackAsWritten() {
+        let md5 = "d41d8cd98f00b204e9800998ecf8427e"
+        let texts: [String?] = [nil, "", md5, md5 + "-1", md5 + "-12", md5 + "-10000", md5 + "-10001", md5 + "-0", md5 + "-012",
+                                md5 + "-", md5 + "-1a", md5.uppercased(), String(md5.dropLast()), md5 + "0", "W/\"x\"", "é" + md5.dropFirst(2),
+                                "00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff", "0123456789abcdef0123456789abcdeg"]
+        for text in texts {
+            let summary = S3ObjectSummary(key: "k", size: 1, eTag: text)
+            #expect(summary.eTag == text, "\(String(describing: text))")
+            var changed = summary
+            changed.eTag = text
+            #expect(changed == summary)
+            #expect(changed.hashValue == summary.hashValue)
+        }
+        // Different texts are different values, compact or not.
+        #expect(S3ObjectSummary(key: "k", size: 1, eTag: md5) != S3ObjectSummary(key: "k", size: 1, eTag: md5 + "-1"))
+        #expect(S3ObjectSummary(key: "k", size: 1, eTag: md5) != S3ObjectSummary(key: "k", size: 1, eTag: md5.uppercased()))
+        #expect(S3ObjectSummary(key: "k", size: 1, eTag: "") != S3ObjectSummary(key: "k", size: 1, eTag: nil))
+    }
+}

@@ -62,7 +62,7 @@ struct ListPageDecoder: XMLEventHandler {
                     if Self.equals(name, "Size") {
                         current.size = Self.integer(text) ?? 0
                     } else if Self.equals(name, "ETag") {
-                        current.eTag = Self.unquoted(text)
+                        current.storedETag = Self.unquotedETag(text)
                     }
                 case 12:
                     if Self.equals(name, "LastModified") {
@@ -112,13 +112,14 @@ struct ListPageDecoder: XMLEventHandler {
         return v
     }
 
-    /// ``S3Client/unquote(_:)`` without the intermediate strings in the usual case (`"..."`).
-    private static func unquoted(_ text: UnsafeBufferPointer<UInt8>) -> String {
+    /// ``S3Client/unquote(_:)`` without the intermediate strings in the usual case (`"..."`),
+    /// kept compactly (no allocation for an MD5 ETag).
+    private static func unquotedETag(_ text: UnsafeBufferPointer<UInt8>) -> CompactETag {
         let quote = UInt8(ascii: "\"")
         if text.count >= 2, text[0] == quote, text[text.count - 1] == quote {
-            return String(decoding: UnsafeBufferPointer(rebasing: text[1..<(text.count - 1)]), as: UTF8.self)
+            return CompactETag(bytes: UnsafeBufferPointer(rebasing: text[1..<(text.count - 1)]))
         }
-        return S3Client.unquote(string(text))
+        return CompactETag(S3Client.unquote(string(text)))
     }
 }
 
