@@ -2,7 +2,7 @@ import Foundation
 import S3HTTP
 
 /// ListObjectsV2 decoded straight from the bytes, as the parser reads them: no tree, no
-/// string per element name, one `String` per key (an MD5 ETag is kept as ``CompactETag``,
+/// string per element name, one `String` per key (an MD5 ETag is kept as `CompactETag`,
 /// without one). The same answer as
 /// ``ResponseDecoders/listPage(_:)`` on the tree, field for field (the fuzz target checks it on
 /// every input): within `Contents` the last of a repeated field wins; the first `Prefix` of a
