@@ -298,11 +298,16 @@ enum XMLParser {
 
         /// Moves the text of the element open at `depth` from its input range to the buffer of
         /// that depth (a second run, an entity, CDATA).
+        /// Makes the text buffer of `depth` exist and empties it (its capacity kept).
+        mutating func emptyBuffer(at depth: Int) {
+            while buffers.count <= depth { buffers.append([]) }
+            buffers[depth].removeAll(keepingCapacity: true)
+        }
+
         mutating func toBuffer(_ open: inout Open, depth: Int) {
             if open.usesBuffer { return }
             open.usesBuffer = true
-            while buffers.count <= depth { buffers.append([]) }
-            buffers[depth].removeAll(keepingCapacity: true)
+            emptyBuffer(at: depth)
             if let run = open.run { buffers[depth].append(contentsOf: UnsafeBufferPointer(rebasing: p[run])) }
             open.run = nil
         }
@@ -429,11 +434,10 @@ enum XMLParser {
                             i = after + 1
                             try handler.close(name, depth: depth, text: text)
                         } else {
-                            while buffers.count <= depth { buffers.append([]) }
+                            emptyBuffer(at: depth)
                             var text: [UInt8] = []
                             swap(&text, &buffers[depth])  // out of `self` while appendText moves the cursor; no copy
                             defer { swap(&text, &buffers[depth]) }
-                            text.removeAll(keepingCapacity: true)
                             try appendText(until: lt, to: &text)
                             i = after + 1
                             let d = depth
