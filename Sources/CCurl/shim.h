@@ -103,4 +103,26 @@ static inline void s3_copy_streaming(void *dst, const void *src, size_t n) {
     memcpy(dst, src, n);
 }
 
+// splice(2) and the pipe-size fcntl commands are GNU extensions, which Swift's Glibc module
+// does not export: declared here (the same prototype as glibc's) and wrapped.
+#include <sys/types.h>
+#include <fcntl.h>
+extern ssize_t splice(int fd_in, __off64_t *off_in, int fd_out, __off64_t *off_out, size_t len, unsigned int flags);
+static inline ssize_t s3_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len, int nonblocking) {
+    __off64_t in = off_in ? *off_in : 0, out = off_out ? *off_out : 0;
+    ssize_t n = splice(fd_in, off_in ? &in : NULL, fd_out, off_out ? &out : NULL, len, 1u /* SPLICE_F_MOVE */ | (nonblocking ? 2u /* SPLICE_F_NONBLOCK */ : 0u));
+    if (off_in) *off_in = in;
+    if (off_out) *off_out = out;
+    return n;
+}
+extern int pipe2(int fds[2], int flags);
+/// A pipe with both ends close-on-exec and non-blocking, made in one step (no window in which
+/// another thread's fork could inherit it).
+static inline int s3_pipe_cloexec_nonblock(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
+/// Sets a pipe's capacity (F_SETPIPE_SZ); returns the capacity it has afterwards.
+static inline int s3_pipe_set_size(int fd, int size) {
+    int r = fcntl(fd, 1031 /* F_SETPIPE_SZ */, size);
+    return r > 0 ? r : fcntl(fd, 1032 /* F_GETPIPE_SZ */);
+}
+
 #endif

@@ -57,6 +57,12 @@ final class CurlLoop: @unchecked Sendable {
     var directPolled: [DirectConnection] = []
     var directWait: [curl_waitfd] = []
     var directScratch = [UInt8](repeating: 0, count: 64 << 10)
+    /// The pipe that bodies going into a file pass through (`splice`: socket → pipe → file),
+    /// made on first use; empty between calls.
+    var directPipe: (read: Int32, write: Int32, size: Int)?
+    /// A `splice` into a file was refused (a file system without it): such bodies are
+    /// received and written instead.
+    var directFileSpliceOff = false
 
     private static let globalInit: Bool = s3_curl_global_init_all() == CURLE_OK
 
@@ -234,10 +240,7 @@ final class CurlLoop: @unchecked Sendable {
         // Our callbacks stopped the transfer: say why, not what curl calls it.
         if t.isCancelled { return CancellationError() }
         if named == .abortedByCallback || named == .readError, let failure = t.uploadFailure { return failure }
-        if named == .writeError && t.loopOverflow, let buffer = t.loopDirect {
-            return HTTPTransportError(kind: .bodyTooLarge, host: t.host, curlCode: raw,
-                                      message: "the response body is larger than its buffer of \(buffer.capacity) bytes")
-        }
+        if named == .writeError, let sinkError = t.loopSinkError(curlCode: raw) { return sinkError }
         var message = String(cString: curl_easy_strerror(code))
         if let buf = t.loopErrorBuffer, buf.pointee != 0 { message = String(cString: buf) }
         if kind == .stalled, let easy = t.loopEasy {

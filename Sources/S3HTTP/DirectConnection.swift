@@ -294,8 +294,11 @@ extension CurlLoop {
                 guard connection.transfer === t else { return false }  // the caller went away meanwhile
                 if let buffer = t.loopDirect, Int64(buffer.capacity - buffer.count) < connection.remaining {
                     t.loopOverflow = true
-                    finish(t, .failure(HTTPTransportError(kind: .bodyTooLarge, host: t.host, curlCode: 0,
-                                                          message: "the response body is larger than its buffer of \(buffer.capacity) bytes")))
+                } else if let target = t.loopFile, target.length - t.loopBodyBytes < connection.remaining {
+                    t.loopOverflow = true
+                }
+                if t.loopOverflow, let error = t.loopSinkError() {
+                    finish(t, .failure(error))
                     return false
                 }
                 if rest.count > connection.remaining {
@@ -317,6 +320,10 @@ extension CurlLoop {
     private func directReadBody(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         if connection.paused { return false }
         if connection.remaining == 0 { finish(t, .success(())); return false }
+        if let target = t.loopFile {
+            if t.loopIsCancelled { return false }  // the loop's cancel message ends it
+            return directFileSpliceOff ? directReceiveIntoFile(connection, t) : directSplice(connection, t, into: target)
+        }
         if let buffer = t.loopDirect {
             if t.loopIsCancelled { return false }  // the loop's cancel message ends it
             let want = Int(min(connection.remaining, Int64(buffer.capacity - buffer.count)))
@@ -339,6 +346,114 @@ extension CurlLoop {
         return directReceiveFailed(connection, t, n)
     }
 
+    /// Moves body bytes from the socket into the transfer's file without copying them through
+    /// this process: `splice` from the socket into the loop's pipe, then from the pipe into the
+    /// file at the body's offset. The pipe is empty again when this returns (one that could not
+    /// be emptied is dropped).
+    private func directSplice(_ connection: DirectConnection, _ t: Transfer, into target: ResponseFileRange) -> Bool {
+        guard let pipe = directSplicePipe() else { return directReceiveIntoFile(connection, t) }
+        let want = Int(min(connection.remaining, Int64(pipe.size)))
+        let n = s3_splice(connection.fd, nil, pipe.write, nil, want, 1)
+        if n <= 0 {
+            if n < 0 && errno == EINVAL {
+                // This socket does not splice: receive and write instead.
+                directFileSpliceOff = true
+                return true
+            }
+            return directReceiveFailed(connection, t, n)
+        }
+        var left = n
+        while left > 0 {
+            var offset = target.offset + t.loopBodyBytes
+            let m = s3_splice(pipe.read, nil, target.file.fd, &offset, left, 0)
+            if m > 0 {
+                left -= m
+                t.loopBodyBytes += Int64(m)
+                connection.remaining -= Int64(m)
+                continue
+            }
+            let e = m < 0 ? errno : EIO
+            if e == EINTR { continue }
+            if e == EINVAL && !directFileSpliceOff {
+                // The file's file system does not take `splice`: drain the pipe by reading and
+                // writing, and receive the rest that way.
+                directFileSpliceOff = true
+                guard directDrainPipe(pipe.read, left, into: t) else { break }
+                connection.remaining -= Int64(left)
+                left = 0
+                continue
+            }
+            t.loopFileErrno = e
+            break
+        }
+        if left > 0 {
+            directDropPipe()
+            if let error = t.loopSinkError() { finish(t, .failure(error)) }
+            return false
+        }
+        t.loopLastActivity = monotonicNanoseconds()
+        if connection.remaining == 0 { finish(t, .success(())); return false }
+        return true
+    }
+
+    /// Reads `count` bytes out of the pipe and writes them into the transfer's file; false
+    /// when a write failed (`loopFileErrno` says why) or the pipe gave less.
+    private func directDrainPipe(_ fd: Int32, _ count: Int, into t: Transfer) -> Bool {
+        var left = count
+        while left > 0 {
+            let n = directScratch.withUnsafeMutableBytes { read(fd, $0.baseAddress!, min(left, $0.count)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                t.loopFileErrno = n < 0 ? errno : EIO
+                return false
+            }
+            let written = directScratch.withUnsafeBytes { t.loopWriteFile(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            if !written {
+                if t.loopFileErrno == 0 { t.loopFileErrno = EIO }
+                return false
+            }
+            left -= n
+        }
+        return true
+    }
+
+    /// The body into the file without `splice`: `recv` into scratch, then `pwrite`.
+    private func directReceiveIntoFile(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        let size = Int(min(connection.remaining, Int64(directScratch.count)))
+        let n = directScratch.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, size, 0) }
+        guard n > 0 else { return directReceiveFailed(connection, t, n) }
+        guard directScratch.withUnsafeBytes({ t.loopWriteFile(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
+            if let error = t.loopSinkError() { finish(t, .failure(error)) }
+            return false
+        }
+        connection.remaining -= Int64(n)
+        if connection.remaining == 0 { finish(t, .success(())); return false }
+        return true
+    }
+
+    /// The loop's splice pipe, made (1 MiB where the system allows) on first use; nil when no
+    /// pipe can be made.
+    private func directSplicePipe() -> (read: Int32, write: Int32, size: Int)? {
+        if let pipe = directPipe { return pipe }
+        var fds: [Int32] = [-1, -1]
+        guard s3_pipe_cloexec_nonblock(&fds) == 0 else { return nil }
+        let size = Int(s3_pipe_set_size(fds[1], 1 << 20))
+        guard size > 0 else {
+            close(fds[0]); close(fds[1])
+            return nil
+        }
+        directPipe = (fds[0], fds[1], size)
+        return directPipe
+    }
+
+    /// Closes the splice pipe (it may hold bytes of a failed transfer); the next use makes a new one.
+    func directDropPipe() {
+        guard let pipe = directPipe else { return }
+        close(pipe.read)
+        close(pipe.write)
+        directPipe = nil
+    }
+
     /// A `recv` that returned `n <= 0`: false unless it was interrupted.
     private func directReceiveFailed(_ connection: DirectConnection, _ t: Transfer, _ n: Int) -> Bool {
         if n == 0 {
@@ -357,6 +472,12 @@ extension CurlLoop {
         if let buffer = t.loopDirect {
             buffer.append(bytes)
             t.loopBodyBytes += Int64(bytes.count)
+            connection.remaining -= Int64(bytes.count)
+        } else if t.loopFile != nil {
+            guard t.loopWriteFile(bytes) else {
+                if let error = t.loopSinkError() { finish(t, .failure(error)) }
+                return false  // or cancelled: the loop's cancel message ends it
+            }
             connection.remaining -= Int64(bytes.count)
         } else {
             let taken = t.loopReceive(bytes)
@@ -471,6 +592,7 @@ extension CurlLoop {
             connection.state = .closed
         }
         directConnecting.removeAll()
+        directDropPipe()
         for connection in Array(directBusy.values) { directClose(connection) }
         for list in directIdle.values { for connection in list { directClose(connection) } }
         directIdle.removeAll()

@@ -6,9 +6,11 @@ package enum DirectHTTP {
     package static let maxHeadLength = 64 << 10
 
     /// Whether `request` may take the direct path: a plain-HTTP GET without a body whose 2xx body
-    /// goes into a response buffer (the ranged downloads), with no whole-exchange time limit.
+    /// goes into a response buffer or file (the ranged downloads), with no whole-exchange time
+    /// limit.
     static func isEligible(_ request: HTTPRequest) -> Bool {
-        guard request.responseBuffer != nil, request.method == "GET", request.timeoutMilliseconds == nil else { return false }
+        guard request.responseBuffer != nil || request.responseFile != nil, request.method == "GET",
+              request.timeoutMilliseconds == nil else { return false }
         guard case .none = request.body.storage else { return false }
         return target(of: request.url) != nil
     }

@@ -22,6 +22,15 @@ public struct HTTPRequest: Sendable, CustomStringConvertible, CustomReflectable 
     /// touched until the response's body stream has ended. (Package-internal: the ranged
     /// downloads of the `S3` module.)
     package var responseBuffer: PartBuffer?
+    /// Where a successful (2xx) response body is written instead of the byte stream, like
+    /// `responseBuffer` but into a file, at the range's offset, on the loop thread: over plain
+    /// HTTP moved from the socket into the file by the kernel (`splice`, no copy in this
+    /// process), otherwise written by curl's write callback. A body longer than the range's
+    /// `length` fails with `.bodyTooLarge` before a byte of it is written; a failed write fails
+    /// the request with `.responseWriteFailed`. The response's body stream yields nothing and
+    /// ends when the last byte is written; its `finishedByteCount` says how many were.
+    /// (Package-internal: the ranged downloads to a file.)
+    package var responseFile: ResponseFileRange?
     /// A limit on the whole exchange, connection included (`CURLOPT_TIMEOUT_MS`), for small
     /// requests that must fail fast (instance metadata, credential endpoints); it also caps
     /// the connect time. `nil` (the default): only the engine's connect timeout and stall

@@ -22,6 +22,9 @@ public struct HTTPTransportError: Error, Sendable, CustomStringConvertible {
         case requestBodyFailed
         /// The response body exceeded what the caller allowed.
         case bodyTooLarge
+        /// The response body could not be written to the file it was going to (disk full, an
+        /// I/O error): a local failure, not worth sending the request again.
+        case responseWriteFailed
         /// The engine was shut down.
         case shutdown
         /// A second reader asked for the next chunk of a body while another was waiting: a

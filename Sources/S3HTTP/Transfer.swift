@@ -53,8 +53,12 @@ final class Transfer: @unchecked Sendable {
     /// were 5-10% of a 1 GiB ranged download's CPU: contended, the count's cache line being
     /// shared with objects other threads touch.
     private var loopDirectRef: Unmanaged<PartBuffer>?
-    /// The body did not fit in `loopDirect`.
+    /// The body did not fit in `loopDirect` (or `loopFile`).
     var loopOverflow = false
+    /// The request's `responseFile`, once a 2xx head said the body goes there.
+    var loopFile: ResponseFileRange?
+    /// Why writing into `loopFile` failed (`errno`), 0 while it has not.
+    var loopFileErrno: Int32 = 0
     /// The direct connection serving it, when it takes that path (see ``DirectConnection``).
     var loopDirectConnection: DirectConnection?
     /// The request as bytes, for the direct path (kept to send it again on a new connection).
@@ -204,6 +208,7 @@ final class Transfer: @unchecked Sendable {
     /// curl's write callback: buffer response bytes, or pause when the reader lags.
     func loopReceive(_ data: UnsafeRawBufferPointer) -> Int {
         if let direct = loopDirectRef { return direct._withUnsafeGuaranteedRef { loopReceiveDirect(data, into: $0) } }
+        if loopFile != nil { return loopWriteFile(data) ? data.count : 0 }
         let expected = loopExpectedLength
         // The bytes are copied inside the lock, on this thread, before curl reuses them.
         switch machine.withLock({ $0.receive(data, expectedLength: expected) }) {
@@ -231,6 +236,44 @@ final class Transfer: @unchecked Sendable {
         loopBodyBytes += Int64(data.count)
         loopLastActivity = monotonicNanoseconds()
         return data.count
+    }
+
+    /// Writes body bytes into `loopFile` after those already written; false (with
+    /// `loopOverflow` or `loopFileErrno` set) when they do not fit or the write failed, or when
+    /// the transfer was cancelled.
+    func loopWriteFile(_ data: UnsafeRawBufferPointer) -> Bool {
+        guard let target = loopFile, !cancelledFlag.load(ordering: .acquiring) else { return false }
+        guard loopBodyBytes + Int64(data.count) <= target.length else {
+            loopOverflow = true
+            return false
+        }
+        let e = target.file.write(data, at: target.offset + loopBodyBytes)
+        guard e == 0 else {
+            loopFileErrno = e
+            return false
+        }
+        loopBodyBytes += Int64(data.count)
+        loopLastActivity = monotonicNanoseconds()
+        return true
+    }
+
+    /// The error of a body that did not fit in its response buffer or file, or could not be
+    /// written to the file; nil when neither happened.
+    func loopSinkError(curlCode: Int32 = 0) -> HTTPTransportError? {
+        if loopFileErrno != 0 {
+            return HTTPTransportError(kind: .responseWriteFailed, host: host, curlCode: curlCode,
+                                      message: "writing the response body to its file failed: " + String(cString: strerror(loopFileErrno)))
+        }
+        guard loopOverflow else { return nil }
+        if let buffer = loopDirect {
+            return HTTPTransportError(kind: .bodyTooLarge, host: host, curlCode: curlCode,
+                                      message: "the response body is larger than its buffer of \(buffer.capacity) bytes")
+        }
+        if let target = loopFile {
+            return HTTPTransportError(kind: .bodyTooLarge, host: host, curlCode: curlCode,
+                                      message: "the response body is larger than the \(target.length) bytes of its place in the file")
+        }
+        return nil
     }
 
     /// After a loop pass: hands buffered bytes to a waiting reader (one wake-up per pass).
@@ -292,7 +335,10 @@ final class Transfer: @unchecked Sendable {
     func deliverHead(status: Int) {
         let head = HTTPResponseHead(status: status, headers: HTTPHeaders(loopHeaderFields))
         if let lengthText = head.headers["content-length"], let n = Int64(lengthText) { loopExpectedLength = n }
-        if (200..<300).contains(status), let buffer = request.responseBuffer { loopDirect = buffer }
+        if (200..<300).contains(status) {
+            if let buffer = request.responseBuffer { loopDirect = buffer }
+            if let target = request.responseFile { loopFile = target }
+        }
         machine.withLock { $0.headArrived() }?.resume(returning: head)
     }
 

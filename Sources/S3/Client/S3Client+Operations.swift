@@ -128,16 +128,18 @@ extension S3Client {
         }
     }
 
-    /// `getObject`, with the body of a successful response written straight into `buffer`
-    /// (the returned body stream then yields nothing and ends when the bytes are in).
+    /// `getObject`, with the body of a successful response written straight into `buffer` or
+    /// into `file` (the returned body stream then yields nothing and ends when the bytes are in).
     func getObject(bucket: String, key: String, range: ClosedRange<Int64>?, ifMatch: String?, into buffer: PartBuffer?,
-                   conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectDownload {
+                   file: ResponseFileRange? = nil, conditions: [(String, String)] = [], versionID: String? = nil) async throws
+        -> S3ObjectDownload {
         var r = try objectRequest("GET", bucket: bucket, key: key)
         try Self.addVersion(versionID, to: &r)
         Self.addCustomerKey(to: &r)
         for (name, value) in conditions { r.headers.set(name, value) }
         r.responseBuffer = buffer
         r.responseBufferStart = buffer?.count ?? 0
+        r.responseFile = file
         if let range {
             guard range.lowerBound >= 0 else { throw S3Error.invalidArgument("range must not start below 0", bucket: bucket, key: key) }
             guard range.upperBound >= range.lowerBound else { throw S3Error.invalidArgument("range is empty", bucket: bucket, key: key) }

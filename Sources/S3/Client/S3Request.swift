@@ -15,6 +15,9 @@ struct S3Request: Sendable {
     var responseBuffer: PartBuffer?
     /// The buffer's `count` when the request was made: each attempt starts writing there.
     var responseBufferStart = 0
+    /// Where a 2xx response body is written in a file (see `HTTPRequest.responseFile`); each
+    /// attempt writes from its offset again.
+    var responseFile: ResponseFileRange?
     /// The operation may fail after a 200 status, with an `<Error>` document as the body
     /// (CompleteMultipartUpload, CopyObject).
     var errorMayComeWith200 = false

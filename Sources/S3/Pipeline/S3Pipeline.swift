@@ -150,8 +150,9 @@ extension S3Client {
         identity.signer(for: region).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
         for (name, value) in toSign.headers where !headers.contains(name) { headers.add(name, value) }
         if let buffer = request.responseBuffer { buffer.count = request.responseBufferStart }
-        let http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,
+        var http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,
                                responseBuffer: request.responseBuffer)
+        http.responseFile = request.responseFile
         return (http, target.url)
     }
 

@@ -47,17 +47,14 @@ struct Downloader: Sendable {
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)
         var isOpen = true
         do {
+            guard let file = ResponseFile(duplicating: fd) else {
+                throw S3Error.invalidArgument("cannot use \(temp): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
+            }
             let (client, bucket, key, policy) = (client, bucket, key, options.retry ?? client.retryPolicy)
-            // Each range's CRC is computed as its bytes are written; combined in order, they
-            // give the whole object's, checked before the file takes the target's name.
+            // Each range's CRC is computed from its bytes in the file once it is complete;
+            // combined in order, they give the whole object's, checked before the file takes
+            // the target's name.
             var rangeCRCs = [CRC?](repeating: nil, count: ranges.count)
-            // One write to the file at a time. ext4 takes the inode's lock for every buffered
-            // write, and a writer finding it taken spins in the kernel while the owner runs
-            // (`rwsem_spin_on_owner`, 5-10% of the CPU, runs of 2 s instead of 0.8 on 2 vCPUs);
-            // waiting on this mutex sleeps instead. 1 GiB to a file: median 0.78 s against
-            // 0.89 s without it (8 runs each); whole ranges written by one writer thread measured
-            // far slower (1.7-2.6 s: the page-cache copy then reads cold buffers).
-            let fileLock = NSLock()  // (a Locked<()> here drew a ThreadSanitizer access report on its empty value)
             try await withThrowingTaskGroup(of: (Int, CRC?).self) { group in
                 var inFlight = 0
                 for (index, range) in ranges.enumerated() {
@@ -70,9 +67,8 @@ struct Downloader: Sendable {
                     group.addTask {
                         try await limiter?.acquire()
                         defer { limiter?.release() }
-                        let crc = try await Self.fetch(range, opening: opening, into: .consumer { chunk, position in
-                            try fileLock.withLock { try Downloader.writeAll(fd: fd, chunk, at: position) }
-                        }, client: client, bucket: bucket, key: key, eTag: eTag, policy: policy, meter: meter, crc: crcKind)
+                        let crc = try await Self.fetch(range, opening: opening, into: .file(file), client: client, bucket: bucket, key: key,
+                                                       eTag: eTag, policy: policy, meter: meter, crc: crcKind)
                         return (index, crc)
                     }
                     inFlight += 1
@@ -193,6 +189,9 @@ struct Downloader: Sendable {
     enum RangeSink {
         /// Straight into this buffer (empty, with room for the range), written by the transport.
         case buffer(PartBuffer)
+        /// Straight into this file at the range's offsets, written by the transport (over plain
+        /// HTTP, moved by the kernel from the socket into the file).
+        case file(ResponseFile)
         /// Chunk by chunk, with each chunk's offset in the object.
         case consumer((UnsafeRawBufferPointer, Int64) throws -> Void)
     }
@@ -216,6 +215,9 @@ struct Downloader: Sendable {
             }
             switch sink {
             case .buffer(let buffer): buffer.append(chunk)  // its CRC is taken at the end, over the whole buffer
+            case .file(let file):  // its CRC is taken at the end, from the file
+                let e = file.write(chunk, at: range.lowerBound + received)
+                guard e == 0 else { throw S3Error.invalidArgument("writing the download failed: \(String(cString: strerror(e)))", bucket: bucket, key: key) }
             case .consumer(let consume):
                 try consume(chunk, range.lowerBound + received)
                 crc?.update(chunk)
@@ -224,7 +226,12 @@ struct Downloader: Sendable {
             meter.add(bytes: chunk.count)
         }
         var direct: PartBuffer?
-        if case .buffer(let buffer) = sink { direct = buffer }
+        var directFile: ResponseFile?
+        switch sink {
+        case .buffer(let buffer): direct = buffer
+        case .file(let file): directFile = file
+        case .consumer: break
+        }
         while range.lowerBound + received <= range.upperBound {
             let download: S3ObjectDownload
             let filledByTransport: Bool
@@ -233,9 +240,10 @@ struct Downloader: Sendable {
                 download = opening
                 filledByTransport = false
             } else {
-                download = try await openRange(range.lowerBound + received...range.upperBound, client: client, bucket: bucket, key: key,
-                                               eTag: eTag, into: direct)
-                filledByTransport = direct != nil
+                let rest = range.lowerBound + received...range.upperBound
+                download = try await openRange(rest, client: client, bucket: bucket, key: key, eTag: eTag, into: direct,
+                                               file: directFile.map { ResponseFileRange(file: $0, offset: rest.lowerBound, length: Int64(rest.count)) })
+                filledByTransport = direct != nil || directFile != nil
             }
             do {
                 if filledByTransport {
@@ -246,9 +254,15 @@ struct Downloader: Sendable {
                     // (ThreadSanitizer caught that read): then nothing is resumed, so nothing is read.
                     func account() {
                         // Taken under the transfer's lock, after the loop thread's last write.
-                        _ = download.body.transportFinishedByteCount
-                        meter.add(bytes: Int(Int64(direct!.count) - received))
-                        received = Int64(direct!.count)
+                        let written = download.body.transportFinishedByteCount
+                        if let direct {
+                            meter.add(bytes: Int(Int64(direct.count) - received))
+                            received = Int64(direct.count)
+                        } else if let written {
+                            // This attempt's bytes, written at its offset (after those received before).
+                            meter.add(bytes: Int(written))
+                            received += written
+                        }
                     }
                     do {
                         for try await _ in download.body {}
@@ -280,15 +294,22 @@ struct Downloader: Sendable {
         }
         meter.add(bytes: 0, partDone: true)
         if let kind, let direct { return CRC(kind, of: direct.bytes) }
+        if let kind, let directFile {
+            var fromFile = CRC(kind)
+            try S3Client.readFile(directFile.fd, offset: range.lowerBound, length: Int64(range.count), bucket: bucket, key: key) {
+                fromFile.update($0)
+            }
+            return fromFile
+        }
         return crc
     }
 
     /// Starts the ranged GET of `range` with `If-Match`; a failed precondition means the object
     /// was replaced since the first range (`.objectChanged`).
     private static func openRange(_ range: ClosedRange<Int64>, client: S3Client, bucket: String, key: String, eTag: String?,
-                             into direct: PartBuffer?) async throws -> S3ObjectDownload {
+                                  into direct: PartBuffer?, file: ResponseFileRange?) async throws -> S3ObjectDownload {
         do {
-            return try await client.getObject(bucket: bucket, key: key, range: range, ifMatch: eTag, into: direct)
+            return try await client.getObject(bucket: bucket, key: key, range: range, ifMatch: eTag, into: direct, file: file)
         } catch let e as S3Error where e.code == .preconditionFailed {
             var changed = e
             changed.code = .objectChanged

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open file that response bodies are written into at given offsets, on the loop thread
+/// (the ranged downloads to a file). It owns its own descriptor, a duplicate of the caller's:
+/// a transfer keeps the file alive, so a transfer still being torn down after its caller gave
+/// up writes into the same file, never into whatever the caller's descriptor number was
+/// reused for. The descriptor is closed when the last reference goes.
+///
+/// Package-internal: the downloads of the `S3` module use it; it is no API.
+package final class ResponseFile: Sendable {
+    /// The descriptor (a duplicate; closed on deinit).
+    package let fd: Int32
+
+    /// A duplicate of `fd`, or nil with `errno` set.
+    package init?(duplicating fd: Int32) {
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { return nil }
+        self.fd = copy
+    }
+
+    deinit { close(fd) }
+
+    /// Writes all of `bytes` at `offset`; the `errno` of a failed `pwrite`, else 0.
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            if n == 0 { return EIO }
+            done += n
+        }
+        return 0
+    }
+}
+
+/// Where a response body goes in a ``ResponseFile``: the bytes from `offset` on, at most
+/// `length` of them.
+package struct ResponseFileRange: Sendable {
+    /// The file.
+    package var file: ResponseFile
+    /// Where the body's first byte goes.
+    package var offset: Int64
+    /// The most bytes the body may have; a longer one fails with `.bodyTooLarge` before a byte
+    /// past `offset + length` is written.
+    package var length: Int64
+
+    /// A place in `file`.
+    package init(file: ResponseFile, offset: Int64, length: Int64) {
+        self.file = file
+        self.offset = offset
+        self.length = length
+    }
+}
