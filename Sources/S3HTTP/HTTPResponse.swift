@@ -50,6 +50,10 @@ public final class HTTPResponseBody: AsyncSequence, Sendable {
     /// before the reader suspended, an ordering ThreadSanitizer cannot see.)
     package var finishedByteCount: Int64? { transfer.finishedBodyBytes() }
 
+    /// For a request with a `responseFile`: the body bytes written into it so far, while it
+    /// runs (for progress; ``finishedByteCount`` is the count to act on).
+    package var fileBytesSoFar: Int64 { transfer.fileBytesSoFar.load(ordering: .relaxed) }
+
     /// Reads the chunks of the body in order.
     public struct Iterator: AsyncIteratorProtocol {
         let body: HTTPResponseBody

@@ -22,6 +22,8 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "delay":         {"seconds": S} wait, then forward
   "truncate":      {"bytes": N} forward, then send the real headers but only N body bytes and
                    close the connection (a body that breaks mid-way)
+  "trickle":       {"bytes": N, "seconds": S} forward, then send the headers and N body bytes, wait
+                   S seconds, and send the rest (a slow body)
   "flip":          forward, then flip the bits of one byte of the answer's body ({"offset": N},
                    default the middle), keeping every header (corruption on the way back)
   "flip-upload":   flip the bits of one byte of the request's body ({"offset": N}, default the
@@ -219,6 +221,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: rule.get("bytes", 0)])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if rule and rule["action"] == "trickle":
+            self.send_response(resp.status)
+            for k, v in out_headers:
+                if k.lower() not in HOP:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            first = rule.get("bytes", 0)
+            self.wfile.write(data[:first])
+            self.wfile.flush()
+            time.sleep(float(rule.get("seconds", 1)))
+            self.wfile.write(data[first:])
             return
         if refused and resp.status == 200:
             errors = "".join("<Error><Key>%s</Key><Code>AccessDenied</Code><Message>refused by fault_proxy</Message></Error>"

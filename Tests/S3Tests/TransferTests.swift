@@ -1,6 +1,7 @@
 import Foundation
 import S3
 import S3Signing
+import S3Sync
 import Testing
 
 /// Parallel transfers against moto, with faults injected by the reverse proxy in front of it.
@@ -248,6 +249,33 @@ import Testing
                 #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
                 let ranges = try proxyLog(bucket: b.name).filter { $0.hasPrefix("GET") }.map { $0.split(separator: " ").first { $0.hasPrefix("bytes=") }.map(String.init) ?? "" }
                 #expect(ranges.contains("bytes=2197152-4194303"), "the retry started where the body broke: \(ranges)")
+            }
+        }
+    }
+
+    @Test(arguments: TestServer.all) func progressMovesWhileARangeIsStillGoingIntoTheFile(server: TestServer) async throws {
+        try await server.run {
+            let direct = try makeClient()
+            let proxied = try makeProxiedClient()
+            try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "trickle") { b in
+                let body = patternBytes(4 << 20, seed: 9)
+                try await b.putObject(key: "k", body: body)
+                // The second range sends 1 MiB, then nothing for 1.5 s, then the rest: written
+                // straight into the file, it wakes nobody until it ends.
+                try setFaults(bucket: b.name, #"[{"method":"GET","range":"bytes=2097152-","action":"trickle","bytes":1048576,"seconds":1.5,"times":1}]"#)
+                defer { try? setFaults(bucket: b.name, "[]") }
+                let target = FileManager.default.temporaryDirectory.appendingPathComponent("trickle-\(UUID()).bin")
+                defer { try? FileManager.default.removeItem(at: target) }
+                let seen = Locked<[Int64]>([])
+                let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+                try await bucket.downloadObject(key: "k", to: target, options: S3TransferOptions(partSize: 2 << 20, concurrency: 1, progress: { p in
+                    seen.withLock { $0.append(p.bytesDone) }
+                }))
+                #expect(sha256Hex([UInt8](try Data(contentsOf: target))) == sha256Hex(body))
+                let values = seen.withLock { $0 }
+                #expect(values.contains { $0 > 2 << 20 && $0 < 4 << 20 },
+                        "progress showed the second range's first MiB before the range ended: \(values)")
+                #expect(values.last == 4 << 20)
             }
         }
     }

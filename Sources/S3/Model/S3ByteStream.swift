@@ -113,6 +113,9 @@ public struct S3ByteStream: AsyncSequence, Sendable {
     /// `HTTPResponseBody.finishedByteCount`): after this, a response buffer it filled can be read.
     var transportFinishedByteCount: Int64? { body?.finishedByteCount }
 
+    /// While the transport writes the body into a file: the bytes written so far.
+    var transportFileBytesSoFar: Int64 { body?.fileBytesSoFar ?? 0 }
+
     /// Stops the transfer; later reads throw `CancellationError`.
     public func cancel() { body?.cancel() }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import S3HTTP
 import S3Signing
+import S3Sync
 
 /// Downloads one object: to a sink as one stream, or to a file as ranged GETs in a sliding
 /// window of `concurrency` tasks.
@@ -24,10 +25,12 @@ struct Downloader: Sendable {
         for try await chunk in download.body { try await sink(chunk) }
     }
 
-    /// Downloads into `url` through a temporary file beside it, each range's chunks written at
-    /// their offsets as they arrive. (Receiving whole ranges into part buffers first, then one
-    /// `pwrite` each, measured slower here: 1.2 s instead of 1.0 s for 1 GiB, and 106 MiB peak
-    /// RSS instead of 62, since an 8 MiB write holds one of the two pool threads.)
+    /// Downloads into `url` through a temporary file beside it. Every range after the first is
+    /// written at its offset by the transport, on the loop thread: over plain HTTP the kernel
+    /// moves the bytes from the socket into the file (`splice`), so they are copied once, into
+    /// the page cache, and no task wakes until the range ends. 1 GiB from nginx: 0.43 s, where
+    /// chunks handed to tasks that `pwrite` them took 0.68 s at twice the CPU. (Whole ranges
+    /// received into part buffers, then one `pwrite` each, measured slower still: 1.2 s.)
     func download(to url: URL) async throws {
         try await options.withRetryPolicy { try await downloadRanges(to: url) }
     }
@@ -252,6 +255,8 @@ struct Downloader: Sendable {
                     // after an error the transport reported (it writes no more then). Cancelled here,
                     // the transfer may still be writing until the loop thread sees the cancel
                     // (ThreadSanitizer caught that read): then nothing is resumed, so nothing is read.
+                    // Bytes of this attempt already shown by the sampler below.
+                    let shown = Locked<Int64>(0)
                     func account() {
                         // Taken under the transfer's lock, after the loop thread's last write.
                         let written = download.body.transportFinishedByteCount
@@ -260,12 +265,33 @@ struct Downloader: Sendable {
                             received = Int64(direct.count)
                         } else if let written {
                             // This attempt's bytes, written at its offset (after those received before).
-                            meter.add(bytes: Int(written))
+                            meter.add(bytes: Int(written - shown.withLock { $0 }))
                             received += written
                         }
                     }
                     do {
-                        for try await _ in download.body {}
+                        if directFile != nil && meter.isObserved {
+                            // A range going into a file wakes nobody until it ends: someone who
+                            // watches the progress sees its bytes sampled ten times a second.
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                group.addTask { for try await _ in download.body {} }
+                                group.addTask {
+                                    while true {
+                                        try await Task.sleep(for: .milliseconds(100))
+                                        let now = download.body.transportFileBytesSoFar
+                                        let delta = shown.withLock { s -> Int64 in
+                                            defer { s = max(s, now) }
+                                            return now - s
+                                        }
+                                        if delta > 0 { meter.add(bytes: Int(delta)) }
+                                    }
+                                }
+                                defer { group.cancelAll() }
+                                try await group.next()
+                            }
+                        } else {
+                            for try await _ in download.body {}
+                        }
                     } catch {
                         if !(error is CancellationError) && !Task.isCancelled { account() }
                         throw error

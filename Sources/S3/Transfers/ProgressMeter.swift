@@ -20,6 +20,9 @@ final class ProgressMeter: Sendable {
         self.parent = parent
     }
 
+    /// Whether anybody sees the progress (this meter's callback, or a parent's).
+    var isObserved: Bool { callback != nil || parent?.isObserved == true }
+
     func add(bytes: Int, partDone: Bool = false) {
         if bytes > 0 { parent?.add(bytes: bytes) }
         guard let callback else { return }
