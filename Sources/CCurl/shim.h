@@ -115,6 +115,9 @@ static inline ssize_t s3_splice(int fd_in, int64_t *off_in, int fd_out, int64_t 
     if (off_out) *off_out = out;
     return n;
 }
+extern int fallocate(int fd, int mode, __off64_t offset, __off64_t len);
+/// Allocates `len` bytes of `fd` from offset 0 (extending its size): 0, or -1 with errno.
+static inline int s3_fallocate(int fd, int64_t len) { return fallocate(fd, 0, 0, len); }
 extern int pipe2(int fds[2], int flags);
 /// A pipe with both ends close-on-exec and non-blocking, made in one step (no window in which
 /// another thread's fork could inherit it).

@@ -160,6 +160,20 @@ import Glibc
         await engine.shutdown()
     }
 
+    @Test func reservingAllocatesTheFileAndRefusesWhatCannotFit() throws {
+        let scratch = try Scratch(size: 0)
+        let file = try #require(ResponseFile(duplicating: scratch.fd))
+        #expect(file.reserve(3_000_000) == 0)
+        var info = stat()
+        #expect(fstat(scratch.fd, &info) == 0)
+        #expect(info.st_size == 3_000_000, "the size is the object's at once")
+        #expect(Int64(info.st_blocks) * 512 >= 3_000_000, "the blocks are allocated, not a hole")
+        #expect(file.reserve(0) == 0)
+        // Far past what any disk or file system holds: refused before any byte is fetched.
+        let refused = file.reserve(1 << 60)
+        #expect(refused == EFBIG || refused == ENOSPC, "errno \(refused)")
+    }
+
     @Test func eligibility() throws {
         let scratch = try Scratch(size: 1)
         let file = try #require(ResponseFile(duplicating: scratch.fd))

@@ -53,6 +53,13 @@ struct Downloader: Sendable {
             guard let file = ResponseFile(duplicating: fd) else {
                 throw S3Error.invalidArgument("cannot use \(temp): \(String(cString: strerror(errno)))", bucket: bucket, key: key)
             }
+            // The whole object's blocks at once: faster to fill, and a disk without room for it
+            // fails now rather than after most of it came.
+            let reserved = file.reserve(total)
+            if reserved == ENOSPC || reserved == EFBIG || reserved == EDQUOT {
+                throw S3Error.invalidArgument("no room for the \(total) bytes of the object in \(temp): \(String(cString: strerror(reserved)))",
+                                              bucket: bucket, key: key)
+            }
             let (client, bucket, key, policy) = (client, bucket, key, options.retry ?? client.retryPolicy)
             // Each range's CRC is computed from its bytes in the file once it is complete;
             // combined in order, they give the whole object's, checked before the file takes
