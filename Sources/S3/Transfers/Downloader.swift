@@ -203,8 +203,6 @@ struct Downloader: Sendable {
         /// Straight into this file at the range's offsets, written by the transport (over plain
         /// HTTP, moved by the kernel from the socket into the file).
         case file(ResponseFile)
-        /// Chunk by chunk, with each chunk's offset in the object.
-        case consumer((UnsafeRawBufferPointer, Int64) throws -> Void)
     }
 
     /// Fetches one range into `sink`. Opening each GET goes through the client's pipeline
@@ -219,7 +217,6 @@ struct Downloader: Sendable {
         var pending = opening
         var attempt = 1
         var received: Int64 = 0
-        var crc = kind.map { CRC($0) }
         func take(_ chunk: UnsafeRawBufferPointer) throws {
             guard received + Int64(chunk.count) <= Int64(range.count) else {
                 throw S3Error(code: .invalidResponse, message: "the server sent more bytes than the range \(range)", bucket: bucket, key: key)
@@ -229,9 +226,6 @@ struct Downloader: Sendable {
             case .file(let file):  // its CRC is taken at the end, from the file
                 let e = file.write(chunk, at: range.lowerBound + received)
                 guard e == 0 else { throw S3Error.invalidArgument("writing the download failed: \(String(cString: strerror(e)))", bucket: bucket, key: key) }
-            case .consumer(let consume):
-                try consume(chunk, range.lowerBound + received)
-                crc?.update(chunk)
             }
             received += Int64(chunk.count)
             meter.add(bytes: chunk.count)
@@ -241,7 +235,6 @@ struct Downloader: Sendable {
         switch sink {
         case .buffer(let buffer): direct = buffer
         case .file(let file): directFile = file
-        case .consumer: break
         }
         while range.lowerBound + received <= range.upperBound {
             let download: S3ObjectDownload
@@ -254,7 +247,7 @@ struct Downloader: Sendable {
                 let rest = range.lowerBound + received...range.upperBound
                 download = try await openRange(rest, client: client, bucket: bucket, key: key, eTag: eTag, into: direct,
                                                file: directFile.map { ResponseFileRange(file: $0, offset: rest.lowerBound, length: Int64(rest.count)) })
-                filledByTransport = direct != nil || directFile != nil
+                filledByTransport = true
             }
             do {
                 if filledByTransport {
@@ -335,7 +328,7 @@ struct Downloader: Sendable {
             }
             return fromFile
         }
-        return crc
+        return nil
     }
 
     /// Starts the ranged GET of `range` with `If-Match`; a failed precondition means the object
