@@ -366,7 +366,9 @@ extension CurlLoop {
         var left = n
         while left > 0 {
             var offset = target.offset + t.loopBodyBytes
-            let m = s3_splice(pipe.read, nil, target.file.fd, &offset, left, 0)
+            // At most writeStep per call: a longer one makes the kernel allocate large folios,
+            // which costs far more on a VM whose free pages the host has taken back.
+            let m = s3_splice(pipe.read, nil, target.file.fd, &offset, min(left, ResponseFile.writeStep), 0)
             if m > 0 {
                 left -= m
                 t.loopBodyBytes += Int64(m)
