@@ -174,6 +174,20 @@ import Glibc
         #expect(refused == EFBIG || refused == ENOSPC, "errno \(refused)")
     }
 
+    @Test func aWriteOfSeveralStepsLandsWhole() throws {
+        // ResponseFile.write splits what it is given into calls of at most writeStep bytes.
+        let count = ResponseFile.writeStep * 3 + 5
+        let scratch = try Scratch(size: count + 14)
+        let file = try #require(ResponseFile(duplicating: scratch.fd))
+        let data = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 11) }
+        #expect(data.withUnsafeBytes { file.write($0, at: 7) } == 0)
+        let bytes = scratch.bytes
+        #expect(bytes.count == count + 14)
+        #expect(bytes[..<7].allSatisfy { $0 == 0xEE })
+        #expect(Array(bytes[7..<(7 + count)]) == data)
+        #expect(bytes[(7 + count)...].allSatisfy { $0 == 0xEE })
+    }
+
     @Test func eligibility() throws {
         let scratch = try Scratch(size: 1)
         let file = try #require(ResponseFile(duplicating: scratch.fd))
