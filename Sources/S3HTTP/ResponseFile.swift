@@ -51,10 +51,18 @@ package final class ResponseFile: Sendable {
     /// Writes all of `bytes` at `offset`, at most ``writeStep`` per call; the `errno` of a
     /// failed `pwrite`, else 0.
     package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
+        Self.write(fd: fd, bytes, at: offset)
+    }
+
+    /// Writes all of `bytes` to `fd`, at most ``writeStep`` per call: at `offset` (`pwrite`),
+    /// or at the descriptor's position when `offset` is nil (`write`). The `errno` of a failed
+    /// call (`EIO` for one that wrote nothing), else 0.
+    package static func write(fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64?) -> Int32 {
         var done = 0
         while done < bytes.count {
-            let step = min(bytes.count - done, Self.writeStep)
-            let n = pwrite(fd, bytes.baseAddress! + done, step, off_t(offset) + off_t(done))
+            let step = min(bytes.count - done, writeStep)
+            let n = offset.map { pwrite(fd, bytes.baseAddress! + done, step, off_t($0) + off_t(done)) }
+                ?? Glibc.write(fd, bytes.baseAddress! + done, step)
             if n < 0 {
                 if errno == EINTR { continue }
                 return errno

@@ -350,14 +350,7 @@ struct Downloader: Sendable {
     }
 
     static func writeAll(fd: Int32, _ p: UnsafeRawBufferPointer, at offset: Int64? = nil) throws {
-        var done = 0
-        while done < p.count {
-            let step = min(p.count - done, ResponseFile.writeStep)  // why: ResponseFile.writeStep
-            let r = offset.map { pwrite(fd, p.baseAddress! + done, step, off_t($0) + off_t(done)) }
-                ?? write(fd, p.baseAddress! + done, step)
-            if r < 0 && errno == EINTR { continue }
-            if r < 0 { throw S3Error.invalidArgument("writing the download failed: \(String(cString: strerror(errno)))") }
-            done += r
-        }
+        let e = ResponseFile.write(fd: fd, p, at: offset)
+        if e != 0 { throw S3Error.invalidArgument("writing the download failed: \(String(cString: strerror(e)))") }
     }
 }
