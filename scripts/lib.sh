@@ -223,35 +223,136 @@ start_fault_proxy() {
   wait_http "$PROXY_URL/" 10 "fault proxy" "$RUN_DIR/$name.log"
 }
 
-# start_tls_proxy UPSTREAM: makes a throwaway CA and a certificate for 127.0.0.1/localhost
-# signed by it (openssl, in RUN_DIR), and starts a TLS terminator in front of UPSTREAM; sets
-# TLS_URL (https://127.0.0.1:PORT) and TLS_CA (the CA's PEM, which no system trusts).
-start_tls_proxy() {
-  local upstream=$1 dir="$RUN_DIR/tls"
-  mkdir -p "$dir"
-  say "making a test CA and certificate, starting the TLS proxy in front of $upstream"
+# make_test_ca: a throwaway CA (which no system trusts) and, signed by it, a certificate for
+# 127.0.0.1/localhost and one for a name that is not this host's (other.invalid: for the
+# wrong-host-name tests), with openssl, in RUN_DIR/tls (made once a run); sets TLS_DIR and TLS_CA.
+make_test_ca() {
+  TLS_DIR="$RUN_DIR/tls"
+  TLS_CA="$TLS_DIR/ca.pem"
+  [ -s "$TLS_DIR/server.pem" ] && return 0
+  mkdir -p "$TLS_DIR"
+  local dir=$TLS_DIR name san
+  say "making a test CA and certificates (openssl)"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=swift-s3 test CA" \
     -keyout "$dir/ca.key" -out "$dir/ca.pem" >/dev/null 2>&1 || die "openssl could not make the test CA"
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
-    -extfile "$dir/ext.cnf" -out "$dir/server.pem" >/dev/null 2>&1 || die "openssl could not sign the test certificate"
-  start_python_server tls-proxy tls_proxy.py "$upstream" "$dir/server.pem" "$dir/server.key"
-  TLS_URL="https://127.0.0.1:${SERVER_URL##*:}"
-  TLS_CA="$dir/ca.pem"
-  local i
-  for ((i = 0; i < 100; i++)); do
-    curl -s -o /dev/null --max-time 1 --cacert "$TLS_CA" "$TLS_URL/" && return 0
-    sleep 0.1
+  for name in server other; do
+    san='IP:127.0.0.1,DNS:localhost'
+    [ "$name" = other ] && san='DNS:other.invalid'
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=${san#*:}" -keyout "$dir/$name.key" -out "$dir/$name.csr" >/dev/null 2>&1
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$san" >"$dir/$name.cnf"
+    openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+      -extfile "$dir/$name.cnf" -out "$dir/$name.pem" >/dev/null 2>&1 || die "openssl could not sign the test certificate"
   done
-  die "the TLS proxy did not answer at $TLS_URL"
 }
 
-# start_nginx ROOT: nginx on a free port serving ROOT (sendfile), with WebDAV PUT under
-# /upload/ (the upload ceiling for curl); sets NGINX_URL.
+# start_tls_fronts NAME=UPSTREAM...: nginx as the TLS terminator users deploy (TLS 1.2 and 1.3,
+# the certificate of make_test_ca, requests and answers streamed, not buffered) in front of each
+# UPSTREAM on a port of its own; sets TLS_FRONT[NAME] (https://127.0.0.1:PORT). Also one port
+# whose certificate names another host (other.invalid), signed by the same CA: TLS_WRONG_HOST_URL.
+declare -A TLS_FRONT
+start_tls_fronts() {
+  make_test_ca
+  local conf="$RUN_DIR/nginx-tls-fronts.conf" pair name upstream ports i=0 servers=""
+  mapfile -t ports < <(free_ports $(($# + 1)))
+  for pair in "$@"; do
+    name=${pair%%=*} upstream=${pair#*=}
+    servers+="
+  server {
+    listen 127.0.0.1:${ports[$i]} ssl;
+    location / { proxy_pass $upstream; }
+  }"
+    TLS_FRONT[$name]="https://127.0.0.1:${ports[$i]}"
+    i=$((i + 1))
+  done
+  TLS_WRONG_HOST_URL="https://127.0.0.1:${ports[$i]}"
+  mkdir -p "$RUN_DIR/nginx-fronts"
+  cat >"$conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $RUN_DIR/nginx-fronts/nginx.pid;
+error_log $RUN_DIR/nginx-fronts/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_max_body_size 0;
+  client_body_temp_path $RUN_DIR/nginx-fronts/body;
+  proxy_temp_path $RUN_DIR/nginx-fronts/proxy;
+  fastcgi_temp_path $RUN_DIR/nginx-fronts/fastcgi;
+  uwsgi_temp_path $RUN_DIR/nginx-fronts/uwsgi;
+  scgi_temp_path $RUN_DIR/nginx-fronts/scgi;
+  ssl_certificate $TLS_DIR/server.pem;
+  ssl_certificate_key $TLS_DIR/server.key;
+  ssl_session_cache shared:TLS:8m;
+  proxy_http_version 1.1;
+  proxy_set_header Connection "";
+  proxy_set_header Host \$http_host;
+  proxy_request_buffering off;
+  proxy_buffering off;
+  proxy_read_timeout 300s;
+  proxy_send_timeout 300s;$servers
+  server {
+    listen 127.0.0.1:${ports[$i]} ssl;
+    ssl_certificate $TLS_DIR/other.pem;
+    ssl_certificate_key $TLS_DIR/other.key;
+    return 200;
+  }
+}
+CONF
+  say "starting nginx as the TLS terminator in front of: $*"
+  nginx -c "$conf" -p "$RUN_DIR/nginx-fronts" >"$RUN_DIR/nginx-fronts/stdout.log" 2>&1 &
+  PIDS+=($!)
+  for name in "${!TLS_FRONT[@]}"; do
+    for ((i = 0; i < 100; i++)); do
+      curl -s -o /dev/null --max-time 1 --cacert "$TLS_CA" "${TLS_FRONT[$name]}/" && break
+      sleep 0.1
+    done
+    [ "$i" -lt 100 ] || { tail -n 20 "$RUN_DIR/nginx-fronts/error.log" >&2; die "the TLS front $name did not answer at ${TLS_FRONT[$name]}"; }
+  done
+}
+
+# start_nginx ROOT [UPSTREAM]: nginx on a free port serving ROOT (sendfile), with WebDAV PUT under
+# /upload/ (the upload ceiling for curl); sets NGINX_URL. With UPSTREAM, also over TLS 1.3 (the
+# certificate of make_test_ca): the same files on another port (NGINX_TLS_URL) and a reverse proxy
+# in front of UPSTREAM, keeping its connections to it alive (SERVER_TLS_URL); both log
+# "port session-reused connection requests cipher" a request to NGINX_TLS_LOG, from which the benchmark
+# counts TLS handshakes.
 start_nginx() {
-  local root=$1 port; port=$(free_port)
+  local root=$1 upstream=${2:-} port tls_port proxy_port tls=""
+  mapfile -t ports < <(free_ports 3)
+  port=${ports[0]} tls_port=${ports[1]} proxy_port=${ports[2]}
   mkdir -p "$root/upload"
+  if [ -n "$upstream" ]; then
+    make_test_ca
+    NGINX_TLS_LOG="$RUN_DIR/nginx-tls.log"
+    # A resumed connection (session cache or TLS 1.3 ticket, nginx's defaults otherwise) logs
+    # \$ssl_session_reused as "r".
+    tls="
+  log_format tls '\$server_port \$ssl_session_reused \$connection \$connection_requests \$ssl_cipher';
+  upstream s3 { server ${upstream#http://}; keepalive 256; }
+  ssl_certificate $TLS_DIR/server.pem;
+  ssl_certificate_key $TLS_DIR/server.key;
+  ssl_protocols TLSv1.3;
+  ssl_session_cache shared:TLS:16m;
+  server {
+    listen 127.0.0.1:$tls_port ssl;
+    access_log $NGINX_TLS_LOG tls;
+    root $root;
+    location /upload/ { dav_methods PUT DELETE; create_full_put_path on; }
+  }
+  server {
+    listen 127.0.0.1:$proxy_port ssl;
+    access_log $NGINX_TLS_LOG tls;
+    location / {
+      proxy_pass http://s3;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_set_header Host \$http_host;
+      proxy_request_buffering off;
+      proxy_buffering off;
+      proxy_read_timeout 300s;
+    }
+  }"
+  fi
   cat >"$RUN_DIR/nginx.conf" <<CONF
 user root;
 worker_processes 2;
@@ -274,7 +375,7 @@ http {
     listen 127.0.0.1:$port;
     root $root;
     location /upload/ { dav_methods PUT DELETE; create_full_put_path on; }
-  }
+  }$tls
 }
 CONF
   say "starting nginx on 127.0.0.1:$port"
@@ -282,6 +383,11 @@ CONF
   PIDS+=($!)
   NGINX_URL="http://127.0.0.1:$port"
   wait_http "$NGINX_URL/" 20 nginx "$RUN_DIR/nginx-error.log"
+  if [ -n "$upstream" ]; then
+    NGINX_TLS_URL="https://127.0.0.1:$tls_port"
+    SERVER_TLS_URL="https://127.0.0.1:$proxy_port"
+    curl -sf -o /dev/null --cacert "$TLS_CA" "$NGINX_TLS_URL/4k.bin" || die "nginx over TLS did not answer at $NGINX_TLS_URL"
+  fi
 }
 
 # build_bench_tools PRODUCT...: release builds of Benchmarks/ executables; sets BENCH_BIN.

@@ -20,6 +20,8 @@ import threading
 from urllib.parse import urlparse
 
 ACCESS, SECRET, REGION = "bench", "bench-secret", "us-east-1"
+# Over https the harness names the CA to trust here (every client is told it; none skips verification).
+CA_BUNDLE = os.environ.get("AWS_CA_BUNDLE") or None
 
 
 def key(prefix, i):
@@ -55,6 +57,7 @@ def boto3_main(endpoint, workload, args):
     width = 64 if workload in ("put-many", "get-many", "latency") else 10
     client = boto3.client(
         "s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+        verify=CA_BUNDLE if endpoint.startswith("https:") else None,
         config=botocore.config.Config(
             s3={"addressing_style": "path"}, max_pool_connections=max(width, 10),
             # The default (CRC32 on every upload, aws-chunked) costs CPU: measured without it.
@@ -163,8 +166,15 @@ def crt_main(endpoint, workload, args):
     # Its defaults: 8 MiB parts, a 10 Gb/s throughput target (from which it sizes its connections).
     # Matched: 8 MiB parts and at most 8 connections (max_active_connections_override).
     sizing = {} if part_mib == "default" else {"part_size": int(part_mib) << 20, "max_active_connections_override": int(conc)}
-    client = S3Client(bootstrap=bootstrap, region=REGION, tls_mode=S3RequestTlsMode.DISABLED,
-                      credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET), **sizing)
+    if endpoint.startswith("https:"):
+        from awscrt.io import TlsContext, TlsContextOptions
+        tls_options = TlsContextOptions()
+        tls_options.override_default_trust_store_from_path(ca_filepath=CA_BUNDLE)
+        tls = {"tls_mode": S3RequestTlsMode.ENABLED, "tls_connection_options": TlsContext(tls_options).new_connection_options()}
+    else:
+        tls = {"tls_mode": S3RequestTlsMode.DISABLED}
+    client = S3Client(bootstrap=bootstrap, region=REGION, credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET),
+                      **tls, **sizing)
 
     def request(method, path, body_length=None, body=None):
         headers = HttpHeaders([("Host", host)])
@@ -282,10 +292,16 @@ def obstore_main(endpoint, workload, args):
     import obstore as obs
     from obstore.store import S3Store
 
+    # Over https: plain HTTP refused (aws_allow_http off) and the test CA trusted as a root.
+    if endpoint.startswith("https:"):
+        client_options = {"allow_http": False, "root_certificate": open(CA_BUNDLE).read()}
+    else:
+        client_options = {"allow_http": True}
+
     def store(bucket):
         # unsigned_payload: no SHA-256 of each body (its fastest setting).
         return S3Store(bucket, endpoint=endpoint, region=REGION, access_key_id=ACCESS, secret_access_key=SECRET,
-                       virtual_hosted_style_request=False, unsigned_payload=True, client_options={"allow_http": True})
+                       virtual_hosted_style_request=False, unsigned_payload=True, client_options=client_options)
 
     # A download is one streamed GET (obstore has no parallel ranged download); the stream's
     # chunk size is its only knob: 8 MiB, as it always ran here.

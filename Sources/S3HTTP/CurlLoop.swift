@@ -63,6 +63,10 @@ final class CurlLoop: @unchecked Sendable {
     /// A `splice` into a file was refused (a file system without it): such bodies are
     /// received and written instead.
     var directFileSpliceOff = false
+    /// Buffers of ``ResponseFile/writeStep`` bytes in which transfers gather a file body's
+    /// pieces (``Transfer/loopWriteFile(_:)``), kept for the next transfer: a fresh one would
+    /// cost its page faults on every range.
+    private var fileStages: [UnsafeMutableRawBufferPointer] = []
 
     private static let globalInit: Bool = s3_curl_global_init_all() == CURLE_OK
 
@@ -201,6 +205,8 @@ final class CurlLoop: @unchecked Sendable {
         dirty.removeAll()
         for h in idleHandles { curl_easy_cleanup(h) }
         idleHandles.removeAll()
+        for stage in fileStages { stage.deallocate() }
+        fileStages.removeAll()
         let (late, waiters) = state.withLock { $0.finish() }
         for case .add(let t) in late { t.loopComplete(.failure(Self.shutdownError(t)), status: 0) }
         // No wake-up can reach the multi any more: the phase is `stopped` under the same lock.
@@ -348,9 +354,30 @@ final class CurlLoop: @unchecked Sendable {
         }
     }
 
+    /// A buffer of ``ResponseFile/writeStep`` bytes for a transfer to gather a file body in.
+    func takeFileStage() -> UnsafeMutableRawBufferPointer {
+        fileStages.popLast() ?? UnsafeMutableRawBufferPointer.allocate(byteCount: ResponseFile.writeStep, alignment: 64)
+    }
+
     /// Removes the transfer's handle from the multi (idempotent), recycles it, and completes it.
+    /// A body going into a file has its last gathered bytes written first, however it ended:
+    /// the bytes a transfer counts as received (what a retry resumes after) are in the file,
+    /// and it is only a success once its whole body is.
     func finish(_ t: Transfer, _ result: Result<Void, any Error>) {
         guard transfers.removeValue(forKey: t.id) != nil else { return }
+        var result = result
+        if !t.loopFlushFile() {
+            t.loopBodyBytes = t.loopFileStageStart  // what is surely in the file
+            if case .success = result {
+                result = .failure(t.loopSinkError() ?? HTTPTransportError(kind: .responseWriteFailed, host: t.host, curlCode: 0,
+                                                                           message: "writing the response body to its file failed"))
+            }
+        }
+        if let stage = t.loopFileStage {
+            t.loopFileStage = nil
+            t.loopFileStaged = 0
+            if fileStages.count < 16 { fileStages.append(stage) } else { stage.deallocate() }
+        }
         liveCount.store(transfers.count, ordering: .relaxed)
         var status = t.loopStatus
         let succeeded: Bool

@@ -27,8 +27,10 @@ import Testing
     /// one flipped byte in every GET body is an `.integrityFailure` (a non-zero exit for the
     /// tool), and a download to a file leaves nothing under the target's name (nor a
     /// temporary file). Through the same proxy without the fault, the bytes are identical.
-    @Test(arguments: TestServer.all) func aFlippedByteIsCaughtOnEveryReadPath(server: TestServer) async throws {
-        try await server.run {
+    /// Over TLS too (`overTLS`): nginx terminating TLS in front of the proxy, every body read
+    /// through curl's TLS path, a download to a file through its gathered writes.
+    @Test(arguments: TestServer.all, [false, true]) func aFlippedByteIsCaughtOnEveryReadPath(server: TestServer, overTLS: Bool) async throws {
+        try await server.run(overTLS: overTLS) {
             let client = try makeProxiedClient()
             try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "flip") { bucket in
                 let small = patternBytes(300_000, seed: 21)

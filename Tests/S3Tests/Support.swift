@@ -24,6 +24,9 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
 
     /// The server of the running test (set by ``run(_:)``); moto outside a parameterised test.
     @TaskLocal static var current: TestServer = .moto
+    /// Whether the running test reaches the fault proxy over TLS (set by ``run(overTLS:_:)``):
+    /// through nginx, the TLS terminator scripts/test puts in front of every server and proxy.
+    @TaskLocal static var overTLS = false
 
     private func variable(_ moto: String, _ seaweed: String) throws -> String {
         let name = kind == .moto ? moto : seaweed
@@ -33,8 +36,15 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
 
     /// The server's S3 endpoint.
     func endpoint() throws -> String { try variable("S3_TEST_ENDPOINT", "S3_TEST_SEAWEEDFS_ENDPOINT") }
-    /// The fault-injecting proxy in front of it (Tests/Fixtures/fault_proxy.py).
-    func proxyEndpoint() throws -> String { try variable("S3_TEST_PROXY_ENDPOINT", "S3_TEST_SEAWEEDFS_PROXY_ENDPOINT") }
+    /// The fault-injecting proxy in front of it (Tests/Fixtures/fault_proxy.py); over TLS
+    /// (``overTLS``), nginx terminating TLS in front of that proxy.
+    func proxyEndpoint() throws -> String {
+        Self.overTLS ? try variable("S3_TEST_TLS_PROXY_ENDPOINT", "S3_TEST_SEAWEEDFS_TLS_PROXY_ENDPOINT") : try faultControlEndpoint()
+    }
+    /// The fault proxy itself, over plain HTTP: where its rules are set and its log read.
+    func faultControlEndpoint() throws -> String { try variable("S3_TEST_PROXY_ENDPOINT", "S3_TEST_SEAWEEDFS_PROXY_ENDPOINT") }
+    /// The server behind nginx terminating TLS (a certificate of the test CA, ``testCAPath()``).
+    func tlsEndpoint() throws -> String { try variable("S3_TEST_TLS_ENDPOINT", "S3_TEST_SEAWEEDFS_TLS_ENDPOINT") }
 
     // What a server lacks. Each is used by the tests that meet it, which say so.
 
@@ -59,6 +69,11 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     /// Runs `body` with this server as ``current``.
     func run<T>(_ body: () async throws -> T) async rethrows -> T {
         try await Self.$current.withValue(self, operation: body)
+    }
+
+    /// Runs `body` with this server as ``current``, its fault proxy reached over TLS or not.
+    func run<T>(overTLS: Bool, _ body: () async throws -> T) async rethrows -> T {
+        try await Self.$overTLS.withValue(overTLS) { try await Self.$current.withValue(self, operation: body) }
     }
 
     /// Runs `body` with this server as ``current`` (synchronous tests).
@@ -129,19 +144,28 @@ func proxyEndpoint() throws -> String { try TestServer.current.proxyEndpoint() }
 /// A client of the fault proxy in front of the current test server.
 func makeProxiedClient(retry: S3RetryPolicy? = nil) throws -> S3Client {
     var configuration = try S3Configuration(endpoint: try proxyEndpoint(), credentials: testCredentials)
+    if TestServer.overTLS { configuration.http.tls.caBundlePath = try testCAPath() }
     if let retry { configuration.retry = retry }
     return S3Client(configuration: configuration)
 }
 
+/// The PEM of the CA scripts/test made for the TLS terminators (no system trusts it).
+func testCAPath() throws -> String {
+    guard let path = ProcessInfo.processInfo.environment["S3_TEST_TLS_CA"], !path.isEmpty else {
+        throw MissingServer(variable: "S3_TEST_TLS_CA")
+    }
+    return path
+}
+
 /// Sets the proxy's fault rules for one bucket (an empty list clears them).
 func setFaults(bucket: String, _ rulesJSON: String) throws {
-    let (status, out) = try run("/usr/bin/curl", ["-s", "-X", "PUT", "--data-binary", rulesJSON, try proxyEndpoint() + "/__faults__/" + bucket])
+    let (status, out) = try run("/usr/bin/curl", ["-s", "-X", "PUT", "--data-binary", rulesJSON, try TestServer.current.faultControlEndpoint() + "/__faults__/" + bucket])
     guard status == 0, String(decoding: out, as: UTF8.self) == "ok" else { throw HelperFailed(description: "setting proxy faults failed") }
 }
 
 /// The requests the proxy saw for `bucket` since its faults were last set.
 func proxyLog(bucket: String) throws -> [String] {
-    let (status, out) = try run("/usr/bin/curl", ["-s", try proxyEndpoint() + "/__log__/" + bucket])
+    let (status, out) = try run("/usr/bin/curl", ["-s", try TestServer.current.faultControlEndpoint() + "/__log__/" + bucket])
     guard status == 0 else { throw HelperFailed(description: "reading the proxy log failed") }
     return try JSONDecoder().decode([String].self, from: out)
 }
@@ -160,8 +184,10 @@ func runS3Tool(_ arguments: [String], endpoint: String) throws -> (status: Int32
     let p = Process()
     p.executableURL = URL(fileURLWithPath: s3ToolPath)
     p.arguments = arguments
-    p.environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-                     "AWS_ENDPOINT_URL": endpoint, "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+    var environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
+                       "AWS_ENDPOINT_URL": endpoint, "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+    if endpoint.hasPrefix("https:") { environment["AWS_CA_BUNDLE"] = try testCAPath() }
+    p.environment = environment
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -3,60 +3,75 @@ import S3
 import S3HTTP
 import Testing
 
-/// HTTPS against a TLS terminator in front of moto whose certificate is signed by a CA made at
-/// test time (scripts/lib.sh `start_tls_proxy`): no system trusts it.
+/// HTTPS to moto and to SeaweedFS, each behind nginx terminating TLS (scripts/lib.sh
+/// `start_tls_fronts`) with a certificate signed by a CA made at test time: no system trusts it.
 @Suite struct TLSTests {
-    func tlsEndpoint() throws -> String {
-        guard let url = ProcessInfo.processInfo.environment["S3_TEST_TLS_ENDPOINT"], !url.isEmpty else {
-            throw HelperFailed(description: "S3_TEST_TLS_ENDPOINT is not set: run the suite with scripts/test")
-        }
-        return url
-    }
-
-    func testCA() throws -> String {
-        guard let path = ProcessInfo.processInfo.environment["S3_TEST_TLS_CA"], !path.isEmpty else {
-            throw HelperFailed(description: "S3_TEST_TLS_CA is not set: run the suite with scripts/test")
-        }
-        return path
-    }
-
-    func client(_ tls: HTTPEngineConfiguration.TLS = .init()) throws -> S3Client {
+    func client(_ server: TestServer, _ tls: HTTPEngineConfiguration.TLS = .init()) throws -> S3Client {
         var http = HTTPEngineConfiguration()
         http.tls = tls
-        return S3Client(configuration: try S3Configuration(endpoint: try tlsEndpoint(), credentials: testCredentials, http: http))
+        return S3Client(configuration: try S3Configuration(endpoint: try server.tlsEndpoint(), credentials: testCredentials, http: http))
     }
 
-    /// A round trip that exercises one PUT, a multipart upload and a ranged download over TLS.
+    /// A round trip over TLS at the library's defaults: a PUT, a multipart upload, a ranged
+    /// download to memory and one to a file (every range through curl's write callback into the
+    /// file, gathered into 256 KiB writes), each checked against the object's checksum.
     func roundTrip(_ client: S3Client) async throws {
         try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tls") { b in
             try await b.putObject(key: "small", body: "over tls")
             #expect(String(decoding: try await b.getObject(key: "small").body(), as: UTF8.self) == "over tls")
-            let big = patternBytes(11 << 20, seed: 9)
+            let big = patternBytes(11 << 20 + 12_345, seed: 9)
             try await b.uploadObject(key: "big", bytes: big, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
             var options = S3TransferOptions()
             options.partSize = 2 << 20
             var back: [UInt8] = []
             for try await chunk in b.downloadStream(key: "big", options: options) { back += chunk }
             #expect(back == big)
+            let target = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID()).bin")
+            defer { try? FileManager.default.removeItem(at: target) }
+            try await b.downloadObject(key: "big", to: target, options: options)
+            #expect([UInt8](try Data(contentsOf: target)) == big)
         }
     }
 
-    @Test func anUnknownCAIsRefusedByDefault() async throws {
-        let e = await #expect(throws: S3Error.self) { _ = try await client().listBuckets() }
+    @Test(arguments: TestServer.all) func anUnknownCAIsRefusedByDefault(server: TestServer) async throws {
+        let e = await #expect(throws: S3Error.self) { _ = try await client(server).listBuckets() }
         #expect(e?.code == .transportFailure)
         #expect((e?.underlying as? HTTPTransportError)?.kind == .tls, "\(String(describing: e))")
         #expect(e?.attempts == 1, "a certificate failure is not retried")
     }
 
-    @Test func aConfiguredCABundleIsTrusted() async throws {
-        try await roundTrip(client(.init(caBundlePath: try testCA())))
+    /// A certificate from the trusted CA, for another host name (other.invalid), is refused:
+    /// the CA alone does not make a connection trusted.
+    @Test func aCertificateForAnotherHostIsRefused() async throws {
+        guard let url = ProcessInfo.processInfo.environment["S3_TEST_TLS_WRONG_HOST_ENDPOINT"], !url.isEmpty else {
+            throw MissingServer(variable: "S3_TEST_TLS_WRONG_HOST_ENDPOINT")
+        }
+        var http = HTTPEngineConfiguration()
+        http.tls = .init(caBundlePath: try testCAPath())
+        let client = S3Client(configuration: try S3Configuration(endpoint: url, credentials: testCredentials, http: http))
+        let e = await #expect(throws: S3Error.self) { _ = try await client.listBuckets() }
+        let transport = e?.underlying as? HTTPTransportError
+        #expect(transport?.kind == .tls, "\(String(describing: e))")
+        #expect(transport?.message.contains("127.0.0.1") == true, "the error names the host: \(String(describing: transport))")
+        #expect(e?.attempts == 1, "a certificate failure is not retried")
+        // The same server with verification off answers: what was refused was the name.
+        http.tls = .init(dangerouslyDisableCertificateVerification: true)
+        let engine = HTTPEngine(configuration: http)
+        let response = try await engine.execute(HTTPRequest(method: "GET", url: url + "/"))
+        #expect(response.status == 200)
+        _ = try await response.body.collect()
+        await engine.shutdown()
     }
 
-    @Test func awsCABundleIsReadFromTheEnvironment() async throws {
+    @Test(arguments: TestServer.all) func aConfiguredCABundleIsTrusted(server: TestServer) async throws {
+        try await roundTrip(client(server, .init(caBundlePath: try testCAPath())))
+    }
+
+    @Test(arguments: TestServer.all) func awsCABundleIsReadFromTheEnvironment(server: TestServer) async throws {
         var environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret", "HOME": "/nonexistent",
-                           "AWS_ENDPOINT_URL": try tlsEndpoint(), "AWS_CA_BUNDLE": try testCA()]
+                           "AWS_ENDPOINT_URL": try server.tlsEndpoint(), "AWS_CA_BUNDLE": try testCAPath()]
         let configuration = try S3Configuration.fromEnvironment(environment)
-        #expect(configuration.http.tls.caBundlePath == (try testCA()))
+        #expect(configuration.http.tls.caBundlePath == (try testCAPath()))
         try await roundTrip(S3Client(configuration: configuration))
         environment["AWS_CA_BUNDLE"] = "/nonexistent/ca.pem"
         let e = #expect(throws: S3Error.self) { _ = try S3Configuration.fromEnvironment(environment) }
@@ -64,13 +79,14 @@ import Testing
     }
 
     @Test func disablingVerificationConnects() async throws {
-        try await roundTrip(client(.init(dangerouslyDisableCertificateVerification: true)))
+        try await roundTrip(client(.moto, .init(dangerouslyDisableCertificateVerification: true)))
     }
 
-    @Test func unsignedPayloadsNeedNoOptInOverTLS() async throws {
+    /// Over TLS an unsigned payload needs no opt-in; SeaweedFS checks each body's CRC-32C.
+    @Test(arguments: TestServer.all) func unsignedPayloadsNeedNoOptInOverTLS(server: TestServer) async throws {
         var http = HTTPEngineConfiguration()
-        http.tls = .init(caBundlePath: try testCA())
-        var configuration = try S3Configuration(endpoint: try tlsEndpoint(), credentials: testCredentials, http: http)
+        http.tls = .init(caBundlePath: try testCAPath())
+        var configuration = try S3Configuration(endpoint: try server.tlsEndpoint(), credentials: testCredentials, http: http)
         configuration.payloadProtection = .checksumOnly
         #expect(configuration.allowsUnsignedPayloadOverHTTP == false)
         try await roundTrip(S3Client(configuration: configuration))
@@ -83,7 +99,7 @@ import Testing
             p.executableURL = URL(fileURLWithPath: tool)
             p.arguments = arguments
             var environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing-secret",
-                               "AWS_ENDPOINT_URL": try tlsEndpoint(), "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
+                               "AWS_ENDPOINT_URL": try TestServer.moto.tlsEndpoint(), "HOME": "/nonexistent", "PATH": "/usr/bin:/bin"]
             if let caBundle { environment["AWS_CA_BUNDLE"] = caBundle }
             p.environment = environment
             let err = Pipe()
@@ -97,8 +113,8 @@ import Testing
         let (refused, why) = try s3(["ls"])
         #expect(refused == 1)
         #expect(why.contains("tls"), "\(why)")
-        #expect(try s3(["ls"], caBundle: try testCA()).0 == 0)
-        #expect(try s3(["ls", "--ca-bundle", try testCA()]).0 == 0)
+        #expect(try s3(["ls"], caBundle: try testCAPath()).0 == 0)
+        #expect(try s3(["ls", "--ca-bundle", try testCAPath()]).0 == 0)
         let (insecure, warning) = try s3(["ls", "--no-verify-ssl"])
         #expect(insecure == 0)
         #expect(warning.contains("verification is off"), "\(warning)")

@@ -14,6 +14,7 @@
 //     p50 and p99 of each in microseconds before "<objects> <bytes>":
 //     "PUT_P50 PUT_P99 GET_P50 GET_P99 OBJECTS BYTES")
 // BENCH_KEY / BENCH_SECRET in the environment replace the key pair (bench / bench-secret).
+// AWS_CA_BUNDLE names the CA to trust for an https ENDPOINT.
 // With BENCH_PAYLOAD=crc32c in the environment, uploads use S3PayloadProtection.checksumOnly (CRC-32C).
 // With BENCH_OBSERVE=1, the client logs at debug level into a handler that drops the lines and
 // counts into an in-memory metrics factory: the cost of observability with backends.
@@ -40,6 +41,8 @@ var configuration = try S3Configuration(
 if ProcessInfo.processInfo.environment["BENCH_PAYLOAD"] == "crc32c" { configuration.payloadProtection = .checksumOnly; configuration.allowsUnsignedPayloadOverHTTP = true }
 // BENCH_RECV_BUFFER=BYTES: libcurl's receive buffer (CURLOPT_BUFFERSIZE), for sweeps.
 if let size = environment["BENCH_RECV_BUFFER"].flatMap({ Int($0) }) { configuration.http.receiveBufferSize = size }
+// AWS_CA_BUNDLE=PATH: trust that CA for an https endpoint (verification stays on), as the peers are told.
+if let ca = environment["AWS_CA_BUNDLE"], !ca.isEmpty { configuration.http.tls.caBundlePath = ca }
 // BENCH_DIRECT=0: every request through curl (no direct receive of plain-HTTP ranges), for A/B runs.
 if environment["BENCH_DIRECT"] == "0" { configuration.http.receivesDirectly = false }
 if ProcessInfo.processInfo.environment["BENCH_OBSERVE"] == "1" { BenchObservability.install(&configuration) }
