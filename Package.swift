@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers, bottom-up (see README "Architecture"):
-//   CCurl, CCryptoShim  -> C shims over the system libcurl and libcrypto
+//   CCurl, CCryptoShim, CTLS -> C shims over the system libcurl, libcrypto and libssl
 //   S3Sync              -> the lock every layer uses (pthread: ThreadSanitizer sees it)
 //   S3HTTP              -> the libcurl event loop: one multi handle on one thread
 //   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
@@ -44,12 +44,17 @@ let package = Package(
             linkerSettings: [.linkedLibrary("crypto")]
         ),
         .target(
+            name: "CTLS",
+            path: "Sources/CTLS",
+            linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
+        ),
+        .target(
             name: "S3Sync",
             path: "Sources/S3Sync"
         ),
         .target(
             name: "S3HTTP",
-            dependencies: ["CCurl", "S3Sync"],
+            dependencies: ["CCurl", "CTLS", "S3Sync"],
             path: "Sources/S3HTTP"
         ),
         .target(

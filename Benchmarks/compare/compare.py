@@ -80,6 +80,7 @@ def parse_args():
     p.add_argument("--work", required=True, help="scratch directory for downloads")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="", help="comma-separated workload names")
+    p.add_argument("--servers", default="", help="comma-separated server names (server, nginx, server-tls, nginx-tls); all by default")
     p.add_argument("--out", required=True)
     p.add_argument("--chart", required=True)
     p.add_argument("--json", required=True)
@@ -223,14 +224,18 @@ class Runner:
         return name
 
 
+# The harness's own checks (HEAD, DELETE) over https trust the test CA (set by main).
+SSL_CONTEXT = None
+
+
 def head_size(url):
-    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=30) as r:
+    with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=30, context=SSL_CONTEXT) as r:
         return int(r.headers["Content-Length"])
 
 
 def delete(url):
     try:
-        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).read()
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30, context=SSL_CONTEXT).read()
     except Exception:
         pass
 
@@ -435,9 +440,15 @@ def main():
         report(a, merged)
         return
     r = Runner(a)
+    if a.ca:
+        import ssl
+        global SSL_CONTEXT
+        SSL_CONTEXT = ssl.create_default_context(cafile=a.ca)
     os.makedirs(a.work, exist_ok=True)
     only = set(filter(None, a.only.split(",")))
     endpoints = {"server": a.server, "nginx": a.nginx, "server-tls": a.server_tls, "nginx-tls": a.nginx_tls}
+    if a.servers:
+        endpoints = {k: (v if k in a.servers.split(",") else "") for k, v in endpoints.items()}
     results = {}  # (workload, server, client) -> [measurements]
     for round_no in range(1, a.rounds + 1):
         for workload, title, unit, servers, clients in WORKLOADS:
@@ -473,7 +484,7 @@ def main():
                     results.setdefault((workload, server_name, client), []).append(m)
                     print(f"round {round_no} {workload:16} {server_name:10} {client:8} {m['wall']:7.3f} s  cpu {m['cpu']:6.2f} s  rss {m['rss']:7.1f} MiB"
                           + (f"  tls {m['tls']}" if m.get("tls") else ""), flush=True)
-        for name, endpoint in (("latency", a.server), ("latency-tls", a.server_tls)):
+        for name, endpoint in (("latency", endpoints["server"]), ("latency-tls", endpoints["server-tls"])):
             if (only and name not in only) or not endpoint:
                 continue
             for width, count in LATENCY_RUNS:

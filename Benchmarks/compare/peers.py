@@ -167,10 +167,10 @@ def crt_main(endpoint, workload, args):
     # Matched: 8 MiB parts and at most 8 connections (max_active_connections_override).
     sizing = {} if part_mib == "default" else {"part_size": int(part_mib) << 20, "max_active_connections_override": int(conc)}
     if endpoint.startswith("https:"):
-        from awscrt.io import TlsContext, TlsContextOptions
+        from awscrt.io import ClientTlsContext, TlsContextOptions
         tls_options = TlsContextOptions()
         tls_options.override_default_trust_store_from_path(ca_filepath=CA_BUNDLE)
-        tls = {"tls_mode": S3RequestTlsMode.ENABLED, "tls_connection_options": TlsContext(tls_options).new_connection_options()}
+        tls = {"tls_mode": S3RequestTlsMode.ENABLED, "tls_connection_options": ClientTlsContext(tls_options).new_connection_options()}
     else:
         tls = {"tls_mode": S3RequestTlsMode.DISABLED}
     client = S3Client(bootstrap=bootstrap, region=REGION, credential_provider=AwsCredentialsProvider.new_static(ACCESS, SECRET),

@@ -128,4 +128,15 @@ static inline int s3_pipe_set_size(int fd, int size) {
     return r > 0 ? r : fcntl(fd, 1032 /* F_GETPIPE_SZ */);
 }
 
+/// The CA bundle file and directory this libcurl trusts by default (its build's settings), or
+/// NULL: what the direct TLS connections trust when nothing else is configured, as curl's own do.
+static inline const char *s3_curl_default_cainfo(void) {
+    curl_version_info_data *d = curl_version_info(CURLVERSION_NOW);
+    return d->age >= CURLVERSION_NINTH ? d->cainfo : NULL;
+}
+static inline const char *s3_curl_default_capath(void) {
+    curl_version_info_data *d = curl_version_info(CURLVERSION_NOW);
+    return d->age >= CURLVERSION_NINTH ? d->capath : NULL;
+}
+
 #endif

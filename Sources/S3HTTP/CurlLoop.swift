@@ -41,6 +41,8 @@ final class CurlLoop: @unchecked Sendable {
     let liveCount = Atomic<Int>(0)
     /// Direct connections opened (loop thread writes, tests read).
     let directOpened = Atomic<Int>(0)
+    /// Direct TLS connections whose handshake resumed a session (loop thread writes, tests read).
+    let directResumed = Atomic<Int>(0)
 
     // Loop-thread-only state.
     var transfers: [UInt64: Transfer] = [:]
@@ -50,6 +52,11 @@ final class CurlLoop: @unchecked Sendable {
     /// Ranged GETs over plain HTTP read straight into their part buffers (off with
     /// `HTTPEngineConfiguration.receivesDirectly`, or when curl would use a proxy).
     let directEnabled: Bool
+    /// HTTPS ranged GETs take the direct path too (with ``DirectTLSContext``), unless a proxy is
+    /// named for HTTPS.
+    let directTLSEnabled: Bool
+    /// The TLS context of direct HTTPS connections, made on first use (``directTLS()``).
+    var directTLSContext: Result<DirectTLSContext, HTTPTransportError>?
     var directIdle: [String: [DirectConnection]] = [:]
     var directBusy: [ObjectIdentifier: DirectConnection] = [:]
     /// Connections curl is still opening, by their handle's address.
@@ -82,6 +89,11 @@ final class CurlLoop: @unchecked Sendable {
             return value.pointee != 0
         }
         directEnabled = configuration.receivesDirectly && !proxied
+        let tlsProxied = ["https_proxy", "HTTPS_PROXY"].contains { (name: String) -> Bool in
+            guard let value = getenv(name) else { return false }
+            return value.pointee != 0
+        }
+        directTLSEnabled = directEnabled && !tlsProxied
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, configuration.connectionCacheSize)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_PIPELINING, 0)
@@ -202,6 +214,7 @@ final class CurlLoop: @unchecked Sendable {
         // Draining: nothing new is accepted; fail what is live, then clean up.
         for t in Array(transfers.values) { finish(t, .failure(Self.shutdownError(t))) }
         directCloseAll()
+        directTLSContext = nil
         dirty.removeAll()
         for h in idleHandles { curl_easy_cleanup(h) }
         idleHandles.removeAll()
@@ -360,13 +373,16 @@ final class CurlLoop: @unchecked Sendable {
     }
 
     /// Removes the transfer's handle from the multi (idempotent), recycles it, and completes it.
-    /// A body going into a file has its last gathered bytes written first, however it ended:
-    /// the bytes a transfer counts as received (what a retry resumes after) are in the file,
-    /// and it is only a success once its whole body is.
+    /// A body going into a file has its last gathered bytes written first, unless the transfer
+    /// was cancelled (its caller, already told, may be removing the file): the bytes a transfer
+    /// counts as received (what a retry resumes after) are in the file, and it is only a success
+    /// once its whole body is.
     func finish(_ t: Transfer, _ result: Result<Void, any Error>) {
         guard transfers.removeValue(forKey: t.id) != nil else { return }
         var result = result
-        if !t.loopFlushFile() {
+        if t.loopIsCancelled {
+            t.loopFileStaged = 0
+        } else if !t.loopFlushFile() {
             t.loopBodyBytes = t.loopFileStageStart  // what is surely in the file
             if case .success = result {
                 result = .failure(t.loopSinkError() ?? HTTPTransportError(kind: .responseWriteFailed, host: t.host, curlCode: 0,

@@ -1,9 +1,10 @@
 import CCurl
+import CTLS
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A plain-HTTP connection that curl opened and handed over, for ranged GETs whose body goes
+/// An HTTP or HTTPS connection that curl opened and handed over, for ranged GETs whose body goes
 /// into a part buffer or a file ("direct receive").
 ///
 /// Why: curl reads every body into its own receive buffer and hands it to the write callback,
@@ -22,13 +23,20 @@ import Glibc
 /// `curl_multi_poll` as curl's own (as an extra descriptor). A connection that was idle and
 /// breaks before any byte of the answer is replaced once, as curl does with a stale reused
 /// one. A head curl would frame otherwise (`Transfer-Encoding`, no `Content-Length`) sends the
-/// request through curl instead; no byte of it reached the caller. TLS, proxies and every other
+/// request through curl instead; no byte of it reached the caller. Proxies and every other
 /// request stay with curl.
+///
+/// Over HTTPS curl opens the TCP connection only; the handshake and every byte after it go
+/// through ``DirectTLSContext`` (libssl, read-ahead): each read decrypts several records
+/// straight into the part buffer, or into the gathered writes of a file (no `splice`: the bytes
+/// must pass through this process to be decrypted).
 ///
 /// Loop thread only.
 final class DirectConnection {
     enum State: Equatable {
         case connecting
+        /// TLS: the handshake is under way (``tlsWait`` says what it waits for).
+        case handshaking
         case sending
         case head
         case body
@@ -59,6 +67,12 @@ final class DirectConnection {
     var paused = false
     var pending: [UInt8] = []
     var idleSince: UInt64 = 0
+    /// TLS (`https://` keys): the connection over the socket, once curl connected it.
+    var tls: OpaquePointer?
+    /// The TLS handshake is done.
+    var handshaken = false
+    /// What the last TLS step waits for, when it did not move bytes (a read may need to write).
+    var tlsWait = DirectTLSWait.none
 
     init(key: String) { self.key = key }
 }
@@ -78,6 +92,7 @@ extension CurlLoop {
     /// Starts `t` on a direct connection when it qualifies; false when it goes through curl.
     func directStart(_ t: Transfer) -> Bool {
         guard directEnabled, DirectHTTP.isEligible(t.request), let key = DirectHTTP.connectionKey(url: t.request.url),
+              !DirectHTTP.endpoint(ofKey: key).tls || directTLSEnabled,
               let bytes = DirectHTTP.requestBytes(t.request) else { return false }
         t.loopDirectRequest = bytes
         transfers[t.id] = t
@@ -105,7 +120,8 @@ extension CurlLoop {
         }
         directOpened.wrappingAdd(1, ordering: .relaxed)
         let me = Unmanaged.passUnretained(connection).toOpaque()
-        var ok = s3_curl_easy_setopt_string(easy, CURLOPT_URL, "http://" + key + "/") == CURLE_OK
+        // TCP only, also for TLS: the handshake is the loop's (DirectTLSContext).
+        var ok = s3_curl_easy_setopt_string(easy, CURLOPT_URL, "http://" + DirectHTTP.endpoint(ofKey: key).authority + "/") == CURLE_OK
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECT_ONLY, 1)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
         _ = s3_curl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, configuration.connectTimeoutMilliseconds)
@@ -145,7 +161,32 @@ extension CurlLoop {
             return true
         }
         connection.fd = socket
-        if let t = connection.transfer, transfers[t.id] === t {
+        let live = connection.transfer.flatMap { transfers[$0.id] === $0 ? $0 : nil }
+        if DirectHTTP.endpoint(ofKey: connection.key).tls {
+            switch directTLS() {
+            case .success(let context):
+                connection.tls = context.connection(fd: socket, key: connection.key)
+            case .failure(let error):
+                directClose(connection)
+                if let t = live {
+                    t.loopDirectConnection = nil
+                    finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0, message: error.message)))
+                }
+                return true
+            }
+            guard connection.tls != nil, let t = live else {
+                // No one to handshake for (or no memory): not kept half-open.
+                directClose(connection)
+                if let t = live {
+                    t.loopDirectConnection = nil
+                    finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0, message: "could not start TLS")))
+                }
+                return true
+            }
+            directAttach(connection, t)
+            return true
+        }
+        if let t = live {
             directAttach(connection, t)
         } else {
             connection.transfer = nil
@@ -164,7 +205,8 @@ extension CurlLoop {
         connection.receivedAny = false
         connection.paused = false
         connection.pending = []
-        connection.state = .sending
+        connection.state = connection.tls != nil && !connection.handshaken ? .handshaking : .sending
+        connection.tlsWait = .none
         directBusy[ObjectIdentifier(connection)] = connection
         t.loopConnectionReady()
         directService(connection)
@@ -177,6 +219,7 @@ extension CurlLoop {
             directClose(connection)
             return
         }
+        if let tls = connection.tls, case .success(let context) = directTLS() { context.keepSession(of: tls, key: connection.key) }
         connection.state = .idle
         connection.idleSince = monotonicNanoseconds()
         list.append(connection)
@@ -185,6 +228,8 @@ extension CurlLoop {
 
     func directClose(_ connection: DirectConnection) {
         directBusy[ObjectIdentifier(connection)] = nil
+        if let tls = connection.tls { s3_tls_free(tls) }
+        connection.tls = nil
         if connection.fd >= 0 { close(connection.fd) }
         connection.fd = -1
         connection.state = .closed
@@ -214,9 +259,28 @@ extension CurlLoop {
     func directService(_ connection: DirectConnection) {
         while let t = connection.transfer {
             switch connection.state {
+            case .handshaking:
+                guard let tls = connection.tls else { return }
+                let r = s3_tls_handshake(tls)
+                if r == 1 {
+                    if s3_tls_resumed(tls) == 1 { directResumed.wrappingAdd(1, ordering: .relaxed) }
+                    connection.handshaken = true
+                    connection.tlsWait = .none
+                    connection.state = .sending
+                    t.loopLastActivity = monotonicNanoseconds()
+                    continue
+                }
+                if Int(r) == S3_TLS_WANT_READ || Int(r) == S3_TLS_WANT_WRITE {
+                    connection.tlsWait = Int(r) == S3_TLS_WANT_READ ? .read : .write
+                    return
+                }
+                // A certificate or handshake failure is the TLS's, not the network's: not retried.
+                finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0,
+                                                      message: "\(DirectHTTP.endpoint(ofKey: connection.key).authority): " + directTLSError(tls))))
+                return
             case .sending:
                 let n = connection.output.withUnsafeBytes { out in
-                    send(connection.fd, out.baseAddress! + connection.sent, out.count - connection.sent, Int32(MSG_NOSIGNAL))
+                    directSend(connection, out.baseAddress! + connection.sent, out.count - connection.sent)
                 }
                 if n > 0 {
                     connection.sent += n
@@ -226,7 +290,7 @@ extension CurlLoop {
                 }
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-                directBroken(connection, t, "sending the request failed: " + String(cString: strerror(errno)))
+                directBroken(connection, t, "sending the request failed: " + directIOError(connection, errno))
                 return
             case .head:
                 guard directReadHead(connection, t) else { return }
@@ -243,7 +307,7 @@ extension CurlLoop {
         let chunk = 16 << 10
         let old = connection.headBytes.count
         connection.headBytes.append(contentsOf: repeatElement(0, count: chunk))
-        let n = connection.headBytes.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress! + old, chunk, 0) }
+        let n = connection.headBytes.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress! + old, chunk) }
         let savedErrno = errno
         connection.headBytes.removeLast(chunk - max(n, 0))
         if n == 0 {
@@ -253,7 +317,7 @@ extension CurlLoop {
         if n < 0 {
             if savedErrno == EINTR { return true }
             if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return false }
-            directBroken(connection, t, "receiving failed: " + String(cString: strerror(savedErrno)))
+            directBroken(connection, t, "receiving failed: " + directIOError(connection, savedErrno))
             return false
         }
         connection.receivedAny = true
@@ -323,12 +387,13 @@ extension CurlLoop {
         if connection.remaining == 0 { finish(t, .success(())); return false }
         if let target = t.loopFile {
             if t.loopIsCancelled { return false }  // the loop's cancel message ends it
-            return directFileSpliceOff ? directReceiveIntoFile(connection, t) : directSplice(connection, t, into: target)
+            // Over TLS the bytes are decrypted here: received and written (gathered), never spliced.
+            return directFileSpliceOff || connection.tls != nil ? directReceiveIntoFile(connection, t) : directSplice(connection, t, into: target)
         }
         if let buffer = t.loopDirect {
             if t.loopIsCancelled { return false }  // the loop's cancel message ends it
             let want = Int(min(connection.remaining, Int64(buffer.capacity - buffer.count)))
-            let n = recv(connection.fd, buffer.base + buffer.count, want, 0)
+            let n = directRecv(connection, buffer.base + buffer.count, want)
             if n > 0 {
                 buffer.count += n
                 t.loopBodyBytes += Int64(n)
@@ -340,7 +405,7 @@ extension CurlLoop {
             return directReceiveFailed(connection, t, n)
         }
         let size = Int(min(connection.remaining, Int64(directScratch.count)))
-        let n = directScratch.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, size, 0) }
+        let n = directScratch.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress!, size) }
         if n > 0 {
             return directScratch.withUnsafeBytes { directDeliver(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection, t) }
         }
@@ -421,10 +486,26 @@ extension CurlLoop {
         return true
     }
 
-    /// The body into the file without `splice`: `recv` into scratch, then `pwrite`.
+    /// The body into the file without `splice`: `recv` into scratch, then `pwrite`. Over TLS the
+    /// bytes are decrypted straight into the transfer's gathered writes.
     private func directReceiveIntoFile(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        if connection.tls != nil {
+            guard let room = t.loopFileRoom(limit: Int(min(connection.remaining, Int64(Int.max)))) else {
+                if let error = t.loopSinkError() { finish(t, .failure(error)) }
+                return false  // or cancelled: the loop's cancel message ends it
+            }
+            let n = directRecv(connection, room.baseAddress!, room.count)
+            guard n > 0 else { return directReceiveFailed(connection, t, n) }
+            connection.remaining -= Int64(n)
+            guard t.loopFileCommit(n) else {
+                if let error = t.loopSinkError() { finish(t, .failure(error)) }
+                return false
+            }
+            if connection.remaining == 0 { finish(t, .success(())); return false }
+            return true
+        }
         let size = Int(min(connection.remaining, Int64(directScratch.count)))
-        let n = directScratch.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress!, size, 0) }
+        let n = directScratch.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress!, size) }
         guard n > 0 else { return directReceiveFailed(connection, t, n) }
         guard directScratch.withUnsafeBytes({ t.loopWriteFile(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else {
             if let error = t.loopSinkError() { finish(t, .failure(error)) }
@@ -467,8 +548,47 @@ extension CurlLoop {
         let e = errno
         if e == EINTR { return true }
         if e == EAGAIN || e == EWOULDBLOCK { return false }
-        directBroken(connection, t, "receiving failed: " + String(cString: strerror(e)))
+        directBroken(connection, t, "receiving failed: " + directIOError(connection, e))
         return false
+    }
+
+    /// `recv` on the connection, or a TLS read decrypting into `buffer`: bytes read (> 0), 0 when
+    /// the peer closed, or -1 with `errno` (`EAGAIN` when it must wait; ``DirectConnection/tlsWait``
+    /// says for what over TLS; `EPROTO` when TLS failed, ``directIOError(_:_:)`` says why).
+    func directRecv(_ connection: DirectConnection, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let tls = connection.tls else { return recv(connection.fd, buffer, count, 0) }
+        let n = s3_tls_read(tls, buffer, count)
+        return directTLSOutcome(connection, n)
+    }
+
+    /// `send` on the connection, or a TLS write: as ``directRecv(_:_:_:)``.
+    func directSend(_ connection: DirectConnection, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+        guard let tls = connection.tls else { return send(connection.fd, bytes, count, Int32(MSG_NOSIGNAL)) }
+        let n = s3_tls_write(tls, bytes, count)
+        return directTLSOutcome(connection, n)
+    }
+
+    private func directTLSOutcome(_ connection: DirectConnection, _ n: Int) -> Int {
+        if n > 0 {
+            connection.tlsWait = .none
+            return n
+        }
+        switch n {
+        case S3_TLS_CLOSED:
+            return 0
+        case S3_TLS_WANT_READ, S3_TLS_WANT_WRITE:
+            connection.tlsWait = n == S3_TLS_WANT_READ ? .read : .write
+            errno = EAGAIN
+        default:
+            errno = EPROTO
+        }
+        return -1
+    }
+
+    /// Why an I/O step failed: the TLS failure's own text over TLS, else `errno`'s.
+    func directIOError(_ connection: DirectConnection, _ code: Int32) -> String {
+        if code == EPROTO, let tls = connection.tls { return directTLSError(tls) }
+        return String(cString: strerror(code))
     }
 
     /// Hands body bytes that do not go into a response buffer (in order) to the transfer.
@@ -539,12 +659,14 @@ extension CurlLoop {
         directWait.removeAll(keepingCapacity: true)
         let pollIn = s3_curl_wait_pollin(), pollOut = s3_curl_wait_pollout()
         for connection in directBusy.values where connection.fd >= 0 && !connection.paused {
-            let events: Int16
+            var events: Int16
             switch connection.state {
             case .sending: events = pollOut
-            case .head, .body: events = pollIn
+            case .handshaking, .head, .body: events = pollIn
             default: continue
             }
+            // A TLS step may wait for the other direction (a handshake's write, a read's key update).
+            if connection.tlsWait == .write { events = pollOut } else if connection.tlsWait == .read { events = pollIn }
             directPolled.append(connection)
             directWait.append(curl_waitfd(fd: connection.fd, events: events, revents: 0))
         }
@@ -600,5 +722,13 @@ extension CurlLoop {
         for connection in Array(directBusy.values) { directClose(connection) }
         for list in directIdle.values { for connection in list { directClose(connection) } }
         directIdle.removeAll()
+    }
+
+    /// The loop's TLS context for direct connections, made on first use.
+    func directTLS() -> Result<DirectTLSContext, HTTPTransportError> {
+        if let made = directTLSContext { return made }
+        let made = DirectTLSContext.make(configuration.tls)
+        directTLSContext = made
+        return made
     }
 }

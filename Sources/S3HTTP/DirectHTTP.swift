@@ -5,9 +5,9 @@ package enum DirectHTTP {
     /// The largest response head accepted (S3's heads are well under 4 KiB).
     package static let maxHeadLength = 64 << 10
 
-    /// Whether `request` may take the direct path: a plain-HTTP GET without a body whose 2xx body
-    /// goes into a response buffer or file (the ranged downloads), with no whole-exchange time
-    /// limit.
+    /// Whether `request` may take the direct path: a GET without a body over `http` or `https`
+    /// whose 2xx body goes into a response buffer or file (the ranged downloads), with no
+    /// whole-exchange time limit.
     static func isEligible(_ request: HTTPRequest) -> Bool {
         guard request.responseBuffer != nil || request.responseFile != nil, request.method == "GET",
               request.timeoutMilliseconds == nil else { return false }
@@ -15,27 +15,51 @@ package enum DirectHTTP {
         return target(of: request.url) != nil
     }
 
-    /// The authority (`host[:port]`) and the request target (`/path?query`) of a plain `http://`
-    /// URL; nil for other schemes, user information, or an empty host.
-    static func target(of url: String) -> (authority: Substring, target: Substring)? {
-        guard url.utf8.count > 7, url.utf8.prefix(7).elementsEqual("http://".utf8) else { return nil }
-        let rest = url.dropFirst(7)
+    /// The authority (`host[:port]`) and the request target (`/path?query`) of an `http://` or
+    /// `https://` URL, and whether it is the latter; nil for other schemes, user information,
+    /// or an empty host.
+    static func target(of url: String) -> (authority: Substring, target: Substring, tls: Bool)? {
+        let tls: Bool
+        if url.utf8.count > 7, url.utf8.prefix(7).elementsEqual("http://".utf8) {
+            tls = false
+        } else if url.utf8.count > 8, url.utf8.prefix(8).elementsEqual("https://".utf8) {
+            tls = true
+        } else {
+            return nil
+        }
+        let rest = url.dropFirst(tls ? 8 : 7)
         let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
         let authority = rest[..<end]
         guard !authority.isEmpty, !authority.contains("@") else { return nil }
         var target = rest[end...]
         if let hash = target.firstIndex(of: "#") { target = target[..<hash] }
-        return (authority, target)
+        return (authority, target, tls)
     }
 
-    /// The key of the connection pool for `url`: its authority with the port made explicit.
+    /// The key of the connection pool for `url`: its authority with the port made explicit,
+    /// after `https://` for TLS (a plain and a TLS connection to one port are not the same).
     static func connectionKey(url: String) -> String? {
-        guard let (authority, _) = target(of: url) else { return nil }
+        guard let (authority, _, tls) = target(of: url) else { return nil }
         // "host", "host:port", "[v6]" or "[v6]:port": a port is what follows the last ':' after
         // any ']'.
         let afterBracket = authority.lastIndex(of: "]").map { authority[authority.index(after: $0)...] } ?? authority
-        if afterBracket.contains(":") { return String(authority) }
-        return String(authority) + ":80"
+        let explicit = afterBracket.contains(":") ? String(authority) : String(authority) + (tls ? ":443" : ":80")
+        return tls ? "https://" + explicit : explicit
+    }
+
+    /// The `host:port` a pool key names, and whether its connections speak TLS.
+    static func endpoint(ofKey key: String) -> (authority: String, tls: Bool) {
+        key.hasPrefix("https://") ? (String(key.dropFirst(8)), true) : (key, false)
+    }
+
+    /// The host name or address of an authority (`host:port`, `[v6]:port`), as a certificate
+    /// names it: without the port and the brackets.
+    static func hostName(ofAuthority authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        if let colon = authority.lastIndex(of: ":") { return String(authority[..<colon]) }
+        return authority
     }
 
     /// The request as HTTP/1.1 bytes: request line, `Host` (the header if set, else the URL's
@@ -43,7 +67,7 @@ package enum DirectHTTP {
     /// and `Content-Length` are left out (a GET without a body sends neither); a header with an
     /// empty value is sent empty.
     static func requestBytes(_ request: HTTPRequest) -> [UInt8]? {
-        guard let (authority, target) = target(of: request.url) else { return nil }
+        guard let (authority, target, _) = target(of: request.url) else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(512 + request.headers.count * 64)
         out.append(contentsOf: request.method.utf8)

@@ -58,7 +58,9 @@ public final class HTTPEngine: Sendable {
     public var liveTransferCount: Int { loop.liveCount.load(ordering: .relaxed) }
 
     /// Direct connections opened so far (see `DirectConnection`; for tests).
-    var directConnectionsOpened: Int { loop.directOpened.load(ordering: .relaxed) }
+    package var directConnectionsOpened: Int { loop.directOpened.load(ordering: .relaxed) }
+    /// Direct TLS connections opened so far whose handshake resumed an earlier session.
+    package var directTLSSessionsResumed: Int { loop.directResumed.load(ordering: .relaxed) }
 
     /// Stops the engine now: every request in flight or queued fails with
     /// ``HTTPTransportError/Kind-swift.enum/shutdown``, later requests fail at once, and the loop

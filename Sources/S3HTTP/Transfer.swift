@@ -282,6 +282,30 @@ final class Transfer: @unchecked Sendable {
         return true
     }
 
+    /// Room after the gathered bytes for at most `limit` more body bytes, for a reader that
+    /// decrypts straight into it (a direct TLS connection): one copy fewer than reading into a
+    /// scratch buffer and taking from there. Nil when the transfer was cancelled or writing what
+    /// was gathered before failed. ``loopFileCommit(_:)`` takes what was put there.
+    func loopFileRoom(limit: Int) -> UnsafeMutableRawBufferPointer? {
+        guard loopFile != nil, !cancelledFlag.load(ordering: .acquiring) else { return nil }
+        if loopFileStaged > 0 && loopFileStageStart + Int64(loopFileStaged) != loopBodyBytes && !loopFlushFile() { return nil }
+        let stage: UnsafeMutableRawBufferPointer
+        if let s = loopFileStage { stage = s } else { stage = loop.takeFileStage(); loopFileStage = stage }
+        if loopFileStaged == 0 { loopFileStageStart = loopBodyBytes }
+        let n = min(limit, stage.count - loopFileStaged)
+        return UnsafeMutableRawBufferPointer(rebasing: stage[loopFileStaged..<(loopFileStaged + n)])
+    }
+
+    /// Takes `count` bytes put into the room ``loopFileRoom(limit:)`` gave; false when writing
+    /// the gathered bytes failed (`loopFileErrno` says why).
+    func loopFileCommit(_ count: Int) -> Bool {
+        loopFileStaged += count
+        loopBodyBytes += Int64(count)
+        loopLastActivity = monotonicNanoseconds()
+        if let stage = loopFileStage, loopFileStaged == stage.count { return loopFlushFile() }
+        return true
+    }
+
     /// Writes the gathered bytes (`loopFileStage`) at their place in `loopFile`; false, with
     /// `loopFileErrno` set, when the write failed. True when nothing was waiting.
     func loopFlushFile() -> Bool {

@@ -161,7 +161,8 @@ import Testing
     @Test func eligibility() {
         let buffer = PartBuffer(capacity: 16)
         #expect(DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h:1/b/k", responseBuffer: buffer)))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "https://h/b/k", responseBuffer: buffer)))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "https://h/b/k", responseBuffer: buffer)))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "ftp://h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k")))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "HEAD", url: "http://h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://u:p@h/b/k", responseBuffer: buffer)))
@@ -170,6 +171,14 @@ import Testing
         #expect(DirectHTTP.connectionKey(url: "http://h:9000/b") == "h:9000")
         #expect(DirectHTTP.connectionKey(url: "http://[::1]/b") == "[::1]:80")
         #expect(DirectHTTP.connectionKey(url: "http://[::1]:9000?x") == "[::1]:9000")
+        // TLS connections are pooled apart from plain ones to the same port.
+        #expect(DirectHTTP.connectionKey(url: "https://h/b") == "https://h:443")
+        #expect(DirectHTTP.connectionKey(url: "https://h:9000/b") == "https://h:9000")
+        #expect(DirectHTTP.endpoint(ofKey: "https://[::1]:443") == ("[::1]:443", true))
+        #expect(DirectHTTP.endpoint(ofKey: "h:80") == ("h:80", false))
+        #expect(DirectHTTP.hostName(ofAuthority: "[::1]:443") == "::1")
+        #expect(DirectHTTP.hostName(ofAuthority: "s3.example.com:443") == "s3.example.com")
+        #expect(DirectHTTP.hostName(ofAuthority: "127.0.0.1:9000") == "127.0.0.1")
     }
 
     @Test func requestBytes() {
@@ -183,7 +192,9 @@ import Testing
             == "GET /k%20x?versionId=1 HTTP/1.1\r\nHost: bucket.h:9000\r\nRange: bytes=0-1\r\nX-Empty: \r\n\r\n")
         let bare = DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "http://h:9000?list-type=2"))
         #expect(bare.map { String(decoding: $0, as: UTF8.self) } == "GET /?list-type=2 HTTP/1.1\r\nHost: h:9000\r\n\r\n")
-        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "https://h/k")) == nil)
+        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "https://h/k")).map { String(decoding: $0, as: UTF8.self) }
+            == "GET /k HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "ftp://h/k")) == nil)
     }
 
     @Test func heads() throws {

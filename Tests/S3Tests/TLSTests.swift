@@ -63,6 +63,87 @@ import Testing
         await engine.shutdown()
     }
 
+    /// GETs `range` of `url` into a part buffer on `engine`: the status and the bytes.
+    func rangedGet(_ engine: HTTPEngine, _ url: String, _ range: ClosedRange<Int>) async throws -> (Int, [UInt8]) {
+        let buffer = PartBuffer(capacity: range.count)
+        var headers = HTTPHeaders()
+        headers.add("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")
+        let response = try await engine.execute(HTTPRequest(method: "GET", url: url, headers: headers, responseBuffer: buffer))
+        let streamed = try await response.body.collect()
+        return (response.status, (200..<300).contains(response.status) ? [UInt8](buffer.bytes) : streamed)
+    }
+
+    /// Ranged GETs over HTTPS into part buffers take the direct path: the loop's own TLS
+    /// (`DirectTLSContext`) over the TCP connection curl opened. The bytes are the object's, one
+    /// connection carries consecutive ranges, and a later connection to the same server resumes
+    /// the first one's TLS session (no full handshake on a reconnect).
+    @Test func rangedGetsOverTLSAreReceivedDirectlyAndResumeTheSession() async throws {
+        let s3 = try client(.moto, .init(caBundlePath: try testCAPath()))
+        try await S3Bucket.withTemporaryBucket(client: s3, namePrefix: "direct-tls") { b in
+            let body = patternBytes(3 << 20 + 17, seed: 4)
+            try await b.putObject(key: "k", body: body)
+            var http = HTTPEngineConfiguration()
+            http.tls = .init(caBundlePath: try testCAPath())
+            let engine = HTTPEngine(configuration: http)
+            // Presigned: the engine below knows nothing of S3 (moto refuses an unsigned GET).
+            let url = try await s3.presignedURL(bucket: b.name, key: "k")
+            /// Where `bytes` first differs from the object's `range` (nil: identical), without a
+            /// diff of megabytes in a failure message.
+            func mismatch(_ bytes: [UInt8], _ range: ClosedRange<Int>) -> String? {
+                guard bytes.count == range.count else { return "\(bytes.count) bytes where \(range.count) were asked for" }
+                guard let i = zip(bytes, body[range]).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset else { return nil }
+                return "first difference at byte \(i) of \(range)"
+            }
+            for range in [0...(1 << 20) - 1, (1 << 20)...(body.count - 1)] {
+                let (status, bytes) = try await rangedGet(engine, url, range)
+                #expect(status == 206)
+                #expect(mismatch(bytes, range) == nil)
+            }
+            #expect(engine.directConnectionsOpened == 1, "both ranges on one kept connection")
+            #expect(engine.directTLSSessionsResumed == 0)
+            // Three at once: two more connections, each resuming the session the first one kept.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for start in [0, 1 << 20, 2 << 20] {
+                    group.addTask {
+                        let range = start...(start + (1 << 20) - 1)
+                        let (status, bytes) = try await self.rangedGet(engine, url, range)
+                        #expect(status == 206)
+                        #expect(mismatch(bytes, range) == nil)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(engine.directConnectionsOpened == 3)
+            #expect(engine.directTLSSessionsResumed == 2, "a reconnect resumes the TLS session")
+            await engine.shutdown()
+        }
+    }
+
+    /// The direct TLS path verifies as curl does: a certificate for another host, or from a CA
+    /// nobody trusts, fails the handshake with a `.tls` error that says why; nothing is received.
+    @Test func theDirectTLSPathRefusesAWrongHostAndAnUnknownCA() async throws {
+        guard let wrongHost = ProcessInfo.processInfo.environment["S3_TEST_TLS_WRONG_HOST_ENDPOINT"], !wrongHost.isEmpty else {
+            throw MissingServer(variable: "S3_TEST_TLS_WRONG_HOST_ENDPOINT")
+        }
+        var http = HTTPEngineConfiguration()
+        http.tls = .init(caBundlePath: try testCAPath())
+        let trusting = HTTPEngine(configuration: http)
+        let e1 = await #expect(throws: HTTPTransportError.self) { _ = try await rangedGet(trusting, wrongHost + "/b/k", 0...9) }
+        #expect(e1?.kind == .tls)
+        #expect(e1?.message.contains("certificate verification failed") == true, "\(String(describing: e1))")
+        #expect(e1?.message.lowercased().contains("mismatch") == true, "\(String(describing: e1))")
+        #expect(e1?.isRetryable == false)
+        #expect(trusting.directConnectionsOpened == 1, "refused on the direct path, not by curl")
+        await trusting.shutdown()
+        let systemTrust = HTTPEngine(configuration: HTTPEngineConfiguration())
+        let e2 = await #expect(throws: HTTPTransportError.self) {
+            _ = try await rangedGet(systemTrust, try TestServer.moto.tlsEndpoint() + "/b/k", 0...9)
+        }
+        #expect(e2?.kind == .tls)
+        #expect(e2?.message.contains("unable to get local issuer certificate") == true, "\(String(describing: e2))")
+        await systemTrust.shutdown()
+    }
+
     @Test(arguments: TestServer.all) func aConfiguredCABundleIsTrusted(server: TestServer) async throws {
         try await roundTrip(client(server, .init(caBundlePath: try testCAPath())))
     }
