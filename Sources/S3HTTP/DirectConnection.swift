@@ -33,20 +33,13 @@ import Glibc
 ///
 /// Loop thread only.
 final class DirectConnection {
-    enum State: Equatable {
-        case connecting
-        /// TLS: the handshake is under way (``tlsWait`` says what it waits for).
-        case handshaking
-        case sending
-        case head
-        case body
-        case idle
-        case closed
-    }
+    typealias State = DirectConnectionStateMachine.State
 
     /// `host:port`.
     let key: String
-    var state: State = .connecting
+    /// Its phase and the moves allowed from it (``DirectConnectionStateMachine``).
+    var machine = DirectConnectionStateMachine()
+    var state: State { machine.state }
     var fd: Int32 = -1
     /// Set once the socket is ours: curl's close-socket callback then leaves it open.
     var adopted = false
@@ -71,8 +64,6 @@ final class DirectConnection {
     var tls: OpaquePointer?
     /// The TLS handshake is done.
     var handshaken = false
-    /// What the last TLS step waits for, when it did not move bytes (a read may need to write).
-    var tlsWait = DirectTLSWait.none
 
     init(key: String) { self.key = key }
 }
@@ -134,7 +125,7 @@ extension CurlLoop {
         if !ok {
             directConnecting[UInt(bitPattern: easy)] = nil
             curl_easy_cleanup(easy)
-            connection.state = .closed
+            connection.machine.apply(.close)
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "could not start the connection")))
         }
     }
@@ -149,7 +140,7 @@ extension CurlLoop {
         curl_multi_remove_handle(multi, easy)
         curl_easy_cleanup(easy)
         guard connection.adopted else {
-            connection.state = .closed
+            connection.machine.apply(.close)
             if let t = connection.transfer, transfers[t.id] === t {
                 let raw = Int32(bitPattern: code.rawValue)
                 var kind = code == CURLE_OK ? HTTPTransportError.Kind.other : HTTPTransportError.kind(curlCode: raw)
@@ -205,8 +196,7 @@ extension CurlLoop {
         connection.receivedAny = false
         connection.paused = false
         connection.pending = []
-        connection.state = connection.tls != nil && !connection.handshaken ? .handshaking : .sending
-        connection.tlsWait = .none
+        connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && !connection.handshaken))
         directBusy[ObjectIdentifier(connection)] = connection
         t.loopConnectionReady()
         directService(connection)
@@ -220,7 +210,7 @@ extension CurlLoop {
             return
         }
         if let tls = connection.tls, case .success(let context) = directTLS() { context.keepSession(of: tls, key: connection.key) }
-        connection.state = .idle
+        connection.machine.apply(connection.state == .connecting ? .connectedWithoutTransfer : .released)
         connection.idleSince = monotonicNanoseconds()
         list.append(connection)
         directIdle[connection.key] = list
@@ -232,7 +222,7 @@ extension CurlLoop {
         connection.tls = nil
         if connection.fd >= 0 { close(connection.fd) }
         connection.fd = -1
-        connection.state = .closed
+        connection.machine.apply(.close)
         connection.transfer = nil
         connection.pending = []
     }
@@ -265,13 +255,12 @@ extension CurlLoop {
                 if r == 1 {
                     if s3_tls_resumed(tls) == 1 { directResumed.wrappingAdd(1, ordering: .relaxed) }
                     connection.handshaken = true
-                    connection.tlsWait = .none
-                    connection.state = .sending
+                    connection.machine.apply(.handshakeDone)
                     t.loopLastActivity = monotonicNanoseconds()
                     continue
                 }
                 if Int(r) == S3_TLS_WANT_READ || Int(r) == S3_TLS_WANT_WRITE {
-                    connection.tlsWait = Int(r) == S3_TLS_WANT_READ ? .read : .write
+                    connection.machine.tlsWait = Int(r) == S3_TLS_WANT_READ ? .read : .write
                     return
                 }
                 // A certificate or handshake failure is the TLS's, not the network's: not retried.
@@ -285,7 +274,7 @@ extension CurlLoop {
                 if n > 0 {
                     connection.sent += n
                     t.loopLastActivity = monotonicNanoseconds()
-                    if connection.sent == connection.output.count { connection.state = .head }
+                    if connection.sent == connection.output.count { connection.machine.apply(.requestSent) }
                     continue
                 }
                 if n < 0 && errno == EINTR { continue }
@@ -352,7 +341,7 @@ extension CurlLoop {
                 connection.remaining = noBody ? 0 : head.contentLength!
                 let rest = Array(connection.headBytes[head.length...])
                 connection.headBytes.removeAll(keepingCapacity: true)
-                connection.state = .body
+                connection.machine.apply(.headRead)
                 t.loopHeaderFields = head.fields
                 t.loopStatus = head.status
                 t.deliverHead(status: head.status)
@@ -553,7 +542,7 @@ extension CurlLoop {
     }
 
     /// `recv` on the connection, or a TLS read decrypting into `buffer`: bytes read (> 0), 0 when
-    /// the peer closed, or -1 with `errno` (`EAGAIN` when it must wait; ``DirectConnection/tlsWait``
+    /// the peer closed, or -1 with `errno` (`EAGAIN` when it must wait; ``DirectConnectionStateMachine/tlsWait``
     /// says for what over TLS; `EPROTO` when TLS failed, ``directIOError(_:_:)`` says why).
     func directRecv(_ connection: DirectConnection, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
         guard let tls = connection.tls else { return recv(connection.fd, buffer, count, 0) }
@@ -570,14 +559,14 @@ extension CurlLoop {
 
     private func directTLSOutcome(_ connection: DirectConnection, _ n: Int) -> Int {
         if n > 0 {
-            connection.tlsWait = .none
+            connection.machine.tlsWait = .none
             return n
         }
         switch n {
         case S3_TLS_CLOSED:
             return 0
         case S3_TLS_WANT_READ, S3_TLS_WANT_WRITE:
-            connection.tlsWait = n == S3_TLS_WANT_READ ? .read : .write
+            connection.machine.tlsWait = n == S3_TLS_WANT_READ ? .read : .write
             errno = EAGAIN
         default:
             errno = EPROTO
@@ -658,23 +647,19 @@ extension CurlLoop {
         directPolled.removeAll(keepingCapacity: true)
         directWait.removeAll(keepingCapacity: true)
         let pollIn = s3_curl_wait_pollin(), pollOut = s3_curl_wait_pollout()
-        for connection in directBusy.values where connection.fd >= 0 && !connection.paused {
-            var events: Int16
-            switch connection.state {
-            case .sending: events = pollOut
-            case .handshaking, .head, .body: events = pollIn
-            default: continue
+        func watch(_ connection: DirectConnection) {
+            let events: Int16
+            switch connection.machine.interest(paused: connection.paused) {
+            case .none: return
+            case .read: events = pollIn
+            case .write: events = pollOut
             }
-            // A TLS step may wait for the other direction (a handshake's write, a read's key update).
-            if connection.tlsWait == .write { events = pollOut } else if connection.tlsWait == .read { events = pollIn }
             directPolled.append(connection)
             directWait.append(curl_waitfd(fd: connection.fd, events: events, revents: 0))
         }
+        for connection in directBusy.values where connection.fd >= 0 { watch(connection) }
         for list in directIdle.values {
-            for connection in list where connection.state == .idle {
-                directPolled.append(connection)
-                directWait.append(curl_waitfd(fd: connection.fd, events: pollIn, revents: 0))
-            }
+            for connection in list where connection.state == .idle { watch(connection) }
         }
     }
 
@@ -715,7 +700,7 @@ extension CurlLoop {
                 curl_multi_remove_handle(multi, easy)
                 curl_easy_cleanup(easy)
             }
-            connection.state = .closed
+            connection.machine.apply(.close)
         }
         directConnecting.removeAll()
         directDropPipe()

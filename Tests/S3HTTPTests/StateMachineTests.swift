@@ -157,3 +157,100 @@ import Testing
         #expect(HTTPTransportError.kind(curlCode: 12345) == .other)
     }
 }
+
+/// The phases of a direct connection (plain or TLS) and what its socket waits for.
+@Suite struct DirectConnectionStateMachineTests {
+    typealias Machine = DirectConnectionStateMachine
+
+    /// Applies `events` in order, each of which must be allowed; the phases passed through.
+    func walk(_ events: [Machine.Event], from machine: Machine = Machine()) -> (Machine, [Machine.State]) {
+        var m = machine
+        var seen: [Machine.State] = []
+        for event in events {
+            let moved1 = m.apply(event)
+            #expect(moved1, "\(event) from \(m.state)")
+            seen.append(m.state)
+        }
+        return (m, seen)
+    }
+
+    @Test func aPlainExchangeAndTheNextOnTheKeptConnection() {
+        let (m, seen) = walk([.attach(handshakeNeeded: false), .requestSent, .headRead, .released, .attach(handshakeNeeded: false)])
+        #expect(seen == [.sending, .head, .body, .idle, .sending])
+        #expect(m.interest(paused: false) == .write)
+    }
+
+    @Test func aTLSConnectionHandshakesFirstAndOnlyOnce() {
+        let (m, seen) = walk([.attach(handshakeNeeded: true), .handshakeDone, .requestSent, .headRead, .released])
+        #expect(seen == [.handshaking, .sending, .head, .body, .idle])
+        // A kept TLS connection is reused without another handshake; asking for one is refused.
+        var again = m
+        let moved2 = again.apply(.attach(handshakeNeeded: true))
+        #expect(!moved2)
+        #expect(again.state == .idle)
+        let moved3 = again.apply(.attach(handshakeNeeded: false))
+        #expect(moved3 && again.state == .sending)
+    }
+
+    @Test func movesOutOfOrderAreRefusedAndChangeNothing() {
+        var m = Machine()
+        for event: Machine.Event in [.handshakeDone, .requestSent, .headRead, .released] {
+            let moved4 = m.apply(event)
+            #expect(!moved4, "\(event) while connecting")
+            #expect(m.state == .connecting)
+        }
+        let moved5 = m.apply(.attach(handshakeNeeded: false))
+        #expect(moved5)
+        let moved6 = m.apply(.handshakeDone)
+        #expect(!moved6, "no handshake on a plain connection")
+        let moved7 = m.apply(.headRead)
+        #expect(!moved7, "no head before the request is sent")
+        let moved8 = m.apply(.attach(handshakeNeeded: false))
+        #expect(!moved8, "one exchange at a time")
+        #expect(m.state == .sending)
+        let moved9 = m.apply(.requestSent)
+        #expect(moved9)
+        let moved10 = m.apply(.released)
+        #expect(!moved10, "not released before its body")
+        let moved11 = m.apply(.headRead)
+        #expect(moved11)
+        let moved12 = m.apply(.connectedWithoutTransfer)
+        #expect(!moved12)
+    }
+
+    @Test func closeEndsEveryPhaseForGood() {
+        let paths: [[Machine.Event]] = [[], [.attach(handshakeNeeded: true)], [.attach(handshakeNeeded: false), .requestSent],
+                                        [.attach(handshakeNeeded: false), .requestSent, .headRead], [.connectedWithoutTransfer]]
+        for path in paths {
+            var m = walk(path).0
+            let moved13 = m.apply(.close)
+            #expect(moved13)
+            #expect(m.state == .closed)
+            #expect(m.interest(paused: false) == .none)
+            let moved14 = m.apply(.attach(handshakeNeeded: false))
+            #expect(!moved14, "a closed connection carries nothing")
+            #expect(m.state == .closed)
+        }
+    }
+
+    @Test func whatTheSocketWaitsFor() {
+        var m = Machine()
+        #expect(m.interest(paused: false) == .none, "curl polls a connecting socket")
+        m.apply(.attach(handshakeNeeded: true))
+        #expect(m.interest(paused: false) == .read)
+        m.tlsWait = .write
+        #expect(m.interest(paused: false) == .write, "a handshake that must write waits to write")
+        m.apply(.handshakeDone)
+        #expect(m.tlsWait == .none, "a move clears what the last TLS step waited for")
+        #expect(m.interest(paused: false) == .write)
+        m.tlsWait = .read
+        #expect(m.interest(paused: false) == .read, "a TLS write that must read first waits to read")
+        m.apply(.requestSent)
+        #expect(m.interest(paused: false) == .read)
+        #expect(m.interest(paused: true) == .none, "a lagging reader stops the reading")
+        m.apply(.headRead)
+        #expect(m.interest(paused: true) == .none)
+        m.apply(.released)
+        #expect(m.interest(paused: false) == .read, "an idle connection is watched for the server closing it")
+    }
+}
