@@ -20,10 +20,12 @@ public struct HTTPEngineConfiguration: Sendable {
     public var connectionCacheSize: Int = 64
     /// TLS settings.
     public var tls: TLS = TLS()
-    /// Ranged downloads over plain HTTP read each range straight from the socket into its part
-    /// buffer (curl opens the connection; the engine writes the GET and reads the answer). This
-    /// skips curl's receive buffer, one copy of every byte. Other requests, HTTPS and proxied
-    /// connections always go through curl. `false` sends everything through curl.
+    /// Ranged downloads read each range straight from the socket into its part buffer or file
+    /// (curl opens the connection; the engine writes the GET and reads the answer). Over plain
+    /// HTTP this skips curl's receive buffer, one copy of every byte; over HTTPS the engine does
+    /// the TLS itself (same trust and checks as curl, ``tls``) and decrypts several records per
+    /// read instead of curl's one record per pass. Other requests and proxied connections always
+    /// go through curl. `false` sends everything through curl.
     public var receivesDirectly: Bool = true
 
     /// TLS settings. Verification is on unless explicitly turned off.
