@@ -565,7 +565,7 @@ def report(a, results):
         " of each upload and checks downloads against a single-part ETag (its default). s5cmd, the aws-cli and rclone read"
         " and write the small objects as local files (they are file tools); the others keep them in memory.",
         "",
-        "![throughput relative to ours](Benchmarks/chart.png)",
+        f"![throughput relative to ours]({os.path.relpath(a.chart, os.path.dirname(os.path.abspath(a.out)))})",
         "",
     ]
     if a.note:
