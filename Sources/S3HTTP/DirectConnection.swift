@@ -154,23 +154,20 @@ extension CurlLoop {
         connection.fd = socket
         let live = connection.transfer.flatMap { transfers[$0.id] === $0 ? $0 : nil }
         if DirectHTTP.endpoint(ofKey: connection.key).tls {
+            var failure: String?
             switch directTLS() {
             case .success(let context):
                 connection.tls = context.connection(fd: socket, key: connection.key)
+                if connection.tls == nil { failure = "could not start TLS" }
             case .failure(let error):
-                directClose(connection)
-                if let t = live {
-                    t.loopDirectConnection = nil
-                    finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0, message: error.message)))
-                }
-                return true
+                failure = error.message
             }
-            guard connection.tls != nil, let t = live else {
-                // No one to handshake for (or no memory): not kept half-open.
+            guard failure == nil, let t = live else {
+                // A TLS connection is not kept half-open: with no one to handshake for, closed.
                 directClose(connection)
                 if let t = live {
                     t.loopDirectConnection = nil
-                    finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0, message: "could not start TLS")))
+                    finish(t, .failure(HTTPTransportError(kind: .tls, host: t.host, curlCode: 0, message: failure ?? "")))
                 }
                 return true
             }

@@ -264,21 +264,13 @@ final class Transfer: @unchecked Sendable {
             loopOverflow = true
             return false
         }
-        // Bytes written past the gathered ones meanwhile (the direct path splices): those go first.
-        if loopFileStaged > 0 && loopFileStageStart + Int64(loopFileStaged) != loopBodyBytes && !loopFlushFile() { return false }
         var rest = data
         while !rest.isEmpty {
-            let stage: UnsafeMutableRawBufferPointer
-            if let s = loopFileStage { stage = s } else { stage = loop.takeFileStage(); loopFileStage = stage }
-            if loopFileStaged == 0 { loopFileStageStart = loopBodyBytes }
-            let n = min(rest.count, stage.count - loopFileStaged)
-            (stage.baseAddress! + loopFileStaged).copyMemory(from: rest.baseAddress!, byteCount: n)
-            loopFileStaged += n
-            loopBodyBytes += Int64(n)
-            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-            if loopFileStaged == stage.count && !loopFlushFile() { return false }
+            guard let room = loopFileRoom(limit: rest.count) else { return false }
+            room.baseAddress!.copyMemory(from: rest.baseAddress!, byteCount: room.count)
+            rest = UnsafeRawBufferPointer(rebasing: rest[room.count...])
+            guard loopFileCommit(room.count) else { return false }
         }
-        loopLastActivity = monotonicNanoseconds()
         return true
     }
 
@@ -288,6 +280,7 @@ final class Transfer: @unchecked Sendable {
     /// was gathered before failed. ``loopFileCommit(_:)`` takes what was put there.
     func loopFileRoom(limit: Int) -> UnsafeMutableRawBufferPointer? {
         guard loopFile != nil, !cancelledFlag.load(ordering: .acquiring) else { return nil }
+        // Bytes written past the gathered ones meanwhile (the direct path splices): those go first.
         if loopFileStaged > 0 && loopFileStageStart + Int64(loopFileStaged) != loopBodyBytes && !loopFlushFile() { return nil }
         let stage: UnsafeMutableRawBufferPointer
         if let s = loopFileStage { stage = s } else { stage = loop.takeFileStage(); loopFileStage = stage }
