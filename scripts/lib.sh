@@ -317,7 +317,7 @@ CONF
 # "port session-reused connection requests cipher" a request to NGINX_TLS_LOG, from which the benchmark
 # counts TLS handshakes.
 start_nginx() {
-  local root=$1 upstream=${2:-} port tls_port proxy_port tls=""
+  local root=$1 upstream=${2:-} port tls_port proxy_port tls="" ports
   mapfile -t ports < <(free_ports 3)
   port=${ports[0]} tls_port=${ports[1]} proxy_port=${ports[2]}
   mkdir -p "$root/upload"

@@ -60,10 +60,9 @@ final class DirectConnection {
     var paused = false
     var pending: [UInt8] = []
     var idleSince: UInt64 = 0
-    /// TLS (`https://` keys): the connection over the socket, once curl connected it.
+    /// TLS (`https://` keys): the connection over the socket, once curl connected it. Its
+    /// handshake runs on the first request only: a TLS connection is never kept before it.
     var tls: OpaquePointer?
-    /// The TLS handshake is done.
-    var handshaken = false
 
     init(key: String) { self.key = key }
 }
@@ -193,7 +192,7 @@ extension CurlLoop {
         connection.receivedAny = false
         connection.paused = false
         connection.pending = []
-        connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && !connection.handshaken))
+        connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && connection.state == .connecting))
         directBusy[ObjectIdentifier(connection)] = connection
         t.loopConnectionReady()
         directService(connection)
@@ -251,7 +250,6 @@ extension CurlLoop {
                 let r = s3_tls_handshake(tls)
                 if r == 1 {
                     if s3_tls_resumed(tls) == 1 { directResumed.wrappingAdd(1, ordering: .relaxed) }
-                    connection.handshaken = true
                     connection.machine.apply(.handshakeDone)
                     t.loopLastActivity = monotonicNanoseconds()
                     continue
@@ -476,7 +474,7 @@ extension CurlLoop {
     /// bytes are decrypted straight into the transfer's gathered writes.
     private func directReceiveIntoFile(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         if connection.tls != nil {
-            guard let room = t.loopFileRoom(limit: Int(min(connection.remaining, Int64(Int.max)))) else {
+            guard let room = t.loopFileRoom(limit: Int(connection.remaining)) else {
                 if let error = t.loopSinkError() { finish(t, .failure(error)) }
                 return false  // or cancelled: the loop's cancel message ends it
             }
