@@ -82,6 +82,23 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     }
 }
 
+/// A test server reached over plain HTTP or through the TLS terminator in front of its fault
+/// proxy: the argument of the tests that must hold on both paths users take.
+struct ServerRoute: Sendable, CustomTestStringConvertible {
+    let server: TestServer
+    let overTLS: Bool
+
+    /// Every server, plain and over TLS.
+    static let all: [ServerRoute] = TestServer.all.flatMap { [ServerRoute(server: $0, overTLS: false), ServerRoute(server: $0, overTLS: true)] }
+
+    var testDescription: String { overTLS ? "\(server.testDescription) over TLS" : server.testDescription }
+
+    /// Runs `body` with this route's server as ``TestServer/current`` and ``TestServer/overTLS`` set.
+    func run<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await server.run(overTLS: overTLS, body)
+    }
+}
+
 /// The current test server's endpoint.
 func serverEndpoint() throws -> String { try TestServer.current.endpoint() }
 
