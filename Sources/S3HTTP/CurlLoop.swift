@@ -319,7 +319,11 @@ final class CurlLoop: @unchecked Sendable {
             _ = s3_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
             _ = s3_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
         }
-        if let ca = c.tls.caBundlePath { _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAINFO, ca) }
+        // Both set each time: curl_easy_reset brings back the built-in CA directory, which
+        // would turn curl's cached certificate store off (TLS.trustLocations).
+        let trust = c.tls.trustLocations
+        _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAINFO, trust.file)
+        _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAPATH, trust.directory)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(to: 0)
         t.loopErrorBuffer = errorBuffer

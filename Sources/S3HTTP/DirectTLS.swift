@@ -29,8 +29,7 @@ final class DirectTLSContext {
 
     /// A context for `tls`, or the reason none can be made (an unreadable CA bundle).
     static func make(_ tls: HTTPEngineConfiguration.TLS) -> Result<DirectTLSContext, HTTPTransportError> {
-        let file = tls.caBundlePath ?? s3_curl_default_cainfo().map { String(cString: $0) }
-        let directory = tls.caBundlePath == nil ? s3_curl_default_capath().map { String(cString: $0) } : nil
+        let (file, directory) = tls.trustLocations
         var error = [CChar](repeating: 0, count: 512)
         let made = error.withUnsafeMutableBufferPointer { e in
             s3_tls_context_new(file, directory, tls.dangerouslyDisableCertificateVerification ? 0 : 1, e.baseAddress, e.count)
