@@ -37,6 +37,8 @@ final class CurlLoop: @unchecked Sendable {
     let multi: UnsafeMutableRawPointer
     private let state = Locked(LoopStateMachine<Message, CheckedContinuation<Void, Never>>())
     let configuration: HTTPEngineConfiguration
+    /// Where curl's path takes its trust from (``HTTPEngineConfiguration/TLS/trustLocations``), once.
+    let trust: (file: String?, directory: String?)
     /// Transfers whose handle is in the multi (written on the loop thread, read anywhere).
     let liveCount = Atomic<Int>(0)
     /// Direct connections opened (loop thread writes, tests read).
@@ -82,6 +84,7 @@ final class CurlLoop: @unchecked Sendable {
         guard let m = curl_multi_init() else { fatalError("curl_multi_init failed") }
         multi = m
         self.configuration = configuration
+        trust = configuration.tls.trustLocations
         // curl sends plain-HTTP requests through a proxy named by these; the direct path would not.
         let proxyVariables: [String] = ["http_proxy", "all_proxy", "ALL_PROXY"]
         let proxied = proxyVariables.contains { (name: String) -> Bool in
@@ -321,7 +324,6 @@ final class CurlLoop: @unchecked Sendable {
         }
         // Both set each time: curl_easy_reset brings back the built-in CA directory, which
         // would turn curl's cached certificate store off (TLS.trustLocations).
-        let trust = c.tls.trustLocations
         _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAINFO, trust.file)
         _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAPATH, trust.directory)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
