@@ -74,6 +74,8 @@ def parse_args():
     p.add_argument("--nginx-tls", default="", help="https URL of nginx (TLS 1.3) serving what --nginx serves")
     p.add_argument("--ca", default="", help="the PEM of the CA that signed the TLS servers' certificate (every client is told to trust it)")
     p.add_argument("--tls-log", default="", help="nginx's access log of the TLS servers: 'port reused connection requests' a line")
+    p.add_argument("--server-pids", default="", help="comma-separated PIDs of the servers (bench-s3-server, nginx's master):"
+                   " the CPU they and their children spend during each run is reported beside the client's")
     p.add_argument("--cipher-speed", default="", help="markdown of `openssl speed` on this CPU (the TLS rows' physical limit)")
     p.add_argument("--file", required=True, help="the 1 GiB file to upload (also served by nginx as bench/big)")
     p.add_argument("--small-dir", required=True, help="SMALL_COUNT files of SMALL_SIZE bytes, for s5cmd")
@@ -357,9 +359,12 @@ def one_run(r, a, workload, server_name, endpoint, client):
     elif condition == "cold":
         time.sleep(COLD_WAIT)
     log_start = tls_log_size(a)
+    server_start = server_cpu(a)
     m = r.measure(cmd, stdout, env)
     if endpoint.startswith("https:"):
         m["tls"] = tls_connections(a, log_start, endpoint)
+    if server_start is not None:
+        m["server_cpu"] = server_cpu(a) - server_start
     # Check that the work was done.
     if stdout is subprocess.PIPE:
         objects, moved = (int(x) for x in m["out"].split()[-2:])
@@ -380,6 +385,29 @@ def one_run(r, a, workload, server_name, endpoint, client):
         cleanup()
     m["amount"] = expect_objects if workload in ("put-many", "get-many", "list") else expect_bytes
     return m
+
+
+def server_cpu(a):
+    """CPU-seconds (user + sys) the servers have used so far: the processes of --server-pids and
+    their children (nginx's workers), from /proc. None without --server-pids."""
+    roots = {int(x) for x in a.server_pids.split(",") if x.strip()}
+    if not roots:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # After the command name: state, ppid, ... utime is field 14 of stat(5), stime 15.
+        pid, ppid = int(entry), int(fields[1])
+        if pid in roots or ppid in roots:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def tls_log_size(a):
@@ -483,6 +511,7 @@ def main():
                         continue
                     results.setdefault((workload, server_name, client), []).append(m)
                     print(f"round {round_no} {workload:16} {server_name:10} {client:8} {m['wall']:7.3f} s  cpu {m['cpu']:6.2f} s  rss {m['rss']:7.1f} MiB"
+                          + (f"  servers cpu {m['server_cpu']:.2f} s" if "server_cpu" in m else "")
                           + (f"  tls {m['tls']}" if m.get("tls") else ""), flush=True)
         for name, endpoint in (("latency", endpoints["server"]), ("latency-tls", endpoints["server-tls"])):
             if (only and name not in only) or not endpoint:
@@ -513,6 +542,7 @@ def summarize(ms, unit):
         "rate": med(rates), "rate_lo": rates[0], "rate_hi": rates[-1], "wall": med(walls),
         "cpu": med([m["cpu"] for m in ms]), "rss": med([m["rss"] for m in ms]), "rss_max": max(m["rss"] for m in ms),
         "amount": amount,
+        "server_cpu": med([m["server_cpu"] for m in ms]) if all("server_cpu" in m for m in ms) else None,
     }
 
 
@@ -545,6 +575,9 @@ def report(a, results):
         f"is also measured **cold**: started {COLD_WAIT} s after the previous file was deleted, when those pages are back with the host.",
         "Each figure is one process as its user would run it (start-up included): wall time measured by",
         "the harness, CPU (user + sys) and peak RSS from the kernel's accounting of that process.",
+        "**servers' CPU s** is what nginx (master and workers) and bench-s3-server spent during the same run (from /proc),",
+        f"and **floor s** is (client CPU + servers' CPU) / {os.cpu_count()} cores: the shortest wall time that run's CPU",
+        "could fit in on this machine. Where a row's wall time is near its floor, the machine, not the client, sets the pace.",
         "",
         "Servers: **bench-s3-server** (`Benchmarks/Sources/bench-s3-server`, SwiftNIO, objects in memory,",
         "no signature checks) and **nginx** (a static file: HEAD and ranged GET work for every client but rclone,",
@@ -578,15 +611,24 @@ def report(a, results):
                 continue
             ours = rows["ours"]
             rounds = len(results[(workload, server_name, "ours")])
+            servers_cpu = ours["server_cpu"] is not None
             lines += [f"## {title}, from {SERVER_TITLES[server_name]}", "", f"{rounds} rounds.", "",
-                      f"| client | {unit} (min-max) | wall s | CPU s | CPU s per GiB | peak RSS MiB | ours / client |",
-                      "|---|---|---|---|---|---|---|"]
+                      f"| client | {unit} (min-max) | wall s | CPU s | CPU s per GiB | peak RSS MiB | ours / client |"
+                      + (" servers' CPU s | floor s |" if servers_cpu else ""),
+                      "|---|---|---|---|---|---|---|" + ("---|---|" if servers_cpu else "")]
             for c, s in sorted(rows.items(), key=lambda kv: -kv[1]["rate"]):
                 per_gib = f"{s['cpu'] / (s['amount'] / GIB):.2f}" if unit == "MB/s" else "-"
                 ratio = "1.00" if c == "ours" else f"{ours['rate'] / s['rate']:.2f}"
                 fmt = "{:.0f}" if unit != "MB/s" or s["rate"] >= 100 else "{:.1f}"
+                extra = ""
+                if servers_cpu and s["server_cpu"] is not None:
+                    # All the CPU the run took, client and servers, spread over every core: no run
+                    # with these CPU costs can be faster than this on this machine.
+                    extra = f" {s['server_cpu']:.2f} | {(s['cpu'] + s['server_cpu']) / os.cpu_count():.3f} |"
+                elif servers_cpu:
+                    extra = " - | - |"
                 lines.append(f"| {client_label(c)} | {fmt.format(s['rate'])} ({fmt.format(s['rate_lo'])}-{fmt.format(s['rate_hi'])}) | "
-                             f"{s['wall']:.3f} | {s['cpu']:.2f} | {per_gib} | {s['rss']:.0f} | {ratio} |")
+                             f"{s['wall']:.3f} | {s['cpu']:.2f} | {per_gib} | {s['rss']:.0f} | {ratio} |" + extra)
             lines.append("")
             peers = {c: s for c, s in rows.items() if c not in ("ours", "ours-sha256", "curl")}
             if peers:
