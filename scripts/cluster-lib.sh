@@ -41,6 +41,21 @@ cluster_restart() {
   eval "cluster_spawn $name ${CLUSTER_CMD[$name]}"
 }
 
+# cluster_stop: every part, TERM then (after 3 s) KILL: the filer does not exit on TERM while
+# it is still trying to reach a master that is already gone.
+cluster_stop() {
+  local name i
+  for name in "${!CLUSTER_PGID[@]}"; do cluster_kill "$name" TERM; done
+  for ((i = 0; i < 30; i++)); do
+    local alive=0
+    for name in "${!CLUSTER_PGID[@]}"; do kill -0 -- "-${CLUSTER_PGID[$name]}" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && return 0
+    sleep 0.1
+  done
+  for name in "${!CLUSTER_PGID[@]}"; do cluster_kill "$name" KILL; done
+}
+trap 'cluster_stop; cleanup' EXIT
+
 # cluster_pause NAME SECONDS: SIGSTOP one part, SIGCONT after SECONDS (in the background).
 cluster_pause() {
   cluster_kill "$1" STOP
