@@ -17,6 +17,8 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "strip-token":   forward, then drop <NextContinuationToken> from the listing page
   "replace-200":   for a ranged GET: forward without the Range header and answer 200 with the
                    whole object (a server that ignores Range)
+  "empty-200":     for a ranged GET: forward, then answer 200 with no body (Content-Length: 0), as
+                   a SeaweedFS gateway did when its chunk lookup failed after a SIGSTOP
   "delete-refuse": {"keys": [...]} for DeleteObjects: those keys are taken out of the request
                    that reaches the server and reported back as <Error> AccessDenied entries
   "delay":         {"seconds": S} wait, then forward
@@ -185,6 +187,9 @@ class Handler(BaseHTTPRequestHandler):
         data = resp.read()
         out_headers = resp.getheaders()
         conn.close()
+        if rule and rule["action"] == "empty-200" and resp.status == 206:
+            kept = [(k, v) for k, v in out_headers if k.lower() not in ("content-range", "content-length")]
+            return self.reply(200, kept, b"")
         if rule and rule["action"] == "replace-200" and resp.status == 206:
             # Range is signed, so the range asked for goes upstream as it is; the whole object is
             # then fetched with a widened Range (moto checks no signature; on a verifying server

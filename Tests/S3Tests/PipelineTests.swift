@@ -315,6 +315,36 @@ import Testing
         }
     }
 
+    /// A SeaweedFS gateway resumed after a SIGSTOP answered a ranged GET with 200 and no body
+    /// (its chunk lookup had failed; ClusterFaultTests found it): the range is asked for again,
+    /// and the download completes with the object's bytes.
+    @Test(arguments: TestServer.all) func anEmpty200ToARangedGetIsAskedAgain(server: TestServer) async throws {
+        try await server.run {
+            let direct = try makeClient()
+            let proxied = try makeProxiedClient(retry: S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5)))
+            let body = patternBytes(3 << 20, seed: 9)
+            try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "empty200") { b in
+                try await b.putObject(key: "k", body: body)
+                try setFaults(bucket: b.name, #"[{"method":"GET","range":"bytes=1048576-","action":"empty-200","times":1}]"#)
+                defer { try? setFaults(bucket: b.name, "[]") }
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("empty200-\(UUID())")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let target = folder.appendingPathComponent("k")
+                let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+                try await bucket.downloadObject(key: "k", to: target, options: S3TransferOptions(partSize: 1 << 20, concurrency: 2))
+                #expect(try Data(contentsOf: target) == Data(body))
+                let asked = try proxyLog(bucket: b.name).filter { $0.hasPrefix("GET ") && $0.contains("bytes=1048576-") }
+                #expect(asked.count == 2, "\(asked)")
+                // An empty answer every time: asked as often as the policy allows, then a typed error.
+                try setFaults(bucket: b.name, #"[{"method":"GET","range":"bytes=1048576-","action":"empty-200"}]"#)
+                let e = await #expect(throws: S3Error.self) { _ = try await proxied.getObject(bucket: b.name, key: "k", range: 1_048_576...2_097_151) }
+                #expect(e?.code == .invalidResponse)
+                #expect(e?.attempts == 3, "an empty answer every time: tried as often as the policy allows")
+            }
+        }
+    }
+
     @Test(arguments: TestServer.all) func aTruncatedListingWithoutATokenIsAnError(server: TestServer) async throws {
         try await server.run {
             let direct = try makeClient()

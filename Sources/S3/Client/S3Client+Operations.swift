@@ -183,7 +183,13 @@ extension S3Client {
         let length = head.headers["content-length"].flatMap { Int64($0) }
         if head.status == 200 {
             guard range.lowerBound == 0, let length, length <= Int64(range.count) else {
-                throw invalid("200 and \(length.map { "\($0) bytes" } ?? "a body of unknown length"), not the range")
+                var e = invalid("200 and \(length.map { "\($0) bytes" } ?? "a body of unknown length"), not the range")
+                // Fewer bytes than asked for, and not the start of the object: no store that ignores
+                // Range answers so (it sends the whole object). A failing one did (an empty 200
+                // from a SeaweedFS gateway whose chunk lookup failed): sent again, it may answer
+                // right. The whole object instead of a range is not retried: it would come again.
+                if range.lowerBound > 0, let length, length < Int64(range.count) { e.transientAnswer = true }
+                throw e
             }
             return
         }

@@ -37,7 +37,7 @@ enum S3RetryKind: Sendable, Equatable {
         if error.code.rawValue == "RequestTimeout" || error.code.rawValue == "RequestTimeoutException" || error.httpStatus == 408 {
             return .timeout
         }
-        if transientCodes.contains(error.code.rawValue) { return .transient }
+        if transientCodes.contains(error.code.rawValue) || error.transientAnswer { return .transient }
         if let s = error.httpStatus, [500, 502, 503, 504].contains(s) { return .transient }
         return nil
     }

@@ -89,6 +89,10 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
     var retryAfter: Duration?
     /// The `ETag` of the answer (a 304 carries the current one).
     var eTag: String?
+    /// An answer a working store never gives and a retry can mend (`.invalidResponse` only):
+    /// a ranged GET answered 200 with fewer bytes than the range, as a SeaweedFS gateway did
+    /// when its chunk lookup failed after a stall (ClusterFaultTests).
+    var transientAnswer = false
 
     /// An error value.
     public init(code: Code, message: String, httpStatus: Int? = nil, requestID: String? = nil, hostID: String? = nil,
