@@ -345,6 +345,37 @@ import Testing
         }
     }
 
+    /// The same empty 200 to the *first* range reads as an empty object (a store may answer a
+    /// ranged GET of an empty object so). The HEAD beside it (checksums on, the default) says
+    /// otherwise: a typed error, never an empty file, even for an object with no checksum to
+    /// check the file against.
+    @Test(arguments: TestServer.all) func anEmpty200ToTheFirstRangeIsNeverAnEmptyFile(server: TestServer) async throws {
+        try await server.run {
+            var plain = try S3Configuration(endpoint: try serverEndpoint(), credentials: testCredentials)
+            plain.checksums = .whenRequired  // stored with no checksum of ours
+            let direct = S3Client(configuration: plain)
+            let proxied = try makeProxiedClient(retry: S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5)))
+            let body = patternBytes(3 << 20, seed: 10)
+            try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "empty200first") { b in
+                try await b.putObject(key: "k", body: body)
+                try setFaults(bucket: b.name, #"[{"method":"GET","range":"bytes=0-","action":"empty-200","times":1}]"#)
+                defer { try? setFaults(bucket: b.name, "[]") }
+                let folder = FileManager.default.temporaryDirectory.appendingPathComponent("empty200first-\(UUID())")
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let target = folder.appendingPathComponent("k")
+                let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+                let options = S3TransferOptions(partSize: 1 << 20, concurrency: 2)
+                let e = await #expect(throws: S3Error.self) { try await bucket.downloadObject(key: "k", to: target, options: options) }
+                #expect(e?.code == .invalidResponse, "\(String(describing: e))")
+                #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty)
+                // Downloaded again, it comes whole.
+                try await bucket.downloadObject(key: "k", to: target, options: options)
+                #expect(try Data(contentsOf: target) == Data(body))
+            }
+        }
+    }
+
     @Test(arguments: TestServer.all) func aTruncatedListingWithoutATokenIsAnError(server: TestServer) async throws {
         try await server.run {
             let direct = try makeClient()

@@ -144,6 +144,13 @@ struct Downloader: Sendable {
                     throw S3Error(code: .objectChanged, message: "the object changed as the download started (ETag \(attributes.eTag ?? "-"), "
                                   + "then \(first.attributes.eTag ?? "-"))", bucket: bucket, key: key)
                 }
+                // The same object, so the same size. A first range answered 200 with no body (a
+                // failing SeaweedFS gateway did so) reads as an empty object: without this, an
+                // object with no checksum would be written as an empty file.
+                guard attributes.size == first.attributes.size else {
+                    throw S3Error(code: .invalidResponse, message: "the first ranged GET gave the object \(first.attributes.size) bytes, "
+                                  + "its HEAD \(attributes.size)", bucket: bucket, key: key)
+                }
                 expected = attributes.checksum
             }
         } catch {
