@@ -148,9 +148,9 @@ func withDeadline<T: Sendable>(seconds: Int, _ what: String, _ operation: @escap
     /// `killVolumeServer`, `pauseGateway`, ...) picks some.
     static let cases: [(ClusterFault, ClusterOperation)] = {
         let only = Set((ProcessInfo.processInfo.environment["S3_TEST_CLUSTER_FAULTS"] ?? "").split(separator: ",").map(String.init))
-        let faults: [ClusterFault] = [.killVolumeServer, .restartGateway, .pauseGateway, .fullDisk]
-        let names = ["killVolumeServer", "restartGateway", "pauseGateway", "fullDisk"]
-        return zip(faults, names).filter { only.isEmpty || only.contains($0.1) }.flatMap { f, _ in ClusterOperation.allCases.map { (f, $0) } }
+        // An enum case's description is its name (`killVolumeServer`), not its raw value.
+        let faults = ClusterFault.allCases.filter { only.isEmpty || only.contains(String(describing: $0)) }
+        return faults.flatMap { f in ClusterOperation.allCases.map { (f, $0) } }
     }()
 
     @Test(arguments: ClusterFaultTests.cases)
