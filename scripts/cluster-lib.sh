@@ -34,7 +34,7 @@ cluster_spawn() {
   mkdir -p "$CLUSTER_DIR/parts"
   printf '%q ' "$@" >"$CLUSTER_DIR/parts/$name.cmd"
   echo "$ready" >"$CLUSTER_DIR/parts/$name.ready"
-  "$CLUSTER_CTL" "$CLUSTER_DIR" "$name" start-now
+  "$CLUSTER_CTL" "$CLUSTER_DIR" "$name" start
 }
 
 # cluster_stop: every part, TERM then (after 3 s) KILL: the filer does not exit on TERM while
