@@ -11,6 +11,7 @@ import PackageDescription
 //   s3                  -> the command-line tool (swift-argument-parser)
 //   s3-demo             -> the README's demonstration of the library
 //   s3-fuzz             -> the fuzz target of the XML parser and response decoders (scripts/fuzz)
+//   s3-soak             -> the soak: 256 tasks against a SeaweedFS cluster struck every 30 s (scripts/soak)
 let package = Package(
     name: "swift-s3",
     products: [
@@ -89,6 +90,12 @@ let package = Package(
             name: "s3-demo",
             dependencies: ["S3", "S3Signing"],
             path: "Sources/s3-demo"
+        ),
+        // The soak of a long-running process against the SeaweedFS cluster (scripts/soak).
+        .executableTarget(
+            name: "s3-soak",
+            dependencies: ["S3", "S3Signing", "S3Sync", "S3TestSupport"],
+            path: "Sources/s3-soak"
         ),
         // Helpers both test targets use (a time-out that cannot hang the test run).
         .target(name: "S3TestSupport", dependencies: ["S3Sync"], path: "Tests/S3TestSupport"),

@@ -20,6 +20,9 @@
 #     checks (a gateway that refuses or drops a connection is out for 10 s), keep-alive to
 #     both, bodies streamed (no buffering), the Host header kept (SigV4 signs it)
 #
+# CLUSTER_MASTER_FLAGS adds flags to the master (scripts/soak: vacuum every 30 s, so space freed
+# by deletes comes back while it runs, instead of every 14 minutes).
+#
 # The state of every part is in $CLUSTER_DIR/parts: NAME.cmd (its command line), NAME.pgid,
 # NAME.ready (a URL that answers once it is up) and, for volume servers, NAME.volume
 # (host:port as the master knows it). Sets CLUSTER_URL (nginx), CLUSTER_GATEWAY_URLS (each
@@ -81,7 +84,7 @@ JSON
   say "starting a SeaweedFS cluster: master, 3 volume servers (replication 001), filer, 2 S3 gateways, nginx"
   cluster_spawn master "http://127.0.0.1:$m/cluster/status" "$WEED" master -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -port="$m" -port.grpc="$mg" -mdir="$CLUSTER_DIR/master" -peers=none -defaultReplication=001 \
-    -volumeSizeLimitMB=64 -telemetry=false
+    -volumeSizeLimitMB=64 -telemetry=false ${CLUSTER_MASTER_FLAGS:-}
   for i in 1 2 3; do
     local vp=${ports[$((3 + 2 * i))]} vg=${ports[$((4 + 2 * i))]}
     echo "127.0.0.1:$vp" >"$CLUSTER_DIR/parts/volume$i.volume"

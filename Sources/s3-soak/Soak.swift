@@ -1,0 +1,267 @@
+// The soak of issue 27 (scripts/soak starts the cluster and runs this): 256 tasks doing mixed
+// operations against a SeaweedFS cluster for MINUTES while a fault strikes every 30 s, with the
+// process's RSS, descriptors and threads sampled every second. It writes, into OUT:
+//   samples.csv   one line a second (scripts/soak-report turns it into the plot and the slope)
+//   faults.json   each fault: what, which part, struck and healed (s since the start)
+//   result.json   per operation: count, outcomes by error code, latency p50/p99; mismatches,
+//                 broken promises, orphaned uploads, and the descriptors and threads before the
+//                 client existed and after it was shut down
+// Its exit status is 0 when the run could be made (the verdict is scripts/soak-report's), 1 when
+// the harness itself failed.
+import Foundation
+import S3
+import S3Signing
+import S3Sync
+import S3TestSupport
+import Synchronization
+
+struct Arguments {
+    var endpoint = ""
+    var clusterDirectory = ""
+    var ctl = ""
+    var out = ""
+    var minutes = 10.0
+    var tasks = 256
+    var faultEverySeconds = 30
+
+    static func parse(_ argv: [String]) throws -> Arguments {
+        var a = Arguments()
+        var i = 1
+        func value() throws -> String {
+            i += 1
+            guard i < argv.count else { throw SoakFailure("\(argv[i - 1]) needs a value") }
+            return argv[i]
+        }
+        while i < argv.count {
+            switch argv[i] {
+            case "--endpoint": a.endpoint = try value()
+            case "--cluster-dir": a.clusterDirectory = try value()
+            case "--ctl": a.ctl = try value()
+            case "--out": a.out = try value()
+            case "--minutes": a.minutes = Double(try value()) ?? -1
+            case "--tasks": a.tasks = Int(try value()) ?? -1
+            case "--fault-every": a.faultEverySeconds = Int(try value()) ?? -1
+            default: throw SoakFailure("unknown argument \(argv[i])")
+            }
+            i += 1
+        }
+        guard !a.endpoint.isEmpty, !a.clusterDirectory.isEmpty, !a.ctl.isEmpty, !a.out.isEmpty else {
+            throw SoakFailure("usage: s3-soak --endpoint URL --cluster-dir DIR --ctl scripts/cluster-ctl --out DIR [--minutes M] [--tasks N] [--fault-every S]")
+        }
+        guard a.minutes > 0, a.tasks > 0, a.faultEverySeconds >= 12 else {
+            throw SoakFailure("--minutes and --tasks must be positive, --fault-every at least 12 (a fault holds 10 s)")
+        }
+        return a
+    }
+}
+
+/// One operation's figures in result.json.
+struct OperationFigures: Codable {
+    var name: String
+    var count: Int
+    var ok: Int
+    var cancelled: Int
+    var untyped: Int
+    var typed: [String: Int]
+    var p50Milliseconds: Double
+    var p99Milliseconds: Double
+}
+
+struct SoakResult: Codable {
+    var minutes: Double
+    var tasks: Int
+    var faultEverySeconds: Int
+    var workloadSeconds: Double
+    var bytesMoved: Int
+    var operations: [OperationFigures]
+    var mismatches: [String]
+    var violations: [String]
+    var untypedExamples: [String]
+    var orphanedUploads: [String]
+    var objectsChecked: Int
+    /// Before any client existed (the cooperative pool warmed).
+    var before: ProcessStats
+    /// With the workload done, the faults healed and the client still alive (its idle
+    /// connections open).
+    var idle: ProcessStats
+    /// After every client was shut down.
+    var after: ProcessStats
+}
+
+@main
+struct Soak {
+    static func main() async {
+        do {
+            try await run(Arguments.parse(CommandLine.arguments))
+        } catch {
+            FileHandle.standardError.write(Data("s3-soak: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+
+    static func say(_ s: String) { FileHandle.standardError.write(Data("s3-soak: \(s)\n".utf8)) }
+
+    static func client(_ endpoint: String) throws -> S3Client {
+        // As a server process would configure one for a cluster behind a balancer: the defaults
+        // (3 attempts, standard back-off), with a stall timeout of 5 s.
+        var configuration = try S3Configuration(
+            endpoint: endpoint, region: "us-east-1",
+            credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing-secret"))
+        configuration.http.stallTimeoutSeconds = 5
+        return S3Client(configuration: configuration)
+    }
+
+    static func run(_ a: Arguments) async throws {
+        let out = URL(fileURLWithPath: a.out)
+        let scratch = out.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let payloads = try Payloads.make(in: scratch)
+        let control = ClusterControl(ctl: a.ctl, directory: a.clusterDirectory)
+
+        // The baseline: the cooperative pool up (both its threads), no client yet.
+        await withTaskGroup(of: Void.self) { g in for _ in 0..<64 { g.addTask { try? await Task.sleep(for: .milliseconds(20)) } } }
+        try await Task.sleep(for: .milliseconds(200))
+        let before = ProcessStats.now()
+        say("before: \(before)")
+
+        let client = try client(a.endpoint)
+        let bucket = "soak-\(Int(Date().timeIntervalSince1970))"
+        try await client.createBucket(bucket)
+        let recorder = SoakRecorder()
+        var options = S3TransferOptions()
+        // One budget for every large transfer: at most 24 parts of 8 MiB in memory at once.
+        options.limiter = S3TransferLimiter(permits: 24)
+        let gate = Gate(4)
+
+        let start = ContinuousClock.now
+        let deadline = start.advanced(by: .milliseconds(Int(a.minutes * 60_000)))
+        let stopSampling = StopFlag(), stopFaults = StopFlag()
+        let samples = out.appendingPathComponent("samples.csv")
+        let sampler = Task { try await sample(every: .seconds(1), into: samples, recorder: recorder, start: start, until: stopSampling) }
+        let faults = Task {
+            await control.strikeInTurn(every: .seconds(a.faultEverySeconds), hold: .seconds(10), start: start, until: stopFaults) { say($0) }
+        }
+        say("\(a.tasks) tasks for \(a.minutes) min against \(a.endpoint), bucket \(bucket), a fault every \(a.faultEverySeconds) s")
+        let keys = await withTaskGroup(of: (Int, TaskKeys).self) { group in
+            for i in 0..<a.tasks {
+                let task = SoakTask(index: i, client: client, bucket: bucket, payloads: payloads, recorder: recorder,
+                                    largeGate: gate, options: options, scratch: scratch)
+                group.addTask { (i, await task.run(until: deadline)) }
+            }
+            var all: [(Int, TaskKeys)] = []
+            for await k in group { all.append(k) }
+            return all.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        let workload = ContinuousClock.now - start
+        say("workload done after \(workload); healing the cluster")
+        stopFaults.raise()
+        let events = await faults.value
+        try await control.healAll()
+        try await Task.sleep(for: .seconds(2))
+        let idle = ProcessStats.now()
+        say("idle, client alive: \(idle)")
+        stopSampling.raise()
+        try await sampler.value
+        await client.shutdown()
+
+        // The promises, checked by a client of its own on the healed cluster.
+        let checker = try Self.client(a.endpoint)
+        let (checked, orphans) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
+        say("checked \(checked) objects; \(orphans.count) multipart uploads left")
+        try await cleanUp(checker, bucket: bucket, orphans: orphans)
+        await checker.shutdown()
+        try await Task.sleep(for: .seconds(1))
+        let after = ProcessStats.now()
+        say("after: \(after)")
+
+        let state = recorder.state.withLock { $0 }
+        let figures = state.tallies.keys.sorted().map { name -> OperationFigures in
+            let t = state.tallies[name]!
+            return OperationFigures(name: name, count: t.latency.total, ok: t.ok, cancelled: t.cancelled, untyped: t.untyped,
+                                    typed: t.typed, p50Milliseconds: t.latency.quantile(0.5) * 1000,
+                                    p99Milliseconds: t.latency.quantile(0.99) * 1000)
+        }
+        let seconds = Double(workload.components.seconds) + Double(workload.components.attoseconds) * 1e-18
+        let result = SoakResult(minutes: a.minutes, tasks: a.tasks, faultEverySeconds: a.faultEverySeconds, workloadSeconds: seconds,
+                                bytesMoved: recorder.bytesMoved.load(ordering: .relaxed), operations: figures,
+                                mismatches: state.mismatches, violations: state.violations, untypedExamples: state.untypedExamples,
+                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, objectsChecked: checked,
+                                before: before, idle: idle, after: after)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result).write(to: out.appendingPathComponent("result.json"))
+        try encoder.encode(events).write(to: out.appendingPathComponent("faults.json"))
+    }
+
+    /// Every object the tasks know must hold its bytes; every object in doubt must be absent or
+    /// whole; nothing else may be in the bucket; no multipart upload may be left.
+    static func finalCheck(_ client: S3Client, bucket: String, keys: [TaskKeys], recorder: SoakRecorder, scratch: URL) async throws
+        -> (checked: Int, orphans: [S3MultipartUploadSummary]) {
+        var expectations: [(String, [Expected?])] = []
+        for k in keys {
+            for (key, e) in k.known { expectations.append((key, [e])) }
+            for (key, candidates) in k.uncertain { expectations.append((key, candidates)) }
+        }
+        let expected = Dictionary(expectations, uniquingKeysWith: { a, _ in a })
+        var listed: [String] = []
+        var token: String?
+        repeat {
+            let page = try await client.listObjectsV2(bucket: bucket, continuationToken: token)
+            listed += page.objects.map(\.key)
+            token = page.isTruncated ? page.nextContinuationToken : nil
+        } while token != nil
+        for key in listed where expected[key] == nil {
+            recorder.violation("final listing: \(key) is in the bucket, but its last write failed before storing or its delete succeeded")
+        }
+        let listedSet = Set(listed)
+        let checked = Locked(0)
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for (key, candidates) in expectations {
+                if running == 32 { await group.next(); running -= 1 }
+                running += 1
+                group.addTask {
+                    let present = listedSet.contains(key)
+                    if !present {
+                        if !candidates.contains(nil) { recorder.violation("final check: \(key) is missing") }
+                        return
+                    }
+                    do {
+                        let download = try await client.getObject(bucket: bucket, key: key)
+                        let digest = IncrementalDigest(.sha256)
+                        var count = 0
+                        for try await chunk in download.body {
+                            digest.update(chunk)
+                            count += chunk.count
+                        }
+                        let got = Expected(size: count, sha256: digest.finalize())
+                        checked.withLock { $0 += 1 }
+                        if !candidates.contains(got) {
+                            if candidates.count == 1, let only = candidates[0] {
+                                recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size)")
+                            } else {
+                                recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)")
+                            }
+                        }
+                    } catch {
+                        recorder.violation("final check: GET \(key) failed on the healed cluster: \(error)")
+                    }
+                }
+            }
+        }
+        var orphans: [S3MultipartUploadSummary] = []
+        var keyMarker: String?, idMarker: String?
+        repeat {
+            let page = try await client.listMultipartUploads(bucket: bucket, keyMarker: keyMarker, uploadIDMarker: idMarker)
+            orphans += page.uploads
+            (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
+        } while keyMarker != nil
+        return (checked.withLock { $0 }, orphans)
+    }
+
+    static func cleanUp(_ client: S3Client, bucket: String, orphans: [S3MultipartUploadSummary]) async throws {
+        for o in orphans { try? await client.abortMultipartUpload(bucket: bucket, key: o.key, uploadID: o.uploadID) }
+        try await S3Bucket.unchecked(name: bucket, client: client).deleteBucket(force: true)
+    }
+}
