@@ -14,6 +14,8 @@ A rule: {"method": "POST", "query": "delete", "action": ..., "times": N (default
   "status200":     forward, then answer 200 with an <Error> document {"code": "InternalError"}
                    instead of the server's body (S3's "200 with an error" on Complete/Copy)
   "reset":         close the connection without an answer (a reset)
+  "lose-answer":   forward (the server acts on the request), then close the connection without
+                   passing its answer on: a request done whose answer was lost on the way back
   "strip-token":   forward, then drop <NextContinuationToken> from the listing page
   "replace-200":   for a ranged GET: forward without the Range header and answer 200 with the
                    whole object (a server that ignores Range)
@@ -187,6 +189,13 @@ class Handler(BaseHTTPRequestHandler):
         data = resp.read()
         out_headers = resp.getheaders()
         conn.close()
+        if rule and rule["action"] == "lose-answer":
+            import socket
+            import struct
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
         if rule and rule["action"] == "empty-200" and resp.status == 206:
             kept = [(k, v) for k, v in out_headers if k.lower() not in ("content-range", "content-length")]
             return self.reply(200, kept, b"")

@@ -65,6 +65,9 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     /// moto/s3/responses.py): concurrent create-only PUTs can both succeed, as the ThreadSanitizer
     /// run's slower timing showed (2 winners of 20). SeaweedFS, like S3, lets exactly one win.
     var createOnlyIsAtomic: Bool { kind == .seaweedfs }
+    /// moto answers every upload's `Initiated` in ListMultipartUploads with the same fixed date
+    /// (2010-11-10, in moto/s3/responses.py); SeaweedFS, like S3, with when it started.
+    var reportsUploadStartTimes: Bool { kind == .seaweedfs }
 
     /// Runs `body` with this server as ``current``.
     func run<T>(_ body: () async throws -> T) async rethrows -> T {

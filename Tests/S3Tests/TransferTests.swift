@@ -199,6 +199,71 @@ import Testing
         }
     }
 
+    /// An upload cancelled while its CreateMultipartUpload is on the way leaves no upload
+    /// behind. The proxy holds the create 1 s, then forwards it whether anyone still waits or
+    /// not, so the store makes the upload: the client must wait for the create's answer and
+    /// abort what it made. (The soak of issue 27 found such orphans: cancelled uploads whose
+    /// create had reached a gateway.)
+    @Test(arguments: TestServer.all) func anUploadCancelledDuringItsCreateLeavesNoUploadBehind(server: TestServer) async throws {
+        try await server.run {
+            let direct = try makeClient()
+            let proxied = try makeProxiedClient()
+            try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "cancelcreate") { b in
+                let file = try tempFile(patternBytes(11 << 20, seed: 21))
+                defer { try? FileManager.default.removeItem(at: file) }
+                try setFaults(bucket: b.name, #"[{"method":"POST","query":"uploads","action":"delay","seconds":1,"times":1}]"#)
+                defer { try? setFaults(bucket: b.name, "[]") }
+                let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+                let task = Task { try await bucket.uploadObject(key: "k", file: file, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2)) }
+                try await Task.sleep(for: .milliseconds(300))
+                task.cancel()
+                let result = await task.result
+                #expect(throws: CancellationError.self) { try result.get() }
+                // Past the moment the proxy forwards the create (1 s after it came).
+                try await Task.sleep(for: .milliseconds(1_500))
+                let uploads = try boto3(["uploads", b.name]) as? [String]
+                #expect(uploads == [], "the upload the cancelled create made was aborted")
+                #expect(try proxyLog(bucket: b.name).filter { $0.hasPrefix("POST ") }.count == 1)
+            }
+        }
+    }
+
+    /// A CreateMultipartUpload the store acted on, whose answer was lost on the way back (the
+    /// proxy forwards it, then drops the connection), is sent again, and the upload its first
+    /// attempt made is aborted: the completed upload leaves none behind. The soak of issue 27
+    /// found such orphans after a gateway restart.
+    @Test(arguments: TestServer.all) func anUploadWhoseCreateAnswerWasLostLeavesNoUploadBehind(server: TestServer) async throws {
+        try await server.run {
+            let direct = try makeClient()
+            let proxied = try makeProxiedClient(retry: S3RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5)))
+            try await S3Bucket.withTemporaryBucket(client: direct, namePrefix: "lostcreate") { b in
+                let body = patternBytes(11 << 20, seed: 22)
+                let file = try tempFile(body)
+                defer { try? FileManager.default.removeItem(at: file) }
+                try setFaults(bucket: b.name, #"[{"method":"POST","query":"uploads","action":"lose-answer","times":1}]"#)
+                defer { try? setFaults(bucket: b.name, "[]") }
+                // Another key's unfinished upload, which the sweep must leave alone.
+                let other = try await direct.createMultipartUpload(bucket: b.name, key: "k2")
+                let bucket = S3Bucket.unchecked(name: b.name, client: proxied)
+                try await bucket.uploadObject(key: "k", file: file, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
+                let creates = try proxyLog(bucket: b.name).filter { $0.hasPrefix("POST ") && $0.contains("uploads") }
+                #expect(creates.count == 2, "the create was sent again after its answer was lost: \(creates)")
+                let seen = try #require(try boto3(["get", b.name, "k"]) as? [String: Any])
+                #expect(seen["sha256"] as? String == sha256Hex(body))
+                let left = try await direct.listMultipartUploads(bucket: b.name).uploads
+                if server.reportsUploadStartTimes {
+                    #expect(left.map(\.key) == ["k2"], "only the other key's upload is left: \(left)")
+                } else {
+                    // moto says every upload began in 2010: nothing tells the lost attempt's
+                    // upload from another writer's, so it is left (and the other key's too).
+                    #expect(Set(left.map(\.key)) == ["k", "k2"], "\(left)")
+                }
+                #expect(left.contains { $0.uploadID == other })
+                for u in left { try await direct.abortMultipartUpload(bucket: b.name, key: u.key, uploadID: u.uploadID) }
+            }
+        }
+    }
+
     @Test(arguments: TestServer.all) func aKeptUploadResumesSkippingPartsOnTheServer(server: TestServer) async throws {
         try await server.run {
             let direct = try makeClient()

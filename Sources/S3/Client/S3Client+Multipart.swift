@@ -16,22 +16,26 @@ extension S3Client {
     /// full-object checksum type (NotImplemented, InvalidArgument, InvalidRequest) is asked
     /// again for a composite one. Returns whether the upload has a full-object checksum.
     func startMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
-                              properties: S3ObjectProperties = S3ObjectProperties(), fallBack: Bool) async throws -> (uploadID: String, fullObject: Bool) {
+                              properties: S3ObjectProperties = S3ObjectProperties(), fallBack: Bool) async throws
+        -> (uploadID: String, fullObject: Bool, attempts: Int) {
         let algorithm = try configuration.uploadChecksum(bucket: bucket, key: key)
         let fullObject = algorithm.map { configuration.store.acceptsFullObjectMultipart($0) } ?? false
         do {
-            return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                    algorithm: algorithm, fullObject: fullObject, properties: properties), fullObject)
+            let (id, attempts) = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                                 algorithm: algorithm, fullObject: fullObject, properties: properties)
+            return (id, fullObject, attempts)
         } catch let e as S3Error where fallBack && fullObject && configuration.store == .other
             && ["NotImplemented", "InvalidArgument", "InvalidRequest"].contains(e.code.rawValue) {
-            return (try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                    algorithm: algorithm, fullObject: false, properties: properties), false)
+            let (id, attempts) = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
+                                                                 algorithm: algorithm, fullObject: false, properties: properties)
+            return (id, false, e.attempts + attempts)
         }
     }
 
+    /// CreateMultipartUpload: the upload ID and the attempts it took.
     func createMultipartUpload(bucket: String, key: String, contentType: String, metadata: [String: String],
-                                       algorithm: S3ChecksumAlgorithm?, fullObject: Bool,
-                                       properties: S3ObjectProperties = S3ObjectProperties()) async throws -> String {
+                               algorithm: S3ChecksumAlgorithm?, fullObject: Bool,
+                               properties: S3ObjectProperties = S3ObjectProperties()) async throws -> (uploadID: String, attempts: Int) {
         var r = try objectRequest("POST", bucket: bucket, key: key, metadata: metadata, properties: properties)
         r.query = [("uploads", "")]
         Self.addCustomerKey(to: &r)
@@ -41,12 +45,12 @@ extension S3Client {
             r.headers.set("x-amz-checksum-algorithm", algorithm.rawValue)
             if fullObject { r.headers.set("x-amz-checksum-type", "FULL_OBJECT") }
         }
-        let body = try await sendAndCollect(r).body
-        let xml = try parse(body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
+        let response = try await sendAndCollect(r)
+        let xml = try parse(response.body, expecting: "InitiateMultipartUploadResult", bucket: bucket, key: key)
         guard let id = ResponseDecoders.uploadID(xml) else {
             throw S3Error(code: .invalidResponse, message: "CreateMultipartUpload returned no UploadId", bucket: bucket, key: key)
         }
-        return id
+        return (id, response.attempts)
     }
 
     /// Uploads one part (UploadPart) with its `Content-MD5`; returns its ETag.
@@ -227,11 +231,73 @@ extension S3Client {
     /// (aborted, or `NoSuchUpload`: completed or dropped already), else the abort's error: the
     /// upload stays (and costs storage), which the caller must report.
     func abortLeavingNothing(bucket: String, key: String, uploadID: String) async -> (any Error)? {
+        // (Task.detached, not Task: a task-local customer key or policy is no part of an abort.)
         let policy = retryPolicy
         let aborted = await Task.detached { [self] in
             try await S3Client.withRetryPolicy(policy) { try await self.abortMultipartUpload(bucket: bucket, key: key, uploadID: uploadID) }
         }.result
         guard case .failure(let abortError) = aborted, (abortError as? S3Error)?.code != .noSuchUpload else { return nil }
         return abortError
+    }
+}
+
+extension S3Client {
+    /// Runs `create` (a CreateMultipartUpload, which returns the upload ID and the attempts it
+    /// took) for a transfer, so that no upload it may have made is left on the store unknown
+    /// (where it would cost storage until a lifecycle rule removed it):
+    ///
+    /// - The caller's cancellation does not cut the request short: a request cut short after
+    ///   the store acted on it would leave an upload nobody knows the ID of. It runs in a task of
+    ///   its own (which keeps the task-local retry policy and customer key); a caller cancelled
+    ///   meanwhile aborts the upload it got and throws `CancellationError`.
+    /// - When it took more than one attempt, an earlier one may have made an upload whose answer
+    ///   was lost on the way back (a gateway restarted, a connection dropped). Uploads of this
+    ///   exact key started from the first attempt on (by the store's clock, 2 s of margin), other
+    ///   than the one returned, are aborted. So are they when every attempt failed in a way that
+    ///   may have reached the store (a transport failure, a 5xx), before the error is thrown.
+    ///   Another writer's upload of the same key, started within those seconds, would be aborted
+    ///   too: that writer then fails loudly with `NoSuchUpload`, rather than an orphan staying
+    ///   silently. A store that does not report when uploads started is left as it is.
+    func createLeavingNothing<T: Sendable>(bucket: String, key: String,
+                                           _ create: @escaping @Sendable () async throws -> (value: T, uploadID: String, attempts: Int))
+        async throws -> T {
+        let since = clock.now() - 2
+        let created = await Task { try await create() }.result
+        switch created {
+        case .success(let (value, uploadID, attempts)):
+            if attempts > 1 { await abortStrays(bucket: bucket, key: key, since: since, keeping: uploadID) }
+            if Task.isCancelled {
+                _ = await abortLeavingNothing(bucket: bucket, key: key, uploadID: uploadID)
+                throw CancellationError()
+            }
+            return value
+        case .failure(let error):
+            if let e = error as? S3Error, e.attempts > 1 || e.code == .transportFailure || (e.httpStatus ?? 0) >= 500 {
+                await abortStrays(bucket: bucket, key: key, since: since, keeping: nil)
+            }
+            if Task.isCancelled { throw CancellationError() }
+            throw error
+        }
+    }
+
+    /// Aborts the uploads of exactly `key` started at `since` (store's clock, seconds since
+    /// 1970) or later, except `keeping`; best effort (a failure leaves them as they were).
+    private func abortStrays(bucket: String, key: String, since: Int, keeping: String?) async {
+        let policy = retryPolicy
+        _ = await Task.detached { [self] in
+            try await S3Client.withRetryPolicy(policy) {
+                var keyMarker: String?, idMarker: String?
+                var pages = 0
+                repeat {
+                    let page = try await listMultipartUploads(bucket: bucket, prefix: key, keyMarker: keyMarker, uploadIDMarker: idMarker)
+                    for u in page.uploads where u.key == key && u.uploadID != keeping {
+                        guard let initiated = u.initiated, Int(initiated.timeIntervalSince1970) >= since else { continue }
+                        try? await abortMultipartUpload(bucket: bucket, key: key, uploadID: u.uploadID)
+                    }
+                    (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
+                    pages += 1
+                } while keyMarker != nil && pages < 10
+            }
+        }.result
     }
 }

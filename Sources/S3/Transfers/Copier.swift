@@ -78,8 +78,12 @@ struct Copier {
                            sourceCustomerKey: S3CustomerKey?) async throws -> S3PutObjectResult {
         let partSize = Int64(Uploader.partSize(for: size, preferred: options.copyPartSize))
         let count = Int((size + partSize - 1) / partSize)
-        let uploadID = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType, metadata: metadata,
-                                                              algorithm: nil, fullObject: false, properties: properties)
+        let uploadID = try await client.createLeavingNothing(bucket: bucket, key: key) { [client, bucket, key] in
+            let (id, attempts) = try await client.createMultipartUpload(bucket: bucket, key: key, contentType: contentType,
+                                                                       metadata: metadata, algorithm: nil, fullObject: false,
+                                                                       properties: properties)
+            return (id, id, attempts)
+        }
         let meter = ProgressMeter(total: size, callback: options.progress, parent: options.parentMeter)
         let (client, sourceBucket, sourceKey, sourceVersionID, bucket, key, limiter) =
             (client, sourceBucket, sourceKey, sourceVersionID, bucket, key, options.limiter)

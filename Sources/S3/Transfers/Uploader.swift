@@ -213,8 +213,12 @@ struct Uploader: Sendable {
         if let resume {
             (uploadID, fullObject) = (resume.0.uploadID, resume.0.fullObjectChecksum)
         } else {
-            (uploadID, fullObject) = try await client.startMultipartUpload(bucket: bucket, key: key, contentType: contentType,
-                                                                           metadata: metadata, properties: properties, fallBack: true)
+            let (contentType, metadata, properties) = (contentType, metadata, properties)
+            (uploadID, fullObject) = try await client.createLeavingNothing(bucket: bucket, key: key) {
+                let started = try await client.startMultipartUpload(bucket: bucket, key: key, contentType: contentType,
+                                                                    metadata: metadata, properties: properties, fallBack: true)
+                return ((started.uploadID, started.fullObject), started.uploadID, started.attempts)
+            }
         }
         let alreadyThere = Dictionary((resume?.1 ?? []).map { ($0.partNumber, $0) }, uniquingKeysWith: { a, _ in a })
         let meter = ProgressMeter(total: total, callback: options.progress, parent: options.parentMeter)

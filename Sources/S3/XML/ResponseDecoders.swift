@@ -200,7 +200,7 @@ enum ResponseDecoders {
     static func multipartUploads(_ xml: XMLNode) -> (uploads: [S3MultipartUploadSummary], nextKeyMarker: String?, nextUploadIDMarker: String?) {
         let uploads = xml.children("Upload").compactMap { u -> S3MultipartUploadSummary? in
             guard let key = u.value("Key"), let id = u.value("UploadId") else { return nil }
-            return S3MultipartUploadSummary(key: key, uploadID: id)
+            return S3MultipartUploadSummary(key: key, uploadID: id, initiated: u.value("Initiated").flatMap(S3Dates.parseISO8601))
         }
         let truncated = xml.value("IsTruncated") == "true"
         return (uploads, truncated ? xml.value("NextKeyMarker") : nil, truncated ? xml.value("NextUploadIdMarker") : nil)
