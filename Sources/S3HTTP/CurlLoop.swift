@@ -100,8 +100,13 @@ final class CurlLoop: @unchecked Sendable {
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, configuration.connectionCacheSize)
         _ = s3_curl_multi_setopt_long(m, CURLMOPT_PIPELINING, 0)
-        let thread = Thread { [self] in run() }
-        thread.name = "s3-curl-loop"
+        let thread = Thread { [self] in
+            // Named from inside: set before start, Foundation on Linux keeps the name but does
+            // not give it to the thread, which then shows (in top, perf, gdb) under the name of
+            // the pool thread that made it.
+            Thread.current.name = "s3-curl-loop"
+            run()
+        }
         thread.start()
     }
 

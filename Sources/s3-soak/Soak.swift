@@ -122,7 +122,7 @@ struct Soak {
         // The baseline: the cooperative pool up (both its threads), no client yet.
         await withTaskGroup(of: Void.self) { g in for _ in 0..<64 { g.addTask { try? await Task.sleep(for: .milliseconds(20)) } } }
         try await Task.sleep(for: .milliseconds(200))
-        let before = ProcessStats.now()
+        let before = ProcessStats.named()
         say("before: \(before)")
 
         let client = try client(a.endpoint)
@@ -146,7 +146,7 @@ struct Soak {
         let keys = await withTaskGroup(of: (Int, TaskKeys).self) { group in
             for i in 0..<a.tasks {
                 let task = SoakTask(index: i, client: client, bucket: bucket, payloads: payloads, recorder: recorder,
-                                    largeGate: gate, options: options, scratch: scratch)
+                                    largeGate: gate, options: options, scratch: scratch, start: start)
                 group.addTask { (i, await task.run(until: deadline)) }
             }
             var all: [(Int, TaskKeys)] = []
@@ -159,7 +159,7 @@ struct Soak {
         let events = await faults.value
         try await control.healAll()
         try await Task.sleep(for: .seconds(2))
-        let idle = ProcessStats.now()
+        let idle = ProcessStats.named()
         say("idle, client alive: \(idle)")
         stopSampling.raise()
         try await sampler.value
@@ -171,8 +171,9 @@ struct Soak {
         say("checked \(checked) objects; \(orphans.count) multipart uploads left")
         try await cleanUp(checker, bucket: bucket, orphans: orphans)
         await checker.shutdown()
-        try await Task.sleep(for: .seconds(1))
-        let after = ProcessStats.now()
+        // Idle workers of the cooperative pool (Dispatch's) retire after a few seconds.
+        try await Task.sleep(for: .seconds(6))
+        let after = ProcessStats.named()
         say("after: \(after)")
 
         let state = recorder.state.withLock { $0 }
@@ -199,11 +200,14 @@ struct Soak {
     static func finalCheck(_ client: S3Client, bucket: String, keys: [TaskKeys], recorder: SoakRecorder, scratch: URL) async throws
         -> (checked: Int, orphans: [S3MultipartUploadSummary]) {
         var expectations: [(String, [Expected?])] = []
+        var stories: [String: String] = [:]
         for k in keys {
+            for (key, h) in k.history { stories[key] = " [" + h.joined(separator: "; ") + "]" }
             for (key, e) in k.known { expectations.append((key, [e])) }
             for (key, candidates) in k.uncertain { expectations.append((key, candidates)) }
         }
         let expected = Dictionary(expectations, uniquingKeysWith: { a, _ in a })
+        let told = stories
         var listed: [String] = []
         var token: String?
         repeat {
@@ -212,7 +216,7 @@ struct Soak {
             token = page.isTruncated ? page.nextContinuationToken : nil
         } while token != nil
         for key in listed where expected[key] == nil {
-            recorder.violation("final listing: \(key) is in the bucket, but its last write failed before storing or its delete succeeded")
+            recorder.violation("final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
         }
         let listedSet = Set(listed)
         let checked = Locked(0)
@@ -224,7 +228,7 @@ struct Soak {
                 group.addTask {
                     let present = listedSet.contains(key)
                     if !present {
-                        if !candidates.contains(nil) { recorder.violation("final check: \(key) is missing") }
+                        if !candidates.contains(nil) { recorder.violation("final check: \(key) is missing" + (told[key] ?? "")) }
                         return
                     }
                     do {
@@ -239,9 +243,10 @@ struct Soak {
                         checked.withLock { $0 += 1 }
                         if !candidates.contains(got) {
                             if candidates.count == 1, let only = candidates[0] {
-                                recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size)")
+                                recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size)" + (told[key] ?? ""))
                             } else {
-                                recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)")
+                                recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)"
+                                    + (told[key] ?? ""))
                             }
                         }
                     } catch {

@@ -119,6 +119,17 @@ struct ProcessStats: Sendable, Codable {
     var rssKiB: Int
     var descriptors: Int
     var threads: Int
+    /// Each thread's name (/proc/self/task/N/comm), sorted: which ones a difference is.
+    var threadNames: [String]? = nil
+
+    /// With the threads' names (costs a read per thread: for the few samples that report them).
+    static func named() -> ProcessStats {
+        var p = now()
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        p.threadNames = tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.sorted()
+        return p
+    }
 
     static func now() -> ProcessStats {
         var rss = 0, threads = 0
@@ -158,9 +169,10 @@ func sample(every interval: Duration, into url: URL, recorder: SoakRecorder, sta
         let p = ProcessStats.now()
         let t = ContinuousClock.now - start
         let seconds = Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18
-        let line = String(format: "%.2f,%d,%d,%d,%d,%d,%d\n", seconds, p.rssKiB, p.descriptors, p.threads,
-                          recorder.operationsInFlight.load(ordering: .relaxed), recorder.transfersInFlight.load(ordering: .relaxed),
-                          recorder.bytesMoved.load(ordering: .relaxed))
+        // Interpolated, not String(format:): its %d is 32 bits, and the bytes pass 2^31 in a minute.
+        let line = String(format: "%.2f", seconds) + ",\(p.rssKiB),\(p.descriptors),\(p.threads),"
+            + "\(recorder.operationsInFlight.load(ordering: .relaxed)),\(recorder.transfersInFlight.load(ordering: .relaxed)),"
+            + "\(recorder.bytesMoved.load(ordering: .relaxed))\n"
         try file.write(contentsOf: Data(line.utf8))
         next = next.advanced(by: interval)
         try await Task.sleep(until: next, clock: .continuous)

@@ -21,12 +21,20 @@ struct TaskKeys: Sendable {
     /// a set of every deleted key would grow for as long as the soak runs.)
     private(set) var deleted: [String] = []
     var next = 0
+    /// The last few requests made to each key above (when, what, how it ended), to explain a
+    /// broken promise.
+    private(set) var history: [String: [String]] = [:]
+
+    mutating func note(_ key: String, _ event: String) {
+        history[key, default: []].append(event)
+        if history[key]!.count > 8 { history[key]!.removeFirst() }
+    }
 
     mutating func markDeleted(_ key: String) {
         known[key] = nil
         uncertain[key] = nil
         if !deleted.contains(key) { deleted.append(key) }
-        if deleted.count > 16 { deleted.removeFirst() }
+        if deleted.count > 16 { history[deleted.removeFirst()] = nil }
     }
 
     mutating func markWritten(_ key: String, _ expected: Expected) {
@@ -105,8 +113,34 @@ struct SoakTask: Sendable {
     let largeGate: Gate
     let options: S3TransferOptions
     let scratch: URL
+    let start: ContinuousClock.Instant
 
     var prefix: String { "t\(index)/" }
+
+    func seconds() -> Double {
+        let t = ContinuousClock.now - start
+        return Double(t.components.seconds) + Double(t.components.attoseconds) * 1e-18
+    }
+
+    /// ``SoakRecorder/run(_:large:_:)``, noting in the key's history when it ran and how it
+    /// ended (with the attempts it took, when more than one).
+    func traced<T: Sendable>(_ name: String, _ key: String, _ keys: inout TaskKeys, large: Bool = false,
+                             attempts: (T) -> Int = { _ in 1 }, _ body: () async throws -> T) async -> Result<T, any Error> {
+        let t0 = seconds()
+        let result = await recorder.run(name, large: large, body)
+        let outcome: String = switch result {
+        case .success(let value): attempts(value) > 1 ? "ok after \(attempts(value)) attempts" : "ok"
+        case .failure(let e as S3Error): "\(e.code.rawValue) after \(e.attempts) attempts"
+        case .failure(let e): "\(type(of: e))"
+        }
+        keys.note(key, String(format: "%.1f-%.1f s: %@, %@", t0, seconds(), name, outcome))
+        return result
+    }
+
+    /// The history of `key`, for a report.
+    func story(_ key: String, _ keys: TaskKeys) -> String {
+        (keys.history[key] ?? []).isEmpty ? "" : " [" + keys.history[key]!.joined(separator: "; ") + "]"
+    }
 
     func run(until deadline: ContinuousClock.Instant) async -> TaskKeys {
         var keys = TaskKeys()
@@ -142,7 +176,7 @@ struct SoakTask: Sendable {
         let key = keys.known.count >= 8 || (Bool.random() && !keys.known.isEmpty) ? keys.known.keys.randomElement()! : keys.newKey(prefix, "s")
         let body = payloads.smallBody()
         let expected = Expected(size: body.count, sha256: Digest.sha256(body))
-        if case .success = await recorder.run("put", { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
+        if case .success = await traced("put", key, &keys, attempts: { $0.attempts }, { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
             keys.markWritten(key, expected)
             recorder.moved(body.count)
         } else {
@@ -152,7 +186,7 @@ struct SoakTask: Sendable {
 
     func getSmall(_ keys: inout TaskKeys) async {
         guard let (key, expected) = keys.known.randomElement() else { return await putSmall(&keys) }
-        let result = await recorder.run("get") { () -> (Int, [UInt8]) in
+        let result = await traced("get", key, &keys) { () -> (Int, [UInt8]) in
             let download = try await client.getObject(bucket: bucket, key: key)
             let digest = IncrementalDigest(.sha256)
             var count = 0
@@ -165,7 +199,8 @@ struct SoakTask: Sendable {
         if case .success(let (count, sha)) = result {
             recorder.moved(count)
             if count != expected.size || sha != expected.sha256 {
-                recorder.mismatch("GET \(key): \(count) bytes, expected \(expected.size), digest \(sha == expected.sha256 ? "equal" : "different")")
+                recorder.mismatch("GET \(key): \(count) bytes, expected \(expected.size), digest \(sha == expected.sha256 ? "equal" : "different")"
+                    + story(key, keys))
             }
         }
     }
@@ -174,7 +209,7 @@ struct SoakTask: Sendable {
         // Keys in doubt first: their bytes are what a failed write left.
         guard let key = keys.uncertain.keys.randomElement() ?? keys.known.keys.randomElement() else { return }
         let before = keys.known[key].map { [$0] } ?? keys.uncertain[key] ?? [nil]
-        if case .success = await recorder.run("delete", { try await client.deleteObject(bucket: bucket, key: key) }) {
+        if case .success = await traced("delete", key, &keys, { try await client.deleteObject(bucket: bucket, key: key) }) {
             keys.markDeleted(key)
         } else {
             keys.known[key] = nil
@@ -195,17 +230,19 @@ struct SoakTask: Sendable {
         }
         guard case .success(let found) = result else { return }
         for (key, expected) in keys.known where found[key] != Int64(expected.size) {
-            recorder.violation("listing of \(prefix): \(key) \(found[key].map { "has \($0) bytes" } ?? "is missing"), written with \(expected.size)")
+            recorder.violation("listing of \(prefix): \(key) \(found[key].map { "has \($0) bytes" } ?? "is missing"), written with \(expected.size)"
+                + story(key, keys))
         }
         for key in keys.deleted where found[key] != nil {
-            recorder.violation("listing of \(prefix): \(key) is there after its delete succeeded")
+            recorder.violation(String(format: "listing of %@ at %.1f s: %@ is there after its delete succeeded", prefix, seconds(), key)
+                + story(key, keys))
         }
     }
 
     func copy(_ keys: inout TaskKeys) async {
         guard let (source, expected) = keys.known.randomElement(), keys.known.count < 8 else { return await delete(&keys) }
         let key = keys.newKey(prefix, "c")
-        if case .success = await recorder.run("copy", {
+        if case .success = await traced("copy", key, &keys, attempts: { $0.attempts }, {
             try await client.copyObject(sourceBucket: bucket, sourceKey: source, bucket: bucket, key: key)
         }) {
             keys.markWritten(key, expected)
@@ -221,14 +258,14 @@ struct SoakTask: Sendable {
         let key = keys.newKey(prefix, "x")
         let first = payloads.smallBody(), second = payloads.smallBody()
         let expected = Expected(size: first.count, sha256: Digest.sha256(first))
-        guard case .success = await recorder.run("create-only", {
+        guard case .success = await traced("create-only", key, &keys, attempts: { $0.attempts }, {
             try await client.putObject(bucket: bucket, key: key, bytes: first, conditions: .createOnly)
         }) else {
             // A retry of a create whose first attempt was stored is refused: the object may be there.
             return keys.writeFailed(key, expected)
         }
         keys.markWritten(key, expected)
-        let again = await recorder.run("create-only refused") { () -> Bool in
+        let again = await traced("create-only refused", key, &keys) { () -> Bool in
             do {
                 try await client.putObject(bucket: bucket, key: key, bytes: second, conditions: .createOnly)
                 return false
@@ -237,7 +274,7 @@ struct SoakTask: Sendable {
             }
         }
         if case .success(false) = again {
-            recorder.violation("create-only write of \(key) replaced the object an earlier create-only write had made")
+            recorder.violation("create-only write of \(key) replaced the object an earlier create-only write had made" + story(key, keys))
             keys.writeFailed(key, Expected(size: second.count, sha256: Digest.sha256(second)))
         }
     }
@@ -247,7 +284,7 @@ struct SoakTask: Sendable {
     func largeRoundTrip(_ keys: inout TaskKeys) async {
         let (file, expected) = payloads.files.randomElement()!
         let key = keys.newKey(prefix, "L")
-        guard case .success = await recorder.run("upload large", large: true, {
+        guard case .success = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
         }) else {
             keys.writeFailed(key, expected)
@@ -256,7 +293,7 @@ struct SoakTask: Sendable {
         keys.markWritten(key, expected)
         recorder.moved(expected.size)
         let toFile = Bool.random()
-        let result = await recorder.run(toFile ? "download large to a file" : "download large as a stream", large: true) {
+        let result = await traced(toFile ? "download large to a file" : "download large as a stream", key, &keys, large: true) {
             () -> (Int, [UInt8]) in
             let bucket = S3Bucket.unchecked(name: bucket, client: client)
             let digest = IncrementalDigest(.sha256)
@@ -298,7 +335,7 @@ struct SoakTask: Sendable {
         let upload = Task { [client, bucket, options] in
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
         }
-        let outcome = await recorder.run("multipart upload, cancelled", large: true) { () -> Bool in
+        let outcome = await traced("multipart upload, cancelled", key, &keys, large: true) { () -> Bool in
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...1_500)))
             upload.cancel()
             _ = try await upload.value
@@ -309,12 +346,12 @@ struct SoakTask: Sendable {
         } else {
             keys.uncertain[key] = [nil, expected]
         }
-        let head = await recorder.run("head") { try await client.headObject(bucket: bucket, key: key) }
+        let head = await traced("head", key, &keys) { try await client.headObject(bucket: bucket, key: key) }
         switch head {
         case .success(let attributes) where attributes.size != Int64(expected.size):
-            recorder.violation("\(key) holds \(attributes.size) bytes after a cancelled upload of \(expected.size)")
+            recorder.violation("\(key) holds \(attributes.size) bytes after a cancelled upload of \(expected.size)" + story(key, keys))
         case .failure(let e as S3Error) where e.httpStatus == 404:
-            if case .success = outcome { recorder.violation("\(key) is missing after its upload succeeded") }
+            if case .success = outcome { recorder.violation("\(key) is missing after its upload succeeded" + story(key, keys)) }
         default: break
         }
         await delete(key, &keys)
@@ -323,7 +360,7 @@ struct SoakTask: Sendable {
     /// Deletes `key` (large objects are not kept: space is finite).
     func delete(_ key: String, _ keys: inout TaskKeys) async {
         let before = keys.known[key].map { [$0] } ?? keys.uncertain[key] ?? [nil]
-        if case .success = await recorder.run("delete", { try await client.deleteObject(bucket: bucket, key: key) }) {
+        if case .success = await traced("delete", key, &keys, { try await client.deleteObject(bucket: bucket, key: key) }) {
             keys.markDeleted(key)
         } else {
             keys.known[key] = nil
