@@ -79,6 +79,8 @@ struct SoakResult: Codable {
     var untypedExamples: [String]
     var orphanedUploads: [String]
     var objectsChecked: Int
+    /// Why the bucket could not be removed at the end, if it could not.
+    var cleanupError: String?
     /// Before any client existed (the cooperative pool warmed).
     var before: ProcessStats
     /// With the workload done, the faults healed and the client still alive (its idle
@@ -101,13 +103,15 @@ struct Soak {
 
     static func say(_ s: String) { FileHandle.standardError.write(Data("s3-soak: \(s)\n".utf8)) }
 
-    static func client(_ endpoint: String) throws -> S3Client {
-        // As a server process would configure one for a cluster behind a balancer: the defaults
-        // (3 attempts, standard back-off), with a stall timeout of 5 s.
+    /// As a server process would configure one for a cluster behind a balancer: the defaults
+    /// (3 attempts, standard back-off), with a stall timeout of 5 s (`stall`). The checker
+    /// keeps the default 30 s: a DeleteObjects of 1,000 keys on a busy cluster can take longer
+    /// than 5 s before its first byte.
+    static func client(_ endpoint: String, stall: Int? = 5) throws -> S3Client {
         var configuration = try S3Configuration(
             endpoint: endpoint, region: "us-east-1",
             credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing-secret"))
-        configuration.http.stallTimeoutSeconds = 5
+        if let stall { configuration.http.stallTimeoutSeconds = stall }
         return S3Client(configuration: configuration)
     }
 
@@ -166,10 +170,14 @@ struct Soak {
         await client.shutdown()
 
         // The promises, checked by a client of its own on the healed cluster.
-        let checker = try Self.client(a.endpoint)
+        let checker = try Self.client(a.endpoint, stall: nil)
         let (checked, orphans) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
         say("checked \(checked) objects; \(orphans.count) multipart uploads left")
-        try await cleanUp(checker, bucket: bucket, orphans: orphans)
+        var cleanupError: String?
+        do { try await cleanUp(checker, bucket: bucket, orphans: orphans) } catch {
+            cleanupError = "\(error)"
+            say("could not remove bucket \(bucket): \(error)")
+        }
         await checker.shutdown()
         // Idle workers of the cooperative pool (Dispatch's) retire after a few seconds.
         try await Task.sleep(for: .seconds(6))
@@ -187,7 +195,7 @@ struct Soak {
         let result = SoakResult(minutes: a.minutes, tasks: a.tasks, faultEverySeconds: a.faultEverySeconds, workloadSeconds: seconds,
                                 bytesMoved: recorder.bytesMoved.load(ordering: .relaxed), operations: figures,
                                 mismatches: state.mismatches, violations: state.violations, untypedExamples: state.untypedExamples,
-                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, objectsChecked: checked,
+                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, objectsChecked: checked, cleanupError: cleanupError,
                                 before: before, idle: idle, after: after)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
