@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, bottom-up (see README "Architecture"):
 //   CCurl, CCryptoShim, CTLS -> C shims over the system libcurl, libcrypto and libssl
-//   S3Sync              -> the lock every layer uses (pthread: ThreadSanitizer sees it)
+//   S3Locking           -> the lock every layer uses (pthread: ThreadSanitizer sees it)
 //   S3HTTP              -> the libcurl event loop: one multi handle on one thread
 //   S3Signing           -> AWS Signature Version 4, pure functions over libcrypto
 //   S3                  -> configuration, request building, XML, errors, the client
@@ -50,22 +50,22 @@ let package = Package(
             linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]
         ),
         .target(
-            name: "S3Sync",
-            path: "Sources/S3Sync"
+            name: "S3Locking",
+            path: "Sources/S3Locking"
         ),
         .target(
             name: "S3HTTP",
-            dependencies: ["CCurl", "CTLS", "S3Sync"],
+            dependencies: ["CCurl", "CTLS", "S3Locking"],
             path: "Sources/S3HTTP"
         ),
         .target(
             name: "S3Signing",
-            dependencies: ["CCryptoShim", "S3Sync"],
+            dependencies: ["CCryptoShim", "S3Locking"],
             path: "Sources/S3Signing"
         ),
         .target(
             name: "S3",
-            dependencies: ["S3HTTP", "S3Signing", "S3Sync", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["S3HTTP", "S3Signing", "S3Locking", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Tracing", package: "swift-distributed-tracing")],
             path: "Sources/S3"
@@ -94,14 +94,14 @@ let package = Package(
         // The soak of a long-running process against the SeaweedFS cluster (scripts/soak).
         .executableTarget(
             name: "s3-soak",
-            dependencies: ["S3", "S3Signing", "S3Sync", "S3TestSupport"],
+            dependencies: ["S3", "S3Signing", "S3Locking", "S3TestSupport"],
             path: "Sources/s3-soak"
         ),
         // Helpers both test targets use (a time-out that cannot hang the test run).
-        .target(name: "S3TestSupport", dependencies: ["S3Sync"], path: "Tests/S3TestSupport"),
+        .target(name: "S3TestSupport", dependencies: ["S3Locking"], path: "Tests/S3TestSupport"),
         .testTarget(name: "S3SigningTests", dependencies: ["S3Signing"], path: "Tests/S3SigningTests"),
-        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Sync", "S3TestSupport"], path: "Tests/S3HTTPTests"),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Sync", "S3TestSupport", "S3ServiceLifecycle",
+        .testTarget(name: "S3HTTPTests", dependencies: ["S3HTTP", "S3Signing", "S3Locking", "S3TestSupport"], path: "Tests/S3HTTPTests"),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "S3Signing", "S3HTTP", "S3Locking", "S3TestSupport", "S3ServiceLifecycle",
                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                    .product(name: "Logging", package: "swift-log"),
                                                    .product(name: "MetricsTestKit", package: "swift-metrics"),

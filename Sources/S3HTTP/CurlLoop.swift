@@ -1,7 +1,7 @@
 import CCurl
 import Foundation
 import Synchronization
-import S3Sync
+import S3Locking
 
 /// Keeps an engine's loop running while anyone needs it: every `HTTPEngine` and every
 /// ``Transfer`` (so every response body and iterator) holds it. When the last holder lets go,

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import CCurl
-import S3Sync
+import S3Locking
 
 /// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel
 /// (`mmap`) and returned to it (`munmap`) when the last reference goes.

@@ -2,7 +2,7 @@ import CCurl
 #if canImport(Glibc)
 import Glibc
 #endif
-import S3Sync
+import S3Locking
 import Synchronization
 
 /// One request in flight: the shared state between the loop thread (curl's callbacks) and the

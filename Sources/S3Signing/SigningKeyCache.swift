@@ -1,5 +1,5 @@
 import CCryptoShim
-import S3Sync
+import S3Locking
 
 /// A signing key with its HMAC pads absorbed once (see `s3_hmac_key_new`).
 final class PreparedHMACKey: Sendable {

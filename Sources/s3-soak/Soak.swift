@@ -11,7 +11,7 @@
 import Foundation
 import S3
 import S3Signing
-import S3Sync
+import S3Locking
 import S3TestSupport
 import Synchronization
 

@@ -1,6 +1,6 @@
 import Foundation
 import S3
-import S3Sync
+import S3Locking
 import Synchronization
 
 /// What one operation of the soak ended with.

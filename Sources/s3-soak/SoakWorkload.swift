@@ -1,7 +1,7 @@
 import Foundation
 import S3
 import S3Signing
-import S3Sync
+import S3Locking
 import Synchronization
 
 /// The bytes an object must hold: its size and SHA-256.

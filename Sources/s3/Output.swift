@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import S3
-import S3Sync
+import S3Locking
 
 /// The tool's exit statuses (documented in `s3 --help` and the README).
 enum Exit {

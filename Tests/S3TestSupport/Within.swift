@@ -1,4 +1,4 @@
-import S3Sync
+import S3Locking
 
 /// A test that took too long (see ``within(_:_:_:)``).
 public struct TimedOut: Error, CustomStringConvertible {

@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 import Testing
 @testable import S3
 

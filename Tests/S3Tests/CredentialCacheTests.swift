@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import S3HTTP
-import S3Sync
+import S3Locking
 import Testing
 @testable import S3
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import S3Sync
+import S3Locking
 import Testing
 @testable import S3
 

@@ -2,7 +2,7 @@ import Foundation
 import InMemoryTracing
 import Logging
 import MetricsTestKit
-import S3Sync
+import S3Locking
 import Testing
 import Tracing
 @testable import S3

@@ -1,7 +1,7 @@
 import Foundation
 import S3
 import S3Signing
-import S3Sync
+import S3Locking
 import Testing
 
 /// Parallel transfers against moto, with faults injected by the reverse proxy in front of it.

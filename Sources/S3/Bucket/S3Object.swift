@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 
 /// An object in a bucket, with lazy, cached properties.
 ///

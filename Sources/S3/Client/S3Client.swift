@@ -2,7 +2,7 @@ import Foundation
 import S3HTTP
 import S3Signing
 import Synchronization
-import S3Sync
+import S3Locking
 
 /// A low-level S3 client: one method per S3 operation, each building a request, signing it with
 /// SigV4 and sending it through the shared libcurl engine. Responses are decoded; failures are

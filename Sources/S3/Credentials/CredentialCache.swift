@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import S3Signing
-import S3Sync
+import S3Locking
 
 /// Credentials ready to sign with: what a provider answered and a signer per region (each
 /// with its own signing-key cache), made once per set of credentials.

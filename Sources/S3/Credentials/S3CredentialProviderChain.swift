@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 
 /// Tries providers in order and keeps the first that answers: later fetches go to it alone.
 ///

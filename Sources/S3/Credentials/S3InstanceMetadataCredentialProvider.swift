@@ -1,6 +1,6 @@
 import Foundation
 import S3HTTP
-import S3Sync
+import S3Locking
 
 /// Credentials of the EC2 instance's IAM role, from the instance metadata service with
 /// IMDSv2 sessions: `PUT /latest/api/token` (with a TTL) for a session token, then the role

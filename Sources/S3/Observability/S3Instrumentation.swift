@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import S3HTTP
-import S3Sync
+import S3Locking
 import Tracing
 
 // What a client reports about its requests, through the three server-ecosystem APIs:

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import S3Sync
+import S3Locking
 
 /// The offset between the store's clock and ours, learnt from a refused request and applied to
 /// every later signature (as the AWS SDKs do).

@@ -1,6 +1,6 @@
 import Foundation
 import S3HTTP
-import S3Sync
+import S3Locking
 
 /// Why a failure may be retried.
 enum S3RetryKind: Sendable, Equatable {

@@ -1,6 +1,6 @@
 import Foundation
 import S3HTTP
-import S3Sync
+import S3Locking
 
 /// How failed requests are retried: the AWS SDKs' "standard" mode.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 import S3HTTP
-import S3Sync
+import S3Locking
 
 /// A client's retry budget, as in the AWS SDKs' standard mode: a bucket of 500 tokens; a retry
 /// costs 5 (10 after a timeout); a request that succeeds at once refunds 1, one that succeeds

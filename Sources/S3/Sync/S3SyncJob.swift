@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 import Foundation
 import S3HTTP
 import S3Signing
-import S3Sync
+import S3Locking
 
 /// Downloads one object: to a sink as one stream, or to a file as ranged GETs in a sliding
 /// window of `concurrency` tasks.

@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 
 /// Counts bytes and parts and reports progress, throttled.
 final class ProgressMeter: Sendable {

@@ -1,4 +1,4 @@
-import S3Sync
+import S3Locking
 
 /// One concurrency limit (and so one memory budget: permits x part size) shared by many
 /// transfers: every part or range takes a permit while it is in memory or in flight.

@@ -1,5 +1,5 @@
 import Foundation
-import S3Sync
+import S3Locking
 
 /// How large transfers are split and run.
 public struct S3TransferOptions: Sendable {
