@@ -23,6 +23,8 @@ struct Arguments {
     var minutes = 10.0
     var tasks = 256
     var faultEverySeconds = 30
+    /// How often the workload is brought to rest for a quiet sample (``QuietPoints``).
+    var quietEverySeconds = 300
 
     static func parse(_ argv: [String]) throws -> Arguments {
         var a = Arguments()
@@ -41,15 +43,16 @@ struct Arguments {
             case "--minutes": a.minutes = Double(try value()) ?? -1
             case "--tasks": a.tasks = Int(try value()) ?? -1
             case "--fault-every": a.faultEverySeconds = Int(try value()) ?? -1
+            case "--quiet-every": a.quietEverySeconds = Int(try value()) ?? -1
             default: throw SoakFailure("unknown argument \(argv[i])")
             }
             i += 1
         }
         guard !a.endpoint.isEmpty, !a.clusterDirectory.isEmpty, !a.ctl.isEmpty, !a.out.isEmpty else {
-            throw SoakFailure("usage: s3-soak --endpoint URL --cluster-dir DIR --ctl scripts/cluster-ctl --out DIR [--minutes M] [--tasks N] [--fault-every S]")
+            throw SoakFailure("usage: s3-soak --endpoint URL --cluster-dir DIR --ctl scripts/cluster-ctl --out DIR [--minutes M] [--tasks N] [--fault-every S] [--quiet-every S]")
         }
-        guard a.minutes > 0, a.tasks > 0, a.faultEverySeconds >= 12 else {
-            throw SoakFailure("--minutes and --tasks must be positive, --fault-every at least 12 (a fault holds 10 s)")
+        guard a.minutes > 0, a.tasks > 0, a.faultEverySeconds >= 12, a.quietEverySeconds >= 60 else {
+            throw SoakFailure("--minutes and --tasks must be positive, --fault-every at least 12 (a fault holds 10 s), --quiet-every at least 60")
         }
         return a
     }
@@ -76,8 +79,15 @@ struct SoakResult: Codable {
     var operations: [OperationFigures]
     var mismatches: [String]
     var violations: [String]
+    /// See ``SoakRecorder/State/lateWrites``: not the client's doing, reported apart.
+    var lateWrites: [String]
+    var lateWriteEvents: Int
+    var lateWriteKeys: Int
     var untypedExamples: [String]
     var orphanedUploads: [String]
+    /// The samples taken with the workload at rest (``QuietPoints``), the last one after it
+    /// ended (the client still alive).
+    var quietPoints: [QuietSample]
     var objectsChecked: Int
     /// Why the bucket could not be removed at the end, if it could not.
     var cleanupError: String?
@@ -146,11 +156,29 @@ struct Soak {
         let faults = Task {
             await control.strikeInTurn(every: .seconds(a.faultEverySeconds), hold: .seconds(10), start: start, until: stopFaults) { say($0) }
         }
+        let rest = QuietPoints()
+        let quietSampler = Task { () -> [QuietSample] in
+            // None in the last 90 s: tasks past the deadline do not come to rest; the idle
+            // sample after the run is the last point.
+            var points: [QuietSample] = []
+            var next = start.advanced(by: .seconds(a.quietEverySeconds))
+            while next < deadline.advanced(by: .seconds(-90)) {
+                try? await Task.sleep(until: next, clock: .continuous)
+                let asked = ContinuousClock.now
+                let all = await rest.quiet(tasks: a.tasks, within: .seconds(120))
+                let point = QuietSample.take(since: start, waitedSince: asked, allAtRest: all)
+                rest.resume()
+                say("at rest\(all ? "" : " (not every task)") at \(Int(point.t)) s after \(String(format: "%.1f", point.waitedSeconds)) s: RSS \(point.rssKiB / 1024) MiB")
+                points.append(point)
+                next = next.advanced(by: .seconds(a.quietEverySeconds))
+            }
+            return points
+        }
         say("\(a.tasks) tasks for \(a.minutes) min against \(a.endpoint), bucket \(bucket), a fault every \(a.faultEverySeconds) s")
         let keys = await withTaskGroup(of: (Int, TaskKeys).self) { group in
             for i in 0..<a.tasks {
                 let task = SoakTask(index: i, client: client, bucket: bucket, payloads: payloads, recorder: recorder,
-                                    largeGate: gate, options: options, scratch: scratch, start: start)
+                                    largeGate: gate, options: options, scratch: scratch, start: start, rest: rest)
                 group.addTask { (i, await task.run(until: deadline)) }
             }
             var all: [(Int, TaskKeys)] = []
@@ -165,6 +193,7 @@ struct Soak {
         try await Task.sleep(for: .seconds(2))
         let idle = ProcessStats.named()
         say("idle, client alive: \(idle)")
+        let quiet = await quietSampler.value + [QuietSample.take(since: start, waitedSince: .now, allAtRest: true)]
         stopSampling.raise()
         try await sampler.value
         await client.shutdown()
@@ -194,8 +223,9 @@ struct Soak {
         let seconds = Double(workload.components.seconds) + Double(workload.components.attoseconds) * 1e-18
         let result = SoakResult(minutes: a.minutes, tasks: a.tasks, faultEverySeconds: a.faultEverySeconds, workloadSeconds: seconds,
                                 bytesMoved: recorder.bytesMoved.load(ordering: .relaxed), operations: figures,
-                                mismatches: state.mismatches, violations: state.violations, untypedExamples: state.untypedExamples,
-                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, objectsChecked: checked, cleanupError: cleanupError,
+                                mismatches: state.mismatches, violations: state.violations, lateWrites: state.lateWrites,
+                                lateWriteEvents: state.lateWriteEvents, lateWriteKeys: state.lateWriteKeys.count, untypedExamples: state.untypedExamples,
+                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, quietPoints: quiet, objectsChecked: checked, cleanupError: cleanupError,
                                 before: before, idle: idle, after: after)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -204,17 +234,25 @@ struct Soak {
     }
 
     /// Every object the tasks know must hold its bytes; every object in doubt must be absent or
-    /// whole; nothing else may be in the bucket; no multipart upload may be left.
+    /// whole; nothing else may be in the bucket; no multipart upload may be left. An object
+    /// holding (or lacking) what a failed or abandoned request meant to store, when that is not
+    /// what the key's last successful request left, is a late write of the store: counted apart.
     static func finalCheck(_ client: S3Client, bucket: String, keys: [TaskKeys], recorder: SoakRecorder, scratch: URL) async throws
         -> (checked: Int, orphans: [S3MultipartUploadSummary]) {
-        var expectations: [(String, [Expected?])] = []
+        /// What the key may hold by the tasks' account, and what late writes could have left.
+        struct Expectation: Sendable {
+            var allowed: [Expected?]
+            var late: [Expected?]
+        }
+        var expected: [String: Expectation] = [:]
+        var lateOnly: [String: [Expected?]] = [:]
         var stories: [String: String] = [:]
         for k in keys {
             for (key, h) in k.history { stories[key] = " [" + h.joined(separator: "; ") + "]" }
-            for (key, e) in k.known { expectations.append((key, [e])) }
-            for (key, candidates) in k.uncertain { expectations.append((key, candidates)) }
+            for (key, e) in k.known { expected[key] = Expectation(allowed: [e], late: k.late[key] ?? []) }
+            for (key, candidates) in k.uncertain { expected[key] = Expectation(allowed: candidates, late: k.late[key] ?? []) }
+            for (key, late) in k.late { lateOnly[key] = late }
         }
-        let expected = Dictionary(expectations, uniquingKeysWith: { a, _ in a })
         let told = stories
         var listed: [String] = []
         var token: String?
@@ -224,20 +262,28 @@ struct Soak {
             token = page.isTruncated ? page.nextContinuationToken : nil
         } while token != nil
         for key in listed where expected[key] == nil {
-            recorder.violation("final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
+            if let late = lateOnly[key], late.contains(where: { $0 != nil }) {
+                // Deleted, then a late write: its bytes must be one of those writes, whole.
+                expected[key] = Expectation(allowed: [nil], late: late)
+            } else {
+                recorder.violation("final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
+            }
         }
         let listedSet = Set(listed)
         let checked = Locked(0)
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for (key, candidates) in expectations {
+            for (key, e) in expected {
                 if running == 32 { await group.next(); running -= 1 }
                 running += 1
                 group.addTask {
                     let present = listedSet.contains(key)
                     if !present {
-                        if !candidates.contains(nil) { recorder.violation("final check: \(key) is missing" + (told[key] ?? "")) }
-                        return
+                        if e.allowed.contains(nil) { return }
+                        if e.late.contains(nil) {
+                            return recorder.lateWrite(key, "final check: \(key) is missing: a failed delete of it was applied late" + (told[key] ?? ""))
+                        }
+                        return recorder.violation("final check: \(key) is missing" + (told[key] ?? ""))
                     }
                     do {
                         let download = try await client.getObject(bucket: bucket, key: key)
@@ -249,13 +295,15 @@ struct Soak {
                         }
                         let got = Expected(size: count, sha256: digest.finalize())
                         checked.withLock { $0 += 1 }
-                        if !candidates.contains(got) {
-                            if candidates.count == 1, let only = candidates[0] {
-                                recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size)" + (told[key] ?? ""))
-                            } else {
-                                recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)"
-                                    + (told[key] ?? ""))
-                            }
+                        if e.allowed.contains(got) { return }
+                        if e.late.contains(got) {
+                            return recorder.lateWrite(key, "final check: \(key) holds the \(count) bytes of a write that failed or was abandoned" + (told[key] ?? ""))
+                        }
+                        if e.allowed.count == 1, let only = e.allowed[0] {
+                            recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size), a digest of no write made to it" + (told[key] ?? ""))
+                        } else {
+                            recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)"
+                                + (told[key] ?? ""))
                         }
                     } catch {
                         recorder.violation("final check: GET \(key) failed on the healed cluster: \(error)")

@@ -24,6 +24,38 @@ struct TaskKeys: Sendable {
     /// The last few requests made to each key above (when, what, how it ended), to explain a
     /// broken promise.
     private(set) var history: [String: [String]] = [:]
+    /// What the store may still apply to each key, late: the bytes of every write that failed
+    /// or took more than one attempt (an abandoned attempt may be stored after later requests,
+    /// as SeaweedFS does: the test aStoppedGatewayAppliesAnAbandonedWriteAfterALaterOne), and
+    /// nil for a delete that failed. Kept for keys deleted long ago too (a few entries a key
+    /// that ever failed: some kilobytes an hour).
+    private(set) var late: [String: [Expected?]] = [:]
+
+    mutating func mayLand(_ key: String, _ what: Expected?) {
+        var l = late[key] ?? []
+        guard !l.contains(what) else { return }
+        l.append(what)
+        if l.count > 8 { l.removeFirst() }
+        late[key] = l
+    }
+
+    /// A copy of `source` holds what `source` held, which may have been a late write's bytes.
+    mutating func inheritLate(_ key: String, from source: String) {
+        for case let e? in late[source] ?? [] { mayLand(key, e) }
+    }
+
+    /// What a late write of `key` could explain: `found` (nil: absent) is one of its entries.
+    func lateExplains(_ key: String, size found: Int?) -> Bool {
+        late[key]?.contains { $0?.size == found } ?? false
+    }
+
+    /// After a late write was found: the key may hold what the tasks expected, or any late one.
+    mutating func inDoubt(_ key: String) {
+        let before: [Expected?] = known[key].map { [$0] } ?? uncertain[key] ?? [nil]
+        known[key] = nil
+        deleted.removeAll { $0 == key }
+        uncertain[key] = before + (late[key] ?? []).filter { !before.contains($0) }
+    }
 
     mutating func note(_ key: String, _ event: String) {
         history[key, default: []].append(event)
@@ -54,6 +86,7 @@ struct TaskKeys: Sendable {
         known[key] = nil
         deleted.removeAll { $0 == key }
         uncertain[key] = before + [attempted]
+        mayLand(key, attempted)
     }
 }
 
@@ -114,6 +147,7 @@ struct SoakTask: Sendable {
     let options: S3TransferOptions
     let scratch: URL
     let start: ContinuousClock.Instant
+    let rest: QuietPoints
 
     var prefix: String { "t\(index)/" }
 
@@ -145,6 +179,7 @@ struct SoakTask: Sendable {
     func run(until deadline: ContinuousClock.Instant) async -> TaskKeys {
         var keys = TaskKeys()
         while ContinuousClock.now < deadline {
+            await rest.restIfAsked()
             await step(&keys)
         }
         return keys
@@ -176,8 +211,9 @@ struct SoakTask: Sendable {
         let key = keys.known.count >= 8 || (Bool.random() && !keys.known.isEmpty) ? keys.known.keys.randomElement()! : keys.newKey(prefix, "s")
         let body = payloads.smallBody()
         let expected = Expected(size: body.count, sha256: Digest.sha256(body))
-        if case .success = await traced("put", key, &keys, attempts: { $0.attempts }, { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
+        if case .success(let r) = await traced("put", key, &keys, attempts: { $0.attempts }, { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
             keys.markWritten(key, expected)
+            if r.attempts > 1 { keys.mayLand(key, expected) }
             recorder.moved(body.count)
         } else {
             keys.writeFailed(key, expected)
@@ -198,9 +234,15 @@ struct SoakTask: Sendable {
         }
         if case .success(let (count, sha)) = result {
             recorder.moved(count)
-            if count != expected.size || sha != expected.sha256 {
-                recorder.mismatch("GET \(key): \(count) bytes, expected \(expected.size), digest \(sha == expected.sha256 ? "equal" : "different")"
-                    + story(key, keys))
+            let got = Expected(size: count, sha256: sha)
+            if got != expected {
+                if keys.late[key]?.contains(got) == true {
+                    recorder.lateWrite(key, "GET \(key): the \(count) bytes of a write that failed or was abandoned, not the \(expected.size) written last"
+                        + story(key, keys))
+                    keys.markWritten(key, got)
+                } else {
+                    recorder.mismatch("GET \(key): \(count) bytes, expected \(expected.size), a digest of no write made to it" + story(key, keys))
+                }
             }
         }
     }
@@ -214,6 +256,7 @@ struct SoakTask: Sendable {
         } else {
             keys.known[key] = nil
             keys.uncertain[key] = before + [nil]
+            keys.mayLand(key, nil)
         }
     }
 
@@ -230,22 +273,35 @@ struct SoakTask: Sendable {
         }
         guard case .success(let found) = result else { return }
         for (key, expected) in keys.known where found[key] != Int64(expected.size) {
-            recorder.violation("listing of \(prefix): \(key) \(found[key].map { "has \($0) bytes" } ?? "is missing"), written with \(expected.size)"
-                + story(key, keys))
+            let what = "listing of \(prefix): \(key) \(found[key].map { "has \($0) bytes" } ?? "is missing"), written with \(expected.size)"
+            if keys.lateExplains(key, size: found[key].map { Int($0) }) {
+                recorder.lateWrite(key, what + ", as a write or delete that failed or was abandoned left it" + story(key, keys))
+                keys.inDoubt(key)
+            } else {
+                recorder.violation(what + story(key, keys))
+            }
         }
         for key in keys.deleted where found[key] != nil {
-            recorder.violation(String(format: "listing of %@ at %.1f s: %@ is there after its delete succeeded", prefix, seconds(), key)
-                + story(key, keys))
+            let what = String(format: "listing of %@ at %.1f s: %@ is there after its delete succeeded", prefix, seconds(), key)
+            if keys.lateExplains(key, size: found[key].map { Int($0) }) {
+                recorder.lateWrite(key, what + ", with the size of a write that failed or was abandoned" + story(key, keys))
+                keys.inDoubt(key)
+            } else {
+                recorder.violation(what + story(key, keys))
+            }
         }
     }
 
     func copy(_ keys: inout TaskKeys) async {
         guard let (source, expected) = keys.known.randomElement(), keys.known.count < 8 else { return await delete(&keys) }
         let key = keys.newKey(prefix, "c")
-        if case .success = await traced("copy", key, &keys, attempts: { $0.attempts }, {
+        let result = await traced("copy", key, &keys, attempts: { $0.attempts }, {
             try await client.copyObject(sourceBucket: bucket, sourceKey: source, bucket: bucket, key: key)
-        }) {
+        })
+        keys.inheritLate(key, from: source)
+        if case .success(let r) = result {
             keys.markWritten(key, expected)
+            if r.attempts > 1 { keys.mayLand(key, expected) }
         } else {
             keys.writeFailed(key, expected)
         }
@@ -258,13 +314,14 @@ struct SoakTask: Sendable {
         let key = keys.newKey(prefix, "x")
         let first = payloads.smallBody(), second = payloads.smallBody()
         let expected = Expected(size: first.count, sha256: Digest.sha256(first))
-        guard case .success = await traced("create-only", key, &keys, attempts: { $0.attempts }, {
+        guard case .success(let r) = await traced("create-only", key, &keys, attempts: { $0.attempts }, {
             try await client.putObject(bucket: bucket, key: key, bytes: first, conditions: .createOnly)
         }) else {
             // A retry of a create whose first attempt was stored is refused: the object may be there.
             return keys.writeFailed(key, expected)
         }
         keys.markWritten(key, expected)
+        if r.attempts > 1 { keys.mayLand(key, expected) }
         let again = await traced("create-only refused", key, &keys) { () -> Bool in
             do {
                 try await client.putObject(bucket: bucket, key: key, bytes: second, conditions: .createOnly)
@@ -284,13 +341,14 @@ struct SoakTask: Sendable {
     func largeRoundTrip(_ keys: inout TaskKeys) async {
         let (file, expected) = payloads.files.randomElement()!
         let key = keys.newKey(prefix, "L")
-        guard case .success = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
+        guard case .success(let r) = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
         }) else {
             keys.writeFailed(key, expected)
             return await delete(key, &keys)
         }
         keys.markWritten(key, expected)
+        if r.attempts > 1 { keys.mayLand(key, expected) }
         recorder.moved(expected.size)
         let toFile = Bool.random()
         let result = await traced(toFile ? "download large to a file" : "download large as a stream", key, &keys, large: true) {
@@ -345,6 +403,7 @@ struct SoakTask: Sendable {
             keys.markWritten(key, expected)
         } else {
             keys.uncertain[key] = [nil, expected]
+            keys.mayLand(key, expected)
         }
         let head = await traced("head", key, &keys) { try await client.headObject(bucket: bucket, key: key) }
         switch head {
@@ -365,6 +424,7 @@ struct SoakTask: Sendable {
         } else {
             keys.known[key] = nil
             keys.uncertain[key] = before + [nil]
+            keys.mayLand(key, nil)
         }
     }
 }

@@ -44,7 +44,10 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
 
         /// Ours: the request was refused before sending because an argument is invalid.
         public static let invalidArgument: Code = "ClientInvalidArgument"
-        /// Ours: the request did not get a response (see ``S3Error/underlying``).
+        /// Ours: the request did not get a response (see ``S3Error/underlying``). Whether the
+        /// store carried it out is unknown: a write that failed so may be there, and may even be
+        /// stored later than a newer write of the same key (SeaweedFS does so when a stalled
+        /// gateway resumes; Amazon S3 orders writes of a key by when each began).
         public static let transportFailure: Code = "ClientTransportFailure"
         /// Ours: the response could not be understood.
         public static let invalidResponse: Code = "ClientInvalidResponse"
