@@ -118,18 +118,74 @@ struct Stat: AsyncParsableCommand {
 }
 
 struct Presign: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "presign", abstract: "Print a presigned URL for an object (GET, or PUT to let someone upload).")
+    static let configuration = CommandConfiguration(
+        commandName: "presign",
+        abstract: "Print a presigned URL for an object (GET, or PUT to let someone upload), or with --post a browser upload form's URL and fields.",
+        discussion: """
+            With --post, the output is the URL to post a multipart/form-data form to and its fields, in order; \
+            the file goes last, as the field "file". For example:
+              s3 presign --post --key-prefix --content-length-range 1-10485760 --content-type-prefix image/ s3://bucket/photos/
+            """)
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var output: OutputOptions
-    @Argument(help: "s3://bucket/key") var location: S3Location
-    @Option(help: "Seconds the URL works (1 to 604800).") var expires = 3600
+    @Argument(help: "s3://bucket/key (with --key-prefix, s3://bucket/prefix)") var location: S3Location
+    @Option(help: "Seconds the URL or form works (1 to 604800).") var expires = 3600
     @Flag(help: "A URL for uploading (PUT) instead of reading.") var put = false
+    @Flag(help: "A browser upload form (POST policy) instead of a URL.") var post = false
+    @Flag(help: "With --post: the form may upload any key under the given prefix (the file's name completes it).") var keyPrefix = false
+    @Option(help: ArgumentHelp("With --post: the file's size must lie in this range of bytes.", valueName: "min-max"))
+    var contentLengthRange: String?
+    @Option(help: "With --post: the object's Content-Type.") var contentType: String?
+    @Option(help: "With --post: the Content-Type must start with this (the page sets it).") var contentTypePrefix: String?
+    @Option(help: ArgumentHelp("With --post: user metadata the form sets (repeatable).", valueName: "name=value")) var metadata: [String] = []
+    @Option(help: "With --post: the status S3 answers a successful upload with (200, 201 or 204).") var successActionStatus: Int?
+    @Option(help: "With --post: where S3 sends the browser after a successful upload.") var successActionRedirect: String?
+
+    func postConditions() throws -> [S3PostCondition] {
+        var conditions: [S3PostCondition] = []
+        if let range = contentLengthRange {
+            let parts = range.split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let low = Int64(parts[0]), let high = Int64(parts[1]), low >= 0, high >= low else {
+                throw ValidationError("--content-length-range takes min-max in bytes (for example 1-10485760), got \(range)")
+            }
+            conditions.append(.contentLength(low...high))
+        }
+        if let contentType { conditions.append(.contentType(contentType)) }
+        if let contentTypePrefix { conditions.append(.contentType(startingWith: contentTypePrefix)) }
+        for m in metadata {
+            guard let eq = m.firstIndex(of: "="), eq != m.startIndex else { throw ValidationError("--metadata takes name=value, got \(m)") }
+            conditions.append(.metadata(String(m[..<eq]), String(m[m.index(after: eq)...])))
+        }
+        if let successActionStatus { conditions.append(.successActionStatus(successActionStatus)) }
+        if let successActionRedirect { conditions.append(.successActionRedirect(successActionRedirect)) }
+        return conditions
+    }
+
+    func validate() throws {
+        if put && post { throw ValidationError("--put and --post cannot be used together") }
+        let postOnly = keyPrefix || contentLengthRange != nil || contentType != nil || contentTypePrefix != nil || !metadata.isEmpty
+            || successActionStatus != nil || successActionRedirect != nil
+        if postOnly && !post { throw ValidationError("--key-prefix, --content-length-range, --content-type, --content-type-prefix, --metadata and --success-action-* need --post") }
+    }
 
     func run() async throws {
         let client = try connection.client()
         let printer = output.printer()
+        let (location, expires) = (location, expires)
+        if post {
+            let key: S3PostKey = keyPrefix ? .prefix(location.key ?? "") : .exactly(try location.requireKey())
+            if keyPrefix && location.hasWildcard { throw ValidationError("\(location): wildcards are not taken here") }
+            let conditions = try postConditions()
+            try await perform(printer) {
+                let form = try await client.presignedPost(bucket: location.bucket, key: key, conditions: conditions, expiresIn: expires)
+                let text = (["POST \(form.url)"] + form.fields.map { "\($0.name)=\($0.value)" }).joined(separator: "\n")
+                printer.result(text, ["url": form.url, "method": "POST", "expires": expires,
+                                      "fields": Dictionary(form.fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })])
+            }
+            return
+        }
         let key = try location.requireKey()
-        let (location, expires, method) = (location, expires, put ? "PUT" : "GET")
+        let method = put ? "PUT" : "GET"
         try await perform(printer) {
             let url = try await client.presignedURL(method: method, bucket: location.bucket, key: key, expiresIn: expires)
             printer.result(url, ["url": url, "method": method, "expires": expires])

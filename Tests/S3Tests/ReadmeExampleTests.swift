@@ -58,7 +58,29 @@ func takeJob(_ job: String, worker: String, inbox: S3Bucket, done: S3Bucket) asy
     return true
 }
 
+// The README's presigned POST example ("Browser uploads: presigned POST"), verbatim.
+func readmePresignedPost(client: S3Client) async throws -> S3PresignedPost {
+    let form = try await client.presignedPost(
+        bucket: "uploads", key: .prefix("inbox/"),              // any key under inbox/: the file's name completes it
+        conditions: [.contentLength(1...10 << 20), .contentType("text/plain"), .successActionStatus(201)],
+        expiresIn: 600)
+    // form.url is where the page posts a multipart/form-data form: form.fields in order, then the file as "file"
+    let names = form.fields.map(\.name)    // Content-Type, success_action_status, key, x-amz-algorithm, ..., x-amz-signature
+    #expect(names.last == "x-amz-signature")
+    return form
+}
+
 @Suite struct ReadmeExampleTests {
+    @Test func thePresignedPostExampleSignsAForm() async throws {
+        let client = S3Client(configuration: try S3Configuration(endpoint: "http://127.0.0.1:9", credentials: testCredentials))
+        let form = try await readmePresignedPost(client: client)
+        await client.shutdown()
+        #expect(form.url == "http://127.0.0.1:9/uploads")
+        #expect(form.fields.map(\.name) == ["Content-Type", "success_action_status", "key", "x-amz-algorithm", "x-amz-credential",
+                                            "x-amz-date", "policy", "x-amz-signature"])
+        #expect(form[field: "key"] == "inbox/${filename}")
+    }
+
     @Test(arguments: TestServer.all) func theJobExampleGivesEachJobToOneWorker(server: TestServer) async throws {
         try await server.run {
             let client = try makeClient()

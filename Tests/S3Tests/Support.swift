@@ -48,6 +48,9 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
 
     // What a server lacks. Each is used by the tests that meet it, which say so.
 
+    /// moto stores any browser-form POST: it checks neither the policy's conditions (size,
+    /// key prefix, fields) nor its signature. SeaweedFS checks them all.
+    var checksPostPolicies: Bool { kind == .seaweedfs }
     /// SeaweedFS answers `PUT ?publicAccessBlock` with 501 NotImplemented.
     var supportsPublicAccessBlock: Bool { kind == .moto }
     /// SeaweedFS keeps objects in a file tree: it folds `//` in keys and refuses `.`/`..` segments.
