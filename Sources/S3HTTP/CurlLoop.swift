@@ -432,3 +432,15 @@ final class CurlLoop: @unchecked Sendable {
         t.loopErrorBuffer = nil
     }
 }
+
+/// libcurl's large blocks (its per-transfer receive buffer above all), which this package maps
+/// from the kernel instead of taking them from malloc (Sources/CCurl/shim.h says why). For tests
+/// and soaks: how many are mapped now, and the most bytes mapped at once. (In this file, beside
+/// the call that installs the functions: a header's static functions and their counters are
+/// emitted once per object file, so a reader elsewhere would read a copy of its own.)
+package enum CurlMemory {
+    /// Mapped blocks alive now (0 when no transfer runs).
+    package static var mappedBlocks: Int { Int(s3_curl_mapped_blocks()) }
+    /// The most bytes mapped at once since the process started.
+    package static var mappedBytesHighWater: Int { Int(s3_curl_mapped_bytes_high_water()) }
+}

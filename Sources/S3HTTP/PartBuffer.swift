@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CCurl
 import S3Locking
+import Synchronization
 
 /// A fixed-size byte buffer for one part of a large transfer, mapped straight from the kernel
 /// (`mmap`) and returned to it (`munmap`) when the last reference goes.
@@ -21,6 +22,11 @@ package final class PartBuffer: @unchecked Sendable {
     /// Bytes in use (set by whoever fills the buffer, before sharing it).
     package var count: Int
 
+    /// How many buffers exist now, and their bytes: for a soak's leak check (s3-soak samples
+    /// them with the workload at rest, when none should).
+    package static let live = Atomic<Int>(0)
+    package static let liveBytes = Atomic<Int>(0)
+
     /// A zero-filled buffer of `capacity` bytes (at least 1), its pages faulted in at once
     /// (`MAP_POPULATE`): a buffer is filled (nearly) whole anyway, and one call costs less than a fault
     /// per 4 KiB page as the bytes arrive.
@@ -31,9 +37,15 @@ package final class PartBuffer: @unchecked Sendable {
         base = p
         self.capacity = size
         count = 0
+        Self.live.add(1, ordering: .relaxed)
+        Self.liveBytes.add(size, ordering: .relaxed)
     }
 
-    deinit { munmap(base, capacity) }
+    deinit {
+        munmap(base, capacity)
+        Self.live.subtract(1, ordering: .relaxed)
+        Self.liveBytes.subtract(capacity, ordering: .relaxed)
+    }
 
     /// The bytes in use.
     package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }

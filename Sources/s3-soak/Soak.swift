@@ -168,7 +168,8 @@ struct Soak {
                 let all = await rest.quiet(tasks: a.tasks, within: .seconds(120))
                 let point = QuietSample.take(since: start, waitedSince: asked, allAtRest: all)
                 rest.resume()
-                say("at rest\(all ? "" : " (not every task)") at \(Int(point.t)) s after \(String(format: "%.1f", point.waitedSeconds)) s: RSS \(point.rssKiB / 1024) MiB")
+                say("at rest\(all ? "" : " (not every task)") at \(Int(point.t)) s after \(String(format: "%.1f", point.waitedSeconds)) s: RSS \(point.rssKiB / 1024) MiB, "
+                    + "heap in use \((point.heapInUseKiB ?? 0) / 1024) MiB, free \((point.heapFreeKiB ?? 0) / 1024) MiB, part buffers \(point.partBuffers)")
                 points.append(point)
                 next = next.advanced(by: .seconds(a.quietEverySeconds))
             }
@@ -186,6 +187,8 @@ struct Soak {
             return all.sorted { $0.0 < $1.0 }.map(\.1)
         }
         let workload = ContinuousClock.now - start
+        // For a heap profiler: everything still allocated now is reported as leaked at exit.
+        if ProcessInfo.processInfo.environment["S3_SOAK_EXIT_AFTER_WORKLOAD"] != nil { exit(0) }
         say("workload done after \(workload); healing the cluster")
         stopFaults.raise()
         let events = await faults.value

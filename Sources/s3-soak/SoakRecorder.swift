@@ -1,6 +1,7 @@
 import Foundation
 import S3
 import S3Locking
+import S3HTTP
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -252,15 +253,55 @@ struct QuietSample: Sendable, Codable {
     var threads: Int
     var waitedSeconds: Double
     var allAtRest: Bool
+    /// After the trim: what malloc's heaps hold in use (its mmapped chunks included), what
+    /// they hold free, and the part buffers (mapped apart from malloc) that exist.
+    var heapInUseKiB: Int?
+    var heapFreeKiB: Int?
+    var partBuffers: Int
+    var partBufferKiB: Int
+    /// libcurl's blocks mapped apart from malloc (its receive buffers): none at rest.
+    var curlMappedBlocks: Int
 
     static func take(since start: ContinuousClock.Instant, waitedSince asked: ContinuousClock.Instant, allAtRest: Bool) -> QuietSample {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         let untrimmed = ProcessStats.now()
         _ = trimHeap?(0)
         let p = ProcessStats.now()
+        let heap = heapStats()
         return QuietSample(t: seconds(ContinuousClock.now - start), rssKiB: p.rssKiB, rssBeforeTrimKiB: untrimmed.rssKiB,
                            descriptors: p.descriptors, threads: p.threads, waitedSeconds: seconds(ContinuousClock.now - asked),
-                           allAtRest: allAtRest)
+                           allAtRest: allAtRest, heapInUseKiB: heap.map { $0.inUse / 1024 }, heapFreeKiB: heap.map { $0.free / 1024 },
+                           partBuffers: PartBuffer.live.load(ordering: .relaxed),
+                           partBufferKiB: PartBuffer.liveBytes.load(ordering: .relaxed) / 1024,
+                           curlMappedBlocks: CurlMemory.mappedBlocks)
+    }
+
+    /// glibc's own account (`malloc_info`, the totals over every arena): bytes taken from the
+    /// system and mapped chunks, less the free chunks, are in use.
+    static func heapStats() -> (inUse: Int, free: Int)? {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_info") else { return nil }
+        let info = unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafeMutablePointer<FILE>?) -> Int32).self)
+        var buffer: UnsafeMutablePointer<CChar>?
+        var size = 0
+        guard let stream = open_memstream(&buffer, &size) else { return nil }
+        _ = info(0, stream)
+        fclose(stream)
+        guard let buffer else { return nil }
+        defer { free(buffer) }
+        let xml = String(cString: buffer)
+        // The totals follow the last arena's </heap>.
+        guard let end = xml.range(of: "</heap>", options: .backwards) else { return nil }
+        var totals: [String: Int] = [:]
+        for line in xml[end.upperBound...].split(separator: "\n") {
+            let parts = line.split(separator: "\"")
+            // <total type="fast" count="0" size="0"/>  or  <system type="current" size="135168"/>
+            guard parts.count >= 4, let kind = parts.first?.split(separator: " ").first else { continue }
+            let name = String(kind.dropFirst()) + "." + parts[1]
+            totals[name] = Int(parts[parts.count - 2])
+        }
+        guard let current = totals["system.current"] else { return nil }
+        let free = (totals["total.fast"] ?? 0) + (totals["total.rest"] ?? 0)
+        return (current - free + (totals["total.mmap"] ?? 0), free)
     }
 }
 

@@ -27,8 +27,8 @@ struct TaskKeys: Sendable {
     /// What the store may still apply to each key, late: the bytes of every write that failed
     /// or took more than one attempt (an abandoned attempt may be stored after later requests,
     /// as SeaweedFS does: the test aStoppedGatewayAppliesAnAbandonedWriteAfterALaterOne), and
-    /// nil for a delete that failed. Kept for keys deleted long ago too (a few entries a key
-    /// that ever failed: some kilobytes an hour).
+    /// nil for a delete that failed. Kept while the key is known or in doubt, and for the last
+    /// 64 keys deleted.
     private(set) var late: [String: [Expected?]] = [:]
 
     mutating func mayLand(_ key: String, _ what: Expected?) {
@@ -67,6 +67,23 @@ struct TaskKeys: Sendable {
         uncertain[key] = nil
         if !deleted.contains(key) { deleted.append(key) }
         if deleted.count > 16 { history[deleted.removeFirst()] = nil }
+        // A late write lands seconds after its request failed: the late entries of the last 64
+        // keys deleted are kept, no more (the soak's own memory must stay flat too).
+        if late[key] != nil && !lateDeleted.contains(key) {
+            lateDeleted.append(key)
+            if lateDeleted.count > 64 {
+                let old = lateDeleted.removeFirst()
+                if known[old] == nil && uncertain[old] == nil && !deleted.contains(old) { late[old] = nil }
+            }
+        }
+    }
+
+    /// Keys deleted whose late entries are still kept (see ``markDeleted(_:)``).
+    private var lateDeleted: [String] = []
+
+    /// A key may hold one more thing (each possibility once).
+    mutating func mayHold(_ key: String, _ before: [Expected?], _ more: Expected?) {
+        uncertain[key] = before.contains(more) ? before : before + [more]
     }
 
     mutating func markWritten(_ key: String, _ expected: Expected) {
@@ -85,7 +102,7 @@ struct TaskKeys: Sendable {
         let before: [Expected?] = known[key].map { [$0] } ?? uncertain[key] ?? [nil]
         known[key] = nil
         deleted.removeAll { $0 == key }
-        uncertain[key] = before + [attempted]
+        mayHold(key, before, attempted)
         mayLand(key, attempted)
     }
 }
@@ -188,6 +205,10 @@ struct SoakTask: Sendable {
     /// One operation, chosen at random with these weights: put 25, get 25, delete 10, list 8,
     /// copy 8, create-only pair 6, large upload-download-delete 8, multipart upload cancelled 4.
     func step(_ keys: inout TaskKeys) async {
+        // Keys in doubt are deleted before new ones are made: during a fault most writes fail,
+        // and each failed write of a new key leaves one more (the bookkeeping must stay bounded,
+        // or the soak measures its own growth: it once grew by 19 MiB in 10 minutes so).
+        if keys.uncertain.count >= 8 { return await delete(&keys) }
         var roll = Int.random(in: 0..<94)
         if roll >= 82 && !largeGate.tryEnter() { roll = Int.random(in: 0..<82) }
         switch roll {
@@ -255,7 +276,7 @@ struct SoakTask: Sendable {
             keys.markDeleted(key)
         } else {
             keys.known[key] = nil
-            keys.uncertain[key] = before + [nil]
+            keys.mayHold(key, before, nil)
             keys.mayLand(key, nil)
         }
     }
@@ -423,7 +444,7 @@ struct SoakTask: Sendable {
             keys.markDeleted(key)
         } else {
             keys.known[key] = nil
-            keys.uncertain[key] = before + [nil]
+            keys.mayHold(key, before, nil)
             keys.mayLand(key, nil)
         }
     }
