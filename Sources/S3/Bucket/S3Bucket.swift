@@ -291,9 +291,15 @@ public actor S3Bucket {
     }
 
     /// Deletes the bucket. With `force`, first removes every object version and delete
-    /// marker and aborts unfinished multipart uploads.
+    /// marker and aborts unfinished multipart uploads; when objects arrive meanwhile (the
+    /// store answers `BucketNotEmpty`), it empties the bucket again, up to three rounds.
     public func deleteBucket(force: Bool = false) async throws {
-        if force {
+        guard force else { return try await client.deleteBucket(name) }
+        // An object can arrive between the emptying and the DeleteBucket: another writer's, or
+        // one a store applies late (SeaweedFS stores a write whose client gave up on it when the
+        // stalled gateway resumes). The store then answers BucketNotEmpty: empty it again, up
+        // to three rounds, a moment apart.
+        for round in 1...3 {
             try await deleteAllVersions()
             var keyMarker: String?, idMarker: String?
             repeat {
@@ -303,8 +309,12 @@ public actor S3Bucket {
                 }
                 (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
             } while keyMarker != nil
+            do {
+                return try await client.deleteBucket(name)
+            } catch let e as S3Error where e.code == .bucketNotEmpty && round < 3 {
+                try await Task.sleep(for: .milliseconds(500 * round))
+            }
         }
-        try await client.deleteBucket(name)
     }
 
     /// Deletes every object version and delete marker, page by page: each round lists the
