@@ -271,14 +271,7 @@ struct SoakTask: Sendable {
     func delete(_ keys: inout TaskKeys) async {
         // Keys in doubt first: their bytes are what a failed write left.
         guard let key = keys.uncertain.keys.randomElement() ?? keys.known.keys.randomElement() else { return }
-        let before = keys.known[key].map { [$0] } ?? keys.uncertain[key] ?? [nil]
-        if case .success = await traced("delete", key, &keys, { try await client.deleteObject(bucket: bucket, key: key) }) {
-            keys.markDeleted(key)
-        } else {
-            keys.known[key] = nil
-            keys.mayHold(key, before, nil)
-            keys.mayLand(key, nil)
-        }
+        await delete(key, &keys)
     }
 
     func list(_ keys: inout TaskKeys) async {
@@ -437,7 +430,8 @@ struct SoakTask: Sendable {
         await delete(key, &keys)
     }
 
-    /// Deletes `key` (large objects are not kept: space is finite).
+    /// Deletes `key` (large objects are deleted at once: space is finite); when the delete
+    /// fails, the key may still hold what it held.
     func delete(_ key: String, _ keys: inout TaskKeys) async {
         let before = keys.known[key].map { [$0] } ?? keys.uncertain[key] ?? [nil]
         if case .success = await traced("delete", key, &keys, { try await client.deleteObject(bucket: bucket, key: key) }) {
