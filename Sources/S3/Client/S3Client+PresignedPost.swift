@@ -16,21 +16,17 @@ public enum S3PostKey: Sendable, Hashable {
 /// value to the form (a field the page fills in).
 public struct S3PostCondition: Sendable, Hashable {
     let condition: SigV4PostPolicy.Condition
-    /// The form field the condition fixes, if it fixes one.
-    let field: (name: String, value: String)?
 
-    /// Whether two rules are the same rule.
-    public static func == (a: S3PostCondition, b: S3PostCondition) -> Bool {
-        a.condition == b.condition && a.field?.name == b.field?.name && a.field?.value == b.field?.value
+    /// The form field the condition fixes, if it fixes one (an `equals` condition does).
+    var field: (name: String, value: String)? {
+        if case .equals(let name, let value) = condition { return (name, value) }
+        return nil
     }
-
-    /// Hashes the rule.
-    public func hash(into hasher: inout Hasher) { hasher.combine(condition) }
 
     /// The file's size in bytes must lie in `range` (S3 refuses others with `EntityTooLarge` or
     /// `EntityTooSmall`).
     public static func contentLength(_ range: ClosedRange<Int64>) -> S3PostCondition {
-        S3PostCondition(condition: .contentLengthRange(min: range.lowerBound, max: range.upperBound), field: nil)
+        S3PostCondition(condition: .contentLengthRange(min: range.lowerBound, max: range.upperBound))
     }
 
     /// The object's `Content-Type` is `type` (the form sends it).
@@ -65,12 +61,12 @@ public struct S3PostCondition: Sendable, Hashable {
     /// Any form field `name` must be `value` (the form sends it): `acl`, `Cache-Control`,
     /// `Content-Disposition`, `x-amz-storage-class`, `x-amz-server-side-encryption`, ...
     public static func field(_ name: String, equals value: String) -> S3PostCondition {
-        S3PostCondition(condition: .equals(field: name, value: value), field: (name, value))
+        S3PostCondition(condition: .equals(field: name, value: value))
     }
 
     /// Form field `name` must start with `prefix` (`""`: any value); the page sets the field.
     public static func field(_ name: String, startsWith prefix: String) -> S3PostCondition {
-        S3PostCondition(condition: .startsWith(field: name, prefix: prefix), field: nil)
+        S3PostCondition(condition: .startsWith(field: name, prefix: prefix))
     }
 
     /// The field's name, for checks; nil for the size range.
