@@ -50,6 +50,10 @@ int s3_md5(const void *data, size_t len, uint8_t *out) {
     return digest(g_md5, data, len, NULL, 0, out);
 }
 
+int s3_base64(const void *data, size_t len, char *out) {
+    return EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)len);
+}
+
 int s3_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t *out) {
     enum { BLOCK = 64 };
     uint8_t k[BLOCK];

@@ -1,3 +1,5 @@
+import CCryptoShim
+
 /// The policy of an S3 browser-form upload (POST Object, signed with SigV4) and its signature.
 ///
 /// A browser posts a `multipart/form-data` form to the bucket's URL: the fields this returns,
@@ -87,35 +89,15 @@ extension SigV4Signer {
             fields.append((name, value))
             policy.conditions.append(.equals(field: name, value: value))
         }
-        let encoded = Base64.encode(Array(policy.json.utf8))
+        let json = Array(policy.json.utf8)
+        // libcrypto's base64 (EVP_EncodeBlock), as every other primitive here.
+        let encoded = String(unsafeUninitializedCapacity: 4 * ((json.count + 2) / 3) + 1) { out in
+            out.withMemoryRebound(to: CChar.self) { chars in
+                json.withUnsafeBytes { Int(s3_base64($0.baseAddress, $0.count, chars.baseAddress)) }
+            }
+        }
         fields.append(("policy", encoded))
         fields.append(("x-amz-signature", Digest.hex(Digest.hmacSHA256(key: scope.key, string: encoded))))
         return fields
-    }
-}
-
-/// Standard base64 with padding (RFC 4648 §4).
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    /// `bytes` in base64.
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(n >> UInt32(shift) & 63)]) }
-            i += 3
-        }
-        let left = bytes.count - i
-        if left > 0 {
-            let n = UInt32(bytes[i]) << 16 | (left == 2 ? UInt32(bytes[i + 1]) << 8 : 0)
-            out.append(alphabet[Int(n >> 18 & 63)])
-            out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(left == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -28,6 +28,10 @@ void s3_hmac_key_free(s3_hmac_key *k);
 /// One-shot MD5 of `len` bytes into `out` (16 bytes). Returns 1 on success.
 int s3_md5(const void *data, size_t len, uint8_t *out);
 
+/// Standard base64 (with padding, no line breaks) of `len` bytes into `out`, which must hold
+/// 4 * ((len + 2) / 3) + 1 bytes (a NUL ends it); returns the length written, without the NUL.
+int s3_base64(const void *data, size_t len, char *out);
+
 /// CRC-32C (Castagnoli) of `len` bytes, continuing from `crc` (0 to start). Uses the CPU's
 /// crc32 instruction where it has one.
 uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
