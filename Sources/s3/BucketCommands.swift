@@ -50,13 +50,15 @@ struct MakeBucket: AsyncParsableCommand {
     @Argument(help: "s3://bucket") var location: S3Location
     @Option(help: "Expire objects this many days after they are written.") var lifetimeDays: Int?
     @Flag(help: "Allow public reads and listing.") var `public` = false
+    @Flag(help: "With S3 Object Lock (and so versioning): see s3 lock, s3 retention, s3 legal-hold.") var objectLock = false
 
     func run() async throws {
         let client = try connection.client()
         let printer = output.printer()
-        let (location, days, open) = (location, lifetimeDays, self.public)
+        let (location, days, open, lock) = (location, lifetimeDays, self.public, objectLock)
         try await perform(printer) {
-            _ = try await S3Bucket.create(name: location.bucket, client: client, lifetimeInDays: days, allowPublicAccess: open)
+            _ = try await S3Bucket.create(name: location.bucket, client: client, lifetimeInDays: days, allowPublicAccess: open,
+                                          objectLockEnabled: lock)
             printer.result("make_bucket: \(location)", ["op": "make_bucket", "bucket": location.bucket])
         }
     }

@@ -10,18 +10,27 @@ struct Remove: AsyncParsableCommand {
     @Argument(help: "s3://bucket/key, s3://bucket/prefix/ with --recursive, or s3://bucket/logs/2024-* (quoted).") var location: S3Location
     @Flag(name: .shortAndLong, help: "Delete every object under the prefix.") var recursive = false
     @Flag(help: "Print what would be deleted, delete nothing.") var dryRun = false
+    @Option(help: "Delete this version of the object for good (one key only).") var versionId: String?
+    @Flag(help: "With --version-id: delete a version under Object Lock governance retention (needs s3:BypassGovernanceRetention).")
+    var bypassGovernance = false
+
+    func validate() throws {
+        if versionId != nil && (recursive || location.hasWildcard) { throw ValidationError("--version-id takes one key, not --recursive or a wildcard") }
+        if bypassGovernance && versionId == nil { throw ValidationError("--bypass-governance goes with --version-id (a retention holds a version)") }
+    }
 
     func run() async throws {
         let client = try connection.client()
         let printer = output.printer()
-        let (location, recursive, dryRun) = (location, recursive, dryRun)
+        let (location, recursive, dryRun, version, bypass) = (location, recursive, dryRun, versionId, bypassGovernance)
         if !recursive && !location.hasWildcard { _ = try location.requireKey() }
         try await perform(printer) {
             let bucket = location.bucket(client)
             guard recursive || location.hasWildcard else {
                 let key = try location.requireKey()
-                if !dryRun { try await bucket.deleteObject(key: key) }
-                printer.result((dryRun ? "(dryrun) " : "") + "delete: \(location)", ["op": "delete", "key": key, "dryRun": dryRun ? true : nil])
+                if !dryRun { try await bucket.deleteObject(key: key, versionID: version, bypassGovernanceRetention: bypass) }
+                printer.result((dryRun ? "(dryrun) " : "") + "delete: \(location)" + (version.map { " (version \($0))" } ?? ""),
+                               ["op": "delete", "key": key, "versionId": version, "dryRun": dryRun ? true : nil])
                 return
             }
             let keys = location.matchingObjects(client).map(\.key).filter { key in
@@ -100,6 +109,8 @@ struct Stat: AsyncParsableCommand {
                 ("cacheControl", p.cacheControl), ("contentDisposition", p.contentDisposition), ("contentEncoding", p.contentEncoding),
                 ("contentLanguage", p.contentLanguage), ("expires", p.expires), ("encryption", p.encryption.map { "\($0)" }),
                 ("customerKey", a.usesCustomerKey ? true : nil), ("tagCount", a.tagCount),
+                ("objectLockMode", p.retention?.mode.rawValue), ("objectLockRetainUntil", p.retention?.retainUntil),
+                ("legalHold", p.legalHold.map { $0 ? "ON" : "OFF" }),
                 ("metadata", a.metadata.isEmpty ? nil : a.metadata),
             ]
             let formatter = ISO8601DateFormatter()
@@ -212,6 +223,53 @@ struct URLCommand: AsyncParsableCommand {
                 location.bucket(client).url(forKey: key)
             }
             printer.result(url, ["url": url])
+        }
+    }
+}
+
+struct ObjectAttributes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attributes",
+        abstract: "Show an object's ETag, checksum, parts (each with its size and checksum), storage class and size, without its bytes.")
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "s3://bucket/key") var location: S3Location
+    @Option(help: "A version of the object.") var versionId: String?
+
+    func run() async throws {
+        let client = try connection.client()
+        let printer = output.printer()
+        let key = try location.requireKey()
+        let (bucket, version) = (location.bucket, versionId)
+        try await perform(printer) {
+            // Every page of parts.
+            var a = try await client.objectAttributes(bucket: bucket, key: key, versionID: version)
+            while let marker = a.nextPartNumberMarker {
+                let next = try await client.objectAttributes(bucket: bucket, key: key, versionID: version, partNumberMarker: marker)
+                a.parts += next.parts
+                a.nextPartNumberMarker = next.nextPartNumberMarker.flatMap { $0 > marker ? $0 : nil }
+            }
+            let parts: [[String: Any]] = a.parts.map { p in
+                var d: [String: Any] = ["partNumber": p.partNumber, "size": NSNumber(value: p.size)]
+                if let c = p.checksum { d["checksum"] = "\(c)" }
+                return d
+            }
+            let fields: [(String, Any?)] = [
+                ("key", key), ("size", a.size), ("etag", a.eTag), ("checksum", a.checksum.map { "\($0)" }), ("storageClass", a.storageClass),
+                ("lastModified", a.lastModified), ("versionId", a.versionID), ("partsCount", a.partsCount), ("parts", parts.isEmpty ? nil : parts),
+            ]
+            var lines: [String] = []
+            for (name, value) in fields {
+                switch value {
+                case nil: continue
+                case let d as Date: lines.append("\(name): \(ISO8601DateFormatter().string(from: d))")
+                case let size as Int64 where name == "size": lines.append("size: \(printer.size(size))")
+                case is [[String: Any]]:
+                    lines += a.parts.map { "part \($0.partNumber): \(printer.size($0.size))" + ($0.checksum.map { "  \($0)" } ?? "") }
+                case let v?: lines.append("\(name): \(v)")
+                }
+            }
+            printer.result(lines.joined(separator: "\n"), Dictionary(uniqueKeysWithValues: fields))
         }
     }
 }

@@ -33,6 +33,10 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Neither send nor check checksums unless required (the AWS SDKs' WHEN_REQUIRED); on by default.")
     var noChecksums = false
 
+    @Option(help: ArgumentHelp("Sign with SigV4a, valid in these regions (comma-separated, or *), as multi-region access points require.",
+                               valueName: "regions"))
+    var sigv4a: String?
+
     @Option(help: "A PEM file of CA certificates to trust instead of the system's (also AWS_CA_BUNDLE).")
     var caBundle: String?
 
@@ -64,6 +68,11 @@ struct ConnectionOptions: ParsableArguments {
             configuration.checksumAlgorithm = algorithm
         }
         if noChecksums { configuration.checksums = .whenRequired }
+        if let sigv4a {
+            let regions = sigv4a.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !regions.contains(where: \.isEmpty) else { throw ValidationError("--sigv4a takes region names separated by commas, or *") }
+            configuration.signatureVersion = .v4a(regionSet: regions)
+        }
         if crc32c {
             configuration.checksumAlgorithm = .crc32c
             configuration.payloadProtection = .checksumOnly

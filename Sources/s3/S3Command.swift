@@ -26,7 +26,8 @@ struct S3Command: AsyncParsableCommand {
         Shell completions: s3 --generate-completion-script bash|zsh|fish.
         """,
         subcommands: [List.self, MakeBucket.self, RemoveBucket.self, Copy.self, Move.self, Sync.self, Remove.self, Cat.self,
-                      DiskUsage.self, Stat.self, Presign.self, URLCommand.self, Lifetime.self, Public.self, Run.self]
+                      DiskUsage.self, Stat.self, ObjectAttributes.self, Presign.self, URLCommand.self, Lifetime.self, Public.self,
+                      Policy.self, CORS.self, Ownership.self, Lock.self, Retention.self, LegalHold.self, Run.self]
     )
 }
 

@@ -34,6 +34,12 @@ Usage: boto3_helper.py ENDPOINT COMMAND ARGS...   (body on stdin where noted; JS
   put-props BUCKET KEY PROPS          body on stdin; put_object with PROPS (JSON): "sse" (AES256 or aws:kms), "kms_key",
                                       "kms_context" (object), "bucket_key", "ssec_hex", "storage_class", "tags" (object),
                                       "cache_control"; prints the ETag
+  cors BUCKET                         the CORS rules (boto3's shape), or []
+  ownership BUCKET                    the ObjectOwnership of the bucket's ownership controls, or null
+  set-policy BUCKET JSON              put_bucket_policy
+  lock BUCKET                         the Object Lock configuration (boto3's shape), or null
+  retention BUCKET KEY VERSION        {"mode", "until"} of the version's retention as HEAD reports it, or null
+  legal-hold BUCKET KEY VERSION       "ON"/"OFF" as HEAD reports it, or null
   put-cond BUCKET KEY WHICH VALUE     body on stdin; put_object with IfNoneMatch (WHICH = none-match) or IfMatch
                                       (match); prints {"etag"} or {"error": CODE}
 """
@@ -167,6 +173,39 @@ def main():
             if e.response["Error"]["Code"] != "NoSuchBucketPolicy":
                 raise
             out = None
+    elif command == "cors":
+        try:
+            out = s3.get_bucket_cors(Bucket=args[0])["CORSRules"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "NoSuchCORSConfiguration":
+                raise
+            out = []
+    elif command == "ownership":
+        try:
+            out = s3.get_bucket_ownership_controls(Bucket=args[0])["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "OwnershipControlsNotFoundError":
+                raise
+            out = None
+    elif command == "set-policy":
+        s3.put_bucket_policy(Bucket=args[0], Policy=args[1])
+        out = True
+    elif command == "lock":
+        try:
+            out = s3.get_object_lock_configuration(Bucket=args[0])["ObjectLockConfiguration"]
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ObjectLockConfigurationNotFoundError":
+                raise
+            out = None
+    elif command in ("retention", "legal-hold"):
+        # From HEAD: moto answers GetObjectRetention with the object's bytes (it does not see
+        # the bare ?retention), so HEAD is what both servers report alike.
+        head = s3.head_object(Bucket=args[0], Key=args[1], VersionId=args[2])
+        if command == "retention":
+            mode = head.get("ObjectLockMode")
+            out = {"mode": mode, "until": head["ObjectLockRetainUntilDate"].timestamp()} if mode else None
+        else:
+            out = head.get("ObjectLockLegalHoldStatus")
     elif command == "block-public":
         s3.put_public_access_block(Bucket=args[0], PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})

@@ -25,7 +25,7 @@ func countLines(_ reader: some ObjectReader, bucket: String, key: String) async 
 
 struct FakeReader: ObjectReader {
     func getObject(bucket: String, key: String) async throws -> S3ObjectDownload {
-        S3ObjectDownload(attributes: S3ObjectAttributes(size: 9, eTag: "abc", metadata: ["team": "x"]),
+        S3ObjectDownload(attributes: S3ObjectHead(size: 9, eTag: "abc", metadata: ["team": "x"]),
                          body: S3ByteStream(chunks: [Array("a\nb".utf8), Array("\nc\nd\n".utf8)]))
     }
 }

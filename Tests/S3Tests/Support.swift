@@ -51,6 +51,24 @@ struct TestServer: Sendable, CustomTestStringConvertible, Hashable {
     /// moto stores any browser-form POST: it checks neither the policy's conditions (size,
     /// key prefix, fields) nor its signature. SeaweedFS checks them all.
     var checksPostPolicies: Bool { kind == .seaweedfs }
+    /// moto's server answers every CORS preflight (OPTIONS) with 403 and echoes any origin: it
+    /// stores CORS rules but does not apply them. SeaweedFS answers by the rules.
+    var appliesCORSRules: Bool { kind == .seaweedfs }
+    /// SeaweedFS reports `MaxAgeSeconds` 0 for a CORS rule set without it; moto, like S3, none.
+    var keepsCORSMaxAgeAbsent: Bool { kind == .moto }
+    /// SeaweedFS answers DeleteBucketOwnershipControls with 204 and keeps the setting.
+    var deletesOwnershipControls: Bool { kind == .moto }
+    /// moto does not see a bare `?retention` (GetObjectRetention answers with the object's
+    /// bytes), lets `bypassGovernanceRetention` delete a version in compliance mode, refuses
+    /// PutObjectLockConfiguration on a bucket with objects ("Bucket needs to be empty") and
+    /// ignores the retention and legal hold of a CreateMultipartUpload, and gives no default
+    /// retention to a write that carries a legal hold. SeaweedFS does all five as S3 does.
+    var implementsObjectLockFully: Bool { kind == .seaweedfs }
+    /// SeaweedFS answers GetObjectAttributes without the object's checksum; moto with it.
+    var reportsChecksumInAttributes: Bool { kind == .moto }
+    /// moto answers GetObjectAttributes without ObjectParts; SeaweedFS, like S3, lists the parts
+    /// with their sizes, page by page.
+    var reportsObjectParts: Bool { kind == .seaweedfs }
     /// SeaweedFS answers `PUT ?publicAccessBlock` with 501 NotImplemented.
     var supportsPublicAccessBlock: Bool { kind == .moto }
     /// SeaweedFS keeps objects in a file tree: it folds `//` in keys and refuses `.`/`..` segments.

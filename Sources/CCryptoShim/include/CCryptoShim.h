@@ -61,6 +61,24 @@ int s3_digest_update(s3_digest *d, const void *data, size_t len);
 int s3_digest_final(s3_digest *d, uint8_t *out);
 void s3_digest_free(s3_digest *d);
 
+/// An ECDSA P-256 key pair for SigV4a (p256.c). The signing key of a SigV4a signer is derived
+/// from the secret access key: each candidate the KDF yields (32 bytes, big-endian) is offered
+/// to s3_p256_key_from_candidate, which returns NULL with *rejected = 1 when the candidate is
+/// greater than the curve order minus 2 (then the next counter is tried), and otherwise makes
+/// the key whose private scalar is candidate + 1. NULL with *rejected = 0: libcrypto failed.
+/// s3_p256_key_sign is thread-safe (the key is read-only).
+typedef struct s3_p256_key s3_p256_key;
+s3_p256_key *s3_p256_key_from_candidate(const uint8_t candidate[32], int *rejected);
+void s3_p256_key_free(s3_p256_key *k);
+/// The public key, uncompressed (0x04, X, Y: 65 bytes).
+int s3_p256_key_public(const s3_p256_key *k, uint8_t out[65]);
+/// ECDSA over SHA-256 of `len` bytes; the DER signature into `der` (room for 72 bytes), its
+/// length into *der_len. Returns 1 on success.
+int s3_p256_key_sign(const s3_p256_key *k, const void *data, size_t len, uint8_t *der, size_t *der_len);
+/// Verifies a DER ECDSA signature over SHA-256 of `len` bytes with an uncompressed public key
+/// (65 bytes). Returns 1 when it holds, 0 when not, -1 on a malformed key.
+int s3_p256_verify(const uint8_t public_key[65], const void *data, size_t len, const uint8_t *der, size_t der_len);
+
 #ifdef __cplusplus
 }
 #endif

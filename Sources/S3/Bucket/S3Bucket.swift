@@ -47,20 +47,21 @@ public actor S3Bucket {
         self.client = client
     }
 
-    static func createIfNeeded(_ name: String, client: S3Client) async throws {
+    static func createIfNeeded(_ name: String, client: S3Client, objectLockEnabled: Bool = false) async throws {
         do {
-            try await client.createBucket(name)
+            try await client.createBucket(name, objectLockEnabled: objectLockEnabled)
         } catch let e as S3Error where e.code == .bucketAlreadyOwnedByYou {
             return
         }
     }
 
     /// Creates a bucket (idempotent for a bucket you already own), optionally with an expiry
-    /// lifecycle and public read access.
+    /// lifecycle, public read access and S3 Object Lock (`objectLockEnabled`, which also turns
+    /// versioning on; it is set at creation only, so a bucket that exists is left as it is).
     public static func create(name: String, client: S3Client, lifetimeInDays: Int? = nil,
-                              allowPublicAccess: Bool = false) async throws -> S3Bucket {
+                              allowPublicAccess: Bool = false, objectLockEnabled: Bool = false) async throws -> S3Bucket {
         try Validation.bucketName(name)
-        try await createIfNeeded(name, client: client)
+        try await createIfNeeded(name, client: client, objectLockEnabled: objectLockEnabled)
         let bucket = S3Bucket(existing: name, client: client)
         if let days = lifetimeInDays { try await bucket.setLifetimeInDays(days) }
         if allowPublicAccess { try await bucket.allowPublicAccess() }
@@ -250,8 +251,11 @@ public actor S3Bucket {
     /// Deletes `key` (succeeds when it does not exist, as S3 does; on a versioned bucket it adds
     /// a delete marker), or with `versionID` that version for good; with `conditions`
     /// (``S3Conditions/ifMatch(_:)``) only the object with that ETag, else `.preconditionFailed`.
-    public func deleteObject(key: String, versionID: String? = nil, conditions: S3Conditions? = nil) async throws {
-        try await client.deleteObject(bucket: name, key: key, versionID: versionID, conditions: conditions)
+    /// `bypassGovernanceRetention` deletes a version under Object Lock governance retention.
+    public func deleteObject(key: String, versionID: String? = nil, conditions: S3Conditions? = nil,
+                             bypassGovernanceRetention: Bool = false) async throws {
+        try await client.deleteObject(bucket: name, key: key, versionID: versionID, conditions: conditions,
+                                      bypassGovernanceRetention: bypassGovernanceRetention)
     }
 
     /// Every object of the bucket, lazily, page by page.
@@ -349,8 +353,9 @@ public actor S3Bucket {
     }
 
     /// Lets anyone read objects and list the bucket: removes the bucket's public access block,
-    /// then sets a policy (`Version` 2012-10-17) granting `s3:GetObject` on `bucket/*` and
-    /// `s3:ListBucket` on the bucket.
+    /// then adds to the bucket policy (`Version` 2012-10-17) two statements granting
+    /// `s3:GetObject` on `bucket/*` and `s3:ListBucket` on the bucket. The statements of a policy
+    /// the bucket already has are kept (earlier grants of this method, by their `Sid`, replaced).
     public func allowPublicAccess() async throws {
         let store = client.configuration.store
         guard store.hasBucketPolicy else {
@@ -360,15 +365,35 @@ public actor S3Bucket {
         // Stores without the PublicAccessBlock API (SeaweedFS, GCS) block nothing: the policy
         // alone opens the bucket. (Unknown stores are asked; NotImplemented counts as nothing.)
         if store.hasPublicAccessBlock { try await client.deletePublicAccessBlock(bucket: name) }
-        try await client.setBucketPolicy(bucket: name, json: Self.publicReadPolicy(bucket: name))
+        let existing = try await client.bucketPolicy(bucket: name)
+        try await client.setBucketPolicy(bucket: name, json: try Self.publicReadPolicy(bucket: name, keeping: existing))
     }
 
-    static func publicReadPolicy(bucket: String) -> String {
-        """
-        {"Version":"2012-10-17","Statement":[\
-        {"Sid":"PublicReadGetObject","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::\(bucket)/*"},\
-        {"Sid":"PublicListBucket","Effect":"Allow","Principal":"*","Action":"s3:ListBucket","Resource":"arn:aws:s3:::\(bucket)"}]}
-        """
+    /// The `Sid`s of the statements ``allowPublicAccess()`` writes.
+    static let publicReadStatementIDs = ["PublicReadGetObject", "PublicListBucket"]
+
+    /// The public-read policy of `bucket`, with the statements of `existing` (a policy the
+    /// bucket has) kept before it, ours by `Sid` replaced. Throws when `existing` is not a JSON
+    /// object: nothing is overwritten that could not be read.
+    static func publicReadPolicy(bucket: String, keeping existing: String? = nil) throws -> String {
+        var document: [String: Any] = ["Version": "2012-10-17"]
+        var statements: [Any] = []
+        if let existing, !existing.allSatisfy(\.isWhitespace) {
+            guard let old = try? JSONSerialization.jsonObject(with: Data(existing.utf8)) as? [String: Any] else {
+                throw S3Error(code: .invalidResponse, message: "the bucket's policy is not a JSON object; it was left as it is", bucket: bucket)
+            }
+            document = old
+            // A policy's Statement is a list, or one statement alone.
+            let oldStatements = (old["Statement"] as? [Any]) ?? old["Statement"].map { [$0] } ?? []
+            statements = oldStatements.filter { !publicReadStatementIDs.contains((($0 as? [String: Any])?["Sid"] as? String) ?? "") }
+        }
+        statements.append(["Sid": publicReadStatementIDs[0], "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                           "Resource": "arn:aws:s3:::\(bucket)/*"])
+        statements.append(["Sid": publicReadStatementIDs[1], "Effect": "Allow", "Principal": "*", "Action": "s3:ListBucket",
+                           "Resource": "arn:aws:s3:::\(bucket)"])
+        document["Statement"] = statements
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The URL of `key` (percent-encoded by S3's rules, endpoint path prefix kept, virtual-host

@@ -32,7 +32,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
     }
     private let known: Locked<Known>
 
-    init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectAttributes? = nil,
+    init(bucketName: String, key: String, client: S3Client, summary: S3ObjectSummary? = nil, attributes: S3ObjectHead? = nil,
          version: String? = nil) {
         self.bucketName = bucketName
         self.key = key
@@ -48,7 +48,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
         known = Locked(k)
     }
 
-    private static func merge(_ a: S3ObjectAttributes, into k: inout Known) {
+    private static func merge(_ a: S3ObjectHead, into k: inout Known) {
         k.size = a.size
         k.lastModified = a.lastModified ?? k.lastModified
         k.eTag = a.eTag ?? k.eTag
@@ -87,10 +87,10 @@ public final class S3Object: Sendable, CustomStringConvertible {
     public nonisolated(nonsending) var metadata: [String: String] { get async throws { try await value { $0.metadata } } }
 
     /// Everything a HEAD tells about the object now (of the pinned version, if any): one
-    /// request, not cached. Its ``S3ObjectAttributes/properties`` hold the storage class,
+    /// request, not cached. Its ``S3ObjectHead/properties`` hold the storage class,
     /// `Cache-Control`, `Content-Disposition`, `Content-Encoding`, `Content-Language` and
     /// `Expires` it was stored with.
-    public func attributes() async throws -> S3ObjectAttributes {
+    public func attributes() async throws -> S3ObjectHead {
         let attributes = try await client.headObject(bucket: bucketName, key: key, versionID: pinnedVersionID)
         remember(attributes)
         return attributes
@@ -142,7 +142,7 @@ public final class S3Object: Sendable, CustomStringConvertible {
         S3RangedByteStream(client: client, bucket: bucketName, key: key, options: options)
     }
 
-    func remember(_ attributes: S3ObjectAttributes) { known.withLock { Self.merge(attributes, into: &$0) } }
+    func remember(_ attributes: S3ObjectHead) { known.withLock { Self.merge(attributes, into: &$0) } }
 
     public var description: String { "S3Object(s3://\(bucketName)/\(key))" }
 }

@@ -5,24 +5,27 @@ extension S3Client {
     /// Deletes up to 1,000 keys (optionally specific versions) in one DeleteObjects request.
     /// Returns the keys S3 reported as not deleted. On a store without DeleteObjects (GCS,
     /// or one that answers it with NotImplemented) the keys are deleted one by one, 16 at a
-    /// time, with the same result.
-    public func deleteObjects(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
+    /// time, with the same result. `bypassGovernanceRetention` deletes versions under Object Lock
+    /// governance retention too (see ``deleteObject(bucket:key:versionID:conditions:bypassGovernanceRetention:)``).
+    public func deleteObjects(bucket: String, keys: [(key: String, versionID: String?)],
+                              bypassGovernanceRetention: Bool = false) async throws -> [S3DeleteFailure] {
         try Validation.bucketName(bucket)
         guard keys.count <= 1000 else {
             throw S3Error.invalidArgument("DeleteObjects takes at most 1,000 keys, got \(keys.count)", bucket: bucket)
         }
         if keys.isEmpty { return [] }
         for (key, _) in keys { try Validation.key(key, bucket: bucket) }
-        guard configuration.store.hasDeleteObjects else { return try await deleteEach(bucket: bucket, keys: keys) }
+        let bypass = bypassGovernanceRetention
+        guard configuration.store.hasDeleteObjects else { return try await deleteEach(bucket: bucket, keys: keys, bypassGovernanceRetention: bypass) }
         do {
-            return try await deleteObjectsRequest(bucket: bucket, keys: keys)
+            return try await deleteObjectsRequest(bucket: bucket, keys: keys, bypassGovernanceRetention: bypass)
         } catch let e as S3Error where e.code.rawValue == "NotImplemented" {
-            return try await deleteEach(bucket: bucket, keys: keys)
+            return try await deleteEach(bucket: bucket, keys: keys, bypassGovernanceRetention: bypass)
         }
     }
 
     /// DeleteObjects' fallback: one DELETE per key, 16 at a time; failures reported per key.
-    func deleteEach(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
+    func deleteEach(bucket: String, keys: [(key: String, versionID: String?)], bypassGovernanceRetention: Bool = false) async throws -> [S3DeleteFailure] {
         try await withThrowingTaskGroup(of: S3DeleteFailure?.self) { group in
             var failures: [S3DeleteFailure] = []
             for (index, (key, version)) in keys.enumerated() {
@@ -30,6 +33,7 @@ extension S3Client {
                 group.addTask {
                     var r = try self.objectRequest("DELETE", bucket: bucket, key: key)
                     if let version { r.query = [("versionId", version)] }
+                    if bypassGovernanceRetention { r.headers.set("x-amz-bypass-governance-retention", "true") }
                     do {
                         _ = try await self.sendAndCollect(r)
                         return nil
@@ -43,7 +47,8 @@ extension S3Client {
         }
     }
 
-    private func deleteObjectsRequest(bucket: String, keys: [(key: String, versionID: String?)]) async throws -> [S3DeleteFailure] {
+    private func deleteObjectsRequest(bucket: String, keys: [(key: String, versionID: String?)],
+                                      bypassGovernanceRetention: Bool) async throws -> [S3DeleteFailure] {
         var xml = XMLWriter()
         xml.open("Delete", s3Namespace: true)
         xml.element("Quiet", "true")
@@ -57,6 +62,7 @@ extension S3Client {
         var r = S3Request("POST", bucket: bucket, query: [("delete", "")])
         r.setBody(xml.data, contentType: "application/xml")
         r.setContentMD5(xml.data)
+        if bypassGovernanceRetention { r.headers.set("x-amz-bypass-governance-retention", "true") }
         let body = try await sendAndCollect(r).body
         let result = try parse(body, expecting: "DeleteResult", bucket: bucket, key: nil)
         return ResponseDecoders.deleteFailures(result)

@@ -31,37 +31,6 @@ extension S3Client {
         r.setContentMD5(xml.data)
         _ = try await sendAndCollect(r)
     }
-
-    /// Sets the bucket policy (a JSON document).
-    public func setBucketPolicy(bucket: String, json: String) async throws {
-        try Validation.bucketName(bucket)
-        var r = S3Request("PUT", bucket: bucket, query: [("policy", "")])
-        r.setBody(Array(json.utf8), contentType: "application/json")
-        _ = try await sendAndCollect(r)
-    }
-
-    /// The bucket policy (a JSON document), or nil when the bucket has none.
-    public func bucketPolicy(bucket: String) async throws -> String? {
-        try Validation.bucketName(bucket)
-        do {
-            let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("policy", "")])).body
-            return String(decoding: body, as: UTF8.self)
-        } catch let e as S3Error where e.code.rawValue == "NoSuchBucketPolicy" {
-            return nil
-        }
-    }
-
-    /// Removes the bucket's public access block (DeletePublicAccessBlock); succeeds when there
-    /// is none, and on stores that have no such feature (SeaweedFS, R2: `NotImplemented`), where
-    /// nothing blocks public access in the first place.
-    public func deletePublicAccessBlock(bucket: String) async throws {
-        try Validation.bucketName(bucket)
-        do {
-            _ = try await sendAndCollect(S3Request("DELETE", bucket: bucket, query: [("publicAccessBlock", "")]))
-        } catch let e as S3Error where e.code.rawValue == "NoSuchPublicAccessBlockConfiguration" || e.code.rawValue == "NotImplemented" {
-            return
-        }
-    }
 }
 
 extension S3Request {

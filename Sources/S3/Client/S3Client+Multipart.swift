@@ -204,6 +204,9 @@ extension S3Client {
         }
         if let algorithm = try configuration.uploadChecksum(bucket: r.bucket, key: r.key), let kind = algorithm.crcKind {
             r.setChecksum(S3Checksum(CRC(kind, of: bytes)))
+        } else if r.setsObjectLock {
+            // S3 requires Content-MD5 or a checksum on a write that sets a retention or hold.
+            r.headers.set("Content-MD5", Data(Digest.md5(bytes)).base64EncodedString())
         }
     }
 }
@@ -215,6 +218,9 @@ extension S3Request {
         headers.set(checksum.algorithm.headerName, checksum.value)
         headers.set("x-amz-sdk-checksum-algorithm", checksum.algorithm.rawValue)
     }
+
+    /// Whether this write sets an Object Lock retention or legal hold.
+    var setsObjectLock: Bool { headers.contains("x-amz-object-lock-mode") || headers.contains("x-amz-object-lock-legal-hold") }
 
     /// The checksum this request sends with its body, if any.
     var sentChecksum: S3Checksum? {

@@ -6,10 +6,12 @@ extension S3Client {
     // MARK: - Buckets
 
     /// Creates `bucket`. Outside `us-east-1` it sends a `LocationConstraint` for the
-    /// configured region.
-    public func createBucket(_ bucket: String) async throws {
+    /// configured region. `objectLockEnabled` creates it with S3 Object Lock (and so with
+    /// versioning on): see ``setObjectLockConfiguration(bucket:defaultRetention:)``.
+    public func createBucket(_ bucket: String, objectLockEnabled: Bool = false) async throws {
         try Validation.bucketName(bucket)
         var r = S3Request("PUT", bucket: bucket)
+        if objectLockEnabled { r.headers.set("x-amz-bucket-object-lock-enabled", "true") }
         if configuration.region != "us-east-1" {
             var xml = XMLWriter()
             xml.open("CreateBucketConfiguration", s3Namespace: true)
@@ -74,7 +76,7 @@ extension S3Client {
             var running = RunningChecksum(algorithm)
             try Self.readFile(fileDescriptor, offset: offset, length: length, bucket: bucket, key: key) { running.update($0) }
             r.setChecksum(running.finish())
-        } else if configuration.checksums == .whenSupported {
+        } else if configuration.checksums == .whenSupported || r.setsObjectLock {
             let md5 = IncrementalDigest(.md5)
             try Self.readFile(fileDescriptor, offset: offset, length: length, bucket: bucket, key: key) { md5.update($0) }
             r.headers.set("Content-MD5", Data(md5.finalize()).base64EncodedString())
@@ -219,18 +221,18 @@ extension S3Client {
     /// Size, ETag, date, type and metadata of an object, without its body. A missing object is
     /// `.noSuchKey`; a missing bucket `.noSuchBucket` (HEAD responses carry no error body, so
     /// a 404 is followed by one HEAD of the bucket to tell the two apart).
-    public func headObject(bucket: String, key: String) async throws -> S3ObjectAttributes {
+    public func headObject(bucket: String, key: String) async throws -> S3ObjectHead {
         try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil)
     }
 
     /// HEAD of one version of an object (`versionID` nil: the current one).
-    public func headObject(bucket: String, key: String, versionID: String?) async throws -> S3ObjectAttributes {
+    public func headObject(bucket: String, key: String, versionID: String?) async throws -> S3ObjectHead {
         try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil, versionID: versionID)
     }
 
     /// A conditional HEAD: ``S3ConditionalResult/notModified(eTag:)`` on HTTP 304,
     /// `.preconditionFailed` thrown when `ifMatch` or `ifUnmodifiedSince` did not hold.
-    public func headObject(bucket: String, key: String, conditions: S3Conditions) async throws -> S3ConditionalResult<S3ObjectAttributes> {
+    public func headObject(bucket: String, key: String, conditions: S3Conditions) async throws -> S3ConditionalResult<S3ObjectHead> {
         let headers = try conditions.headers(for: "HEAD", bucket: bucket, key: key)
         do {
             return .value(try await headObject(bucket: bucket, key: key, partNumber: nil, ifMatch: nil, conditions: headers))
@@ -241,7 +243,7 @@ extension S3Client {
 
     /// HEAD, of one part (`partNumber`) or with `If-Match` when given.
     func headObject(bucket: String, key: String, partNumber: Int?, ifMatch: String?,
-                    conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectAttributes {
+                    conditions: [(String, String)] = [], versionID: String? = nil) async throws -> S3ObjectHead {
         var r = try objectRequest("HEAD", bucket: bucket, key: key)
         try Self.addVersion(versionID, to: &r)
         Self.addCustomerKey(to: &r)
@@ -259,10 +261,14 @@ extension S3Client {
 
     /// Deletes an object. Deleting a missing key succeeds, as in S3. With `conditions`
     /// (``S3Conditions/ifMatch(_:)``) only the version whose ETag matches is deleted, else
-    /// `.preconditionFailed`.
-    public func deleteObject(bucket: String, key: String, versionID: String? = nil, conditions: S3Conditions? = nil) async throws {
+    /// `.preconditionFailed`. A version under Object Lock retention is refused (`AccessDenied`)
+    /// unless its mode is governance and `bypassGovernanceRetention` is set (which needs the
+    /// `s3:BypassGovernanceRetention` permission); a legal hold or compliance mode always refuses.
+    public func deleteObject(bucket: String, key: String, versionID: String? = nil, conditions: S3Conditions? = nil,
+                             bypassGovernanceRetention: Bool = false) async throws {
         var r = try objectRequest("DELETE", bucket: bucket, key: key, conditions: conditions)
         try Self.addVersion(versionID, to: &r)
+        if bypassGovernanceRetention { r.headers.set("x-amz-bypass-governance-retention", "true") }
         _ = try await sendAndCollect(r)
     }
 
@@ -366,13 +372,13 @@ extension S3Client {
         }
     }
 
-    static func attributes(from headers: HTTPHeaders) -> S3ObjectAttributes {
+    static func attributes(from headers: HTTPHeaders) -> S3ObjectHead {
         var metadata: [String: String] = [:]
         for (name, value) in headers {
             let lower = name.lowercased()
             if lower.hasPrefix("x-amz-meta-") { metadata[String(lower.dropFirst(11))] = value }
         }
-        var attributes = S3ObjectAttributes(
+        var attributes = S3ObjectHead(
             size: Int64(headers["content-length"] ?? "") ?? 0,
             eTag: headers["etag"].map(unquote),
             lastModified: headers["last-modified"].flatMap(S3Dates.parseHTTPDate),
@@ -385,6 +391,11 @@ extension S3Client {
                                                    contentEncoding: headers["content-encoding"], contentLanguage: headers["content-language"],
                                                    expires: headers["expires"].flatMap(S3Dates.parseHTTPDate))
         attributes.tagCount = headers["x-amz-tagging-count"].flatMap { Int($0) }
+        if let mode = headers["x-amz-object-lock-mode"].flatMap(S3RetentionMode.init(rawValue:)),
+           let until = headers["x-amz-object-lock-retain-until-date"].flatMap({ S3Dates.parseISO8601($0) }) {
+            attributes.properties.retention = S3ObjectRetention(mode: mode, retainUntil: until)
+        }
+        attributes.properties.legalHold = headers["x-amz-object-lock-legal-hold"].map { $0 == "ON" }
         switch headers["x-amz-server-side-encryption"] {
         case "AES256": attributes.properties.encryption = .s3
         case "aws:kms", "aws:kms:dsse":

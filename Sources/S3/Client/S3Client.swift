@@ -29,6 +29,9 @@ public final class S3Client: Sendable, CustomReflectable {
     let addressing: S3Addressing
     let sentRequests = Atomic<Int>(0)
     let retries = Atomic<Int>(0)
+    /// Set once the store has shown it does not report an object's parts in
+    /// GetObjectAttributes: composite checks then ask part HEADs straight away.
+    let lacksObjectParts = Atomic<Bool>(false)
     /// The store's clock offset, learnt from a refused request.
     let clock = ClockSkew()
     /// Regions learnt from redirects, per bucket.
@@ -102,9 +105,15 @@ public final class S3Client: Sendable, CustomReflectable {
         let identity = try await signingIdentity()
         let query: [(String, String)]
         do {
-            query = try identity.signer(for: region).presignedQuery(for: request, expiresIn: expiresIn, at: SigV4Timestamp(secondsSince1970: Int(date.timeIntervalSince1970)))
+            let time = SigV4Timestamp(secondsSince1970: Int(date.timeIntervalSince1970))
+            switch configuration.signatureVersion {
+            case .v4: query = try identity.signer(for: region).presignedQuery(for: request, expiresIn: expiresIn, at: time)
+            case .v4a(let regionSet): query = try identity.asymmetricSigner(regionSet: regionSet).presignedQuery(for: request, expiresIn: expiresIn, at: time)
+            }
+        } catch let e as S3Error {
+            throw e
         } catch {
-            throw S3Error.invalidArgument(error.description, bucket: bucket, key: key)
+            throw S3Error.invalidArgument("\(error)", bucket: bucket, key: key)
         }
         return addressing.target(bucket: bucket, key: key, query: query, region: learnt).url
     }

@@ -74,6 +74,9 @@ public struct S3Configuration: Sendable {
     public var retry: S3RetryPolicy = S3RetryPolicy()
     /// Tokens of the client's retry quota (see ``S3RetryQuota``); 500 as in the AWS SDKs.
     public var retryQuotaCapacity: Int = 500
+    /// How requests and presigned URLs are signed: SigV4 (the default) or SigV4a for a set of
+    /// regions (``S3SignatureVersion/v4a(regionSet:)``, for multi-region access points).
+    public var signatureVersion: S3SignatureVersion = .v4
 
     /// A configuration. Throws ``S3Error`` (`.invalidArgument`) for a malformed endpoint.
     /// `region` defaults to `us-east-1` (`auto` on Cloudflare R2); `store` to the one the

@@ -10,11 +10,27 @@ final class SigningIdentity: Sendable {
     let region: String
     let signer: SigV4Signer
     private let otherRegions = Locked<[String: SigV4Signer]>([:])
+    /// The SigV4a signer, made on first use (deriving its key costs a scalar multiplication).
+    private let asymmetric = Locked<SigV4aSigner?>(nil)
 
     init(_ resolved: S3ResolvedCredentials, region: String) {
         self.resolved = resolved
         self.region = region
         self.signer = SigV4Signer(credentials: resolved.credentials, region: region, service: "s3")
+    }
+
+    /// The SigV4a signer for `regionSet` (one per identity: the configuration's set is fixed).
+    func asymmetricSigner(regionSet: [String]) throws(S3Error) -> SigV4aSigner {
+        let made: Result<SigV4aSigner, SigV4aKey.Failure> = asymmetric.withLock { held in
+            if let held, held.regionSet == regionSet { return .success(held) }
+            let made = Result { () throws(SigV4aKey.Failure) in try SigV4aSigner(credentials: resolved.credentials, regionSet: regionSet) }
+            if case .success(let signer) = made { held = signer }
+            return made
+        }
+        switch made {
+        case .success(let signer): return signer
+        case .failure(let e): throw S3Error.invalidArgument("SigV4a: \(e)")
+        }
     }
 
     /// A signer for `region` (the configured one, or one a redirect named).

@@ -123,7 +123,7 @@ public struct S3ByteStream: AsyncSequence, Sendable {
 /// A GET in progress: what the headers said, and the body as it streams.
 public struct S3ObjectDownload: Sendable {
     /// Size, ETag, date, type and metadata of the object.
-    public let attributes: S3ObjectAttributes
+    public let attributes: S3ObjectHead
     /// The bytes (of the requested range, if one was asked for).
     public let body: S3ByteStream
     /// The `Content-Range` of a ranged GET.
@@ -132,7 +132,7 @@ public struct S3ObjectDownload: Sendable {
     public var attempts: Int = 1
 
     /// A download; with ``S3ByteStream/init(chunks:)``, a fake one for tests.
-    public init(attributes: S3ObjectAttributes, body: S3ByteStream, contentRange: String? = nil, attempts: Int = 1) {
+    public init(attributes: S3ObjectHead, body: S3ByteStream, contentRange: String? = nil, attempts: Int = 1) {
         self.attributes = attributes
         self.body = body
         self.contentRange = contentRange

@@ -241,12 +241,55 @@ struct CompositeChecker {
 }
 
 extension S3Client {
-    /// The sizes of the parts of a multipart object (HEAD `?partNumber=N` of each, 8 at a time),
-    /// for checking a composite checksum; `nil` when the store does not tell them (or they do
-    /// not add up to `total`). No `If-Match`: moto compares it with the part's own ETag and
-    /// refuses; an object replaced meanwhile gives sizes that do not fit, hence no check.
+    /// The sizes of the parts of a multipart object, for checking a composite checksum: from
+    /// GetObjectAttributes (one request per 1,000 parts) where the store reports parts there,
+    /// else from a HEAD `?partNumber=N` of each, 8 at a time. `nil` when the store tells
+    /// neither (or the sizes do not add up to `total`). No `If-Match` (GetObjectAttributes has
+    /// none; moto compares it with the part's own ETag and refuses): an object replaced
+    /// meanwhile gives sizes that do not fit, hence no check.
     func partSizes(bucket: String, key: String, count: Int, total: Int64, eTag: String?) async throws -> [Int64]? {
         guard (1...10_000).contains(count) else { return nil }
+        if !lacksObjectParts.load(ordering: .relaxed) {
+            if let sizes = try await partSizesFromAttributes(bucket: bucket, key: key, count: count, total: total) { return sizes }
+        }
+        return try await partSizesFromHeads(bucket: bucket, key: key, count: count, total: total)
+    }
+
+    /// The parts' sizes from GetObjectAttributes, page by page; `nil` when the store does not
+    /// report parts there (then this client stops asking: moto answers without ObjectParts,
+    /// other stores with NotImplemented) or they do not fit.
+    private func partSizesFromAttributes(bucket: String, key: String, count: Int, total: Int64) async throws -> [Int64]? {
+        var sizes: [Int64] = []
+        var marker: Int?
+        do {
+            repeat {
+                let page = try await objectAttributes(bucket: bucket, key: key, maxParts: 1000, partNumberMarker: marker)
+                guard page.partsCount != nil, !page.parts.isEmpty else {
+                    lacksObjectParts.store(true, ordering: .relaxed)
+                    return nil
+                }
+                for part in page.parts {
+                    guard part.partNumber == sizes.count + 1 else { return nil }
+                    sizes.append(part.size)
+                }
+                guard let next = page.nextPartNumberMarker, next > (marker ?? 0) else { break }
+                marker = next
+            } while sizes.count < count
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as S3Error where e.httpStatus.map({ [400, 403, 405, 501].contains($0) }) == true {
+            // A store without GetObjectAttributes (or that refuses it): ask the part HEADs.
+            lacksObjectParts.store(true, ordering: .relaxed)
+            return nil
+        } catch {
+            return nil
+        }
+        guard sizes.count == count, sizes.reduce(0, +) == total, !sizes.contains(where: { $0 <= 0 }) else { return nil }
+        return sizes
+    }
+
+    /// The parts' sizes from a HEAD `?partNumber=N` of each, 8 at a time.
+    private func partSizesFromHeads(bucket: String, key: String, count: Int, total: Int64) async throws -> [Int64]? {
         var sizes = [Int64](repeating: 0, count: count)
         do {
             try await withThrowingTaskGroup(of: (Int, Int64).self) { group in

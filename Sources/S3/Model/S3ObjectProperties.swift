@@ -33,10 +33,18 @@ public struct S3ObjectProperties: Sendable, Hashable {
     /// Server-side encryption (SSE-S3, SSE-KMS or SSE-C); `nil`: the bucket's default. Read back
     /// from a HEAD or GET as far as the store reports it (never an SSE-C key).
     public var encryption: S3Encryption?
+    /// The Object Lock retention the new version gets (`x-amz-object-lock-mode` and
+    /// `-retain-until-date`); `nil`: the bucket's default retention, if any. Only on a bucket
+    /// with Object Lock. Read back from a HEAD or GET when the caller may see it.
+    public var retention: S3ObjectRetention?
+    /// Whether the new version is under a legal hold (`x-amz-object-lock-legal-hold`); `nil`:
+    /// not said. Only on a bucket with Object Lock.
+    public var legalHold: Bool?
 
     /// Properties; `nil` ones are not sent.
     public init(tags: [String: String] = [:], storageClass: String? = nil, cacheControl: String? = nil, contentDisposition: String? = nil,
-                contentEncoding: String? = nil, contentLanguage: String? = nil, expires: Date? = nil, encryption: S3Encryption? = nil) {
+                contentEncoding: String? = nil, contentLanguage: String? = nil, expires: Date? = nil, encryption: S3Encryption? = nil,
+                retention: S3ObjectRetention? = nil, legalHold: Bool? = nil) {
         self.tags = tags
         self.storageClass = storageClass
         self.cacheControl = cacheControl
@@ -45,6 +53,8 @@ public struct S3ObjectProperties: Sendable, Hashable {
         self.contentLanguage = contentLanguage
         self.expires = expires
         self.encryption = encryption
+        self.retention = retention
+        self.legalHold = legalHold
     }
 
     /// Whether nothing is set.
@@ -67,6 +77,11 @@ public struct S3ObjectProperties: Sendable, Hashable {
             }
             out += encryption.headers()
         }
+        if let retention {
+            out.append(("x-amz-object-lock-mode", retention.mode.rawValue))
+            out.append(("x-amz-object-lock-retain-until-date", retention.retainUntilText))
+        }
+        if let legalHold { out.append(("x-amz-object-lock-legal-hold", legalHold ? "ON" : "OFF")) }
         for case let (name, value?) in fields {
             guard !value.isEmpty, !value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) else {
                 throw S3Error.invalidArgument("\(name) must be a non-empty value on one line", bucket: bucket, key: key)

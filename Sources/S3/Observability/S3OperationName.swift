@@ -11,11 +11,15 @@ extension S3Request {
                 if has("uploadId") { return "ListParts" }
                 if has("tagging") { return "GetObjectTagging" }
                 if has("attributes") { return "GetObjectAttributes" }
+                if has("retention") { return "GetObjectRetention" }
+                if has("legal-hold") { return "GetObjectLegalHold" }
                 return "GetObject"
             case "HEAD": return "HeadObject"
             case "PUT":
                 if has("partNumber") { return headers.contains("x-amz-copy-source") ? "UploadPartCopy" : "UploadPart" }
                 if has("tagging") { return "PutObjectTagging" }
+                if has("retention") { return "PutObjectRetention" }
+                if has("legal-hold") { return "PutObjectLegalHold" }
                 return headers.contains("x-amz-copy-source") ? "CopyObject" : "PutObject"
             case "POST":
                 if has("uploads") { return "CreateMultipartUpload" }
@@ -33,6 +37,7 @@ extension S3Request {
             ("lifecycle", "BucketLifecycleConfiguration"), ("policy", "BucketPolicy"), ("publicAccessBlock", "PublicAccessBlock"),
             ("versioning", "BucketVersioning"), ("tagging", "BucketTagging"), ("location", "BucketLocation"),
             ("cors", "BucketCors"), ("acl", "BucketAcl"), ("encryption", "BucketEncryption"),
+            ("ownershipControls", "BucketOwnershipControls"), ("object-lock", "ObjectLockConfiguration"),
         ]
         for (name, suffix) in subresources where has(name) {
             switch method {

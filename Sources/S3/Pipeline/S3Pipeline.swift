@@ -88,7 +88,7 @@ extension S3Client {
             do {
                 try Task.checkCancellation()
                 identity = try await signingIdentity()
-                let (http, target) = prepare(request, signedAt: signedAt, identity: identity!)
+                let (http, target) = try prepare(request, signedAt: signedAt, identity: identity!)
                 observed = observation.startAttempt(attempt, url: target)
                 sentRequests.add(1, ordering: .relaxed)
                 let response = try await engine.execute(http)
@@ -139,7 +139,7 @@ extension S3Client {
 
     /// Stages 2 and 3 for one attempt: address, sign at `signedAt` with `identity`. Returns the
     /// request to send and its URL.
-    private func prepare(_ request: S3Request, signedAt: Int, identity: SigningIdentity) -> (HTTPRequest, String) {
+    private func prepare(_ request: S3Request, signedAt: Int, identity: SigningIdentity) throws(S3Error) -> (HTTPRequest, String) {
         let learnt = request.bucket.flatMap { bucketRegions.region(of: $0) }
         let region = learnt ?? configuration.region
         let target = addressing.target(bucket: request.bucket, key: request.key, query: request.query, region: learnt)
@@ -147,7 +147,18 @@ extension S3Client {
         headers.set("Host", target.host)
         var toSign = SigV4Request(method: request.method, path: target.canonicalPath, query: request.query,
                                   headers: Self.signedHeaders(headers), payloadHash: request.payloadHash)
-        identity.signer(for: region).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
+        switch configuration.signatureVersion {
+        case .v4:
+            identity.signer(for: region).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
+        case .v4a(let regionSet):
+            do {
+                try identity.asymmetricSigner(regionSet: regionSet).sign(&toSign, at: SigV4Timestamp(secondsSince1970: signedAt))
+            } catch let e as S3Error {
+                throw e
+            } catch {
+                throw S3Error.invalidArgument("SigV4a signing failed: \(error)", bucket: request.bucket, key: request.key)
+            }
+        }
         for (name, value) in toSign.headers where !headers.contains(name) { headers.add(name, value) }
         if let buffer = request.responseBuffer { buffer.count = request.responseBufferStart }
         var http = HTTPRequest(method: request.method, url: target.url, headers: headers, body: request.body,

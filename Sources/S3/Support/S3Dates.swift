@@ -100,6 +100,24 @@ enum S3Dates {
     static func httpDate(_ date: Date) -> String {
         let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]  // 1970-01-01 was a Thursday
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let c = civil(date)
+        let weekday = days[((c.day % 7) + 7) % 7]
+        return "\(weekday), \(two(c.d)) \(months[c.m - 1]) \(four(c.y)) \(two(c.secs / 3600)):\(two(c.secs / 60 % 60)):\(two(c.secs % 60)) GMT"
+    }
+
+    /// `2027-01-31T12:00:00Z`: ISO 8601 in UTC, whole seconds (rounded down), as S3 takes
+    /// Object Lock dates. Clamped to ``httpDateRange`` like ``httpDate(_:)``.
+    static func iso8601Seconds(_ date: Date) -> String {
+        let c = civil(date)
+        return "\(four(c.y))-\(two(c.m))-\(two(c.d))T\(two(c.secs / 3600)):\(two(c.secs / 60 % 60)):\(two(c.secs % 60))Z"
+    }
+
+    private static func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    private static func four(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
+
+    /// The civil date of `date` in UTC: year, month, day of month, seconds into the day, and
+    /// days since the epoch.
+    private static func civil(_ date: Date) -> (y: Int, m: Int, d: Int, secs: Int, day: Int) {
         let seconds = date.timeIntervalSince1970
         let t = seconds.isNaN ? 0 : Int(min(max(seconds, httpDateRange.lowerBound), httpDateRange.upperBound).rounded(.down))
         let day = t >= 0 ? t / 86_400 : (t - 86_399) / 86_400
@@ -114,9 +132,6 @@ enum S3Dates {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        func four(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
-        let weekday = days[((day % 7) + 7) % 7]
-        return "\(weekday), \(two(d)) \(months[m - 1]) \(four(y)) \(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60)) GMT"
+        return (y, m, d, secs, day)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// What a HEAD or GET tells about an object.
-public struct S3ObjectAttributes: Sendable {
+/// What a HEAD or GET tells about an object (its response headers, decoded). Not to be confused
+/// with S3's GetObjectAttributes, whose answer is ``S3GetObjectAttributesResult``.
+public struct S3ObjectHead: Sendable {
     /// The object's size in bytes (the whole object, even for a ranged GET).
     public var size: Int64
     /// The ETag, quotes removed.
@@ -40,3 +41,8 @@ public struct S3ObjectAttributes: Sendable {
         self.checksum = checksum
     }
 }
+
+/// The former name of ``S3ObjectHead``, renamed so that it is not taken for the answer of S3's
+/// GetObjectAttributes (``S3GetObjectAttributesResult``).
+@available(*, deprecated, renamed: "S3ObjectHead")
+public typealias S3ObjectAttributes = S3ObjectHead
