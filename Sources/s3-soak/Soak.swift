@@ -85,6 +85,11 @@ struct SoakResult: Codable {
     var lateWriteKeys: Int
     var untypedExamples: [String]
     var orphanedUploads: [String]
+    /// Multipart uploads left at the end that the store started after the client's upload of
+    /// that key had ended (a create abandoned on a stopped gateway and retried elsewhere, applied
+    /// when the gateway ran again; shown by the test aStoppedGatewayStartsAnAbandonedUploadLater):
+    /// not the client's doing, reported apart with their times.
+    var lateUploads: [String]
     /// The samples taken with the workload at rest (``QuietPoints``), the last one after it
     /// ended (the client still alive).
     var quietPoints: [QuietSample]
@@ -143,6 +148,10 @@ struct Soak {
         let bucket = "soak-\(Int(Date().timeIntervalSince1970))"
         try await client.createBucket(bucket)
         let recorder = SoakRecorder()
+        let endsLog = out.appendingPathComponent("uploads-ended.tsv")
+        FileManager.default.createFile(atPath: endsLog.path, contents: nil)
+        let endsHandle = try FileHandle(forWritingTo: endsLog)
+        recorder.uploadsEnded.withLock { $0 = endsHandle }
         var options = S3TransferOptions()
         // One budget for every large transfer: at most 24 parts of 8 MiB in memory at once.
         options.limiter = S3TransferLimiter(permits: 24)
@@ -203,10 +212,12 @@ struct Soak {
 
         // The promises, checked by a client of its own on the healed cluster.
         let checker = try Self.client(a.endpoint, stall: nil)
-        let (checked, orphans) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
-        say("checked \(checked) objects; \(orphans.count) multipart uploads left")
+        let (checked, left) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
+        recorder.uploadsEnded.withLock { try? $0?.close(); $0 = nil }
+        let (orphans, late) = classify(left, ended: Self.uploadEnds(out.appendingPathComponent("uploads-ended.tsv")))
+        say("checked \(checked) objects; \(left.count) multipart uploads left: \(orphans.count) orphaned, \(late.count) started by the store late")
         var cleanupError: String?
-        do { try await cleanUp(checker, bucket: bucket, orphans: orphans) } catch {
+        do { try await cleanUp(checker, bucket: bucket, orphans: left) } catch {
             cleanupError = "\(error)"
             say("could not remove bucket \(bucket): \(error)")
         }
@@ -228,7 +239,8 @@ struct Soak {
                                 bytesMoved: recorder.bytesMoved.load(ordering: .relaxed), operations: figures,
                                 mismatches: state.mismatches, violations: state.violations, lateWrites: state.lateWrites,
                                 lateWriteEvents: state.lateWriteEvents, lateWriteKeys: state.lateWriteKeys.count, untypedExamples: state.untypedExamples,
-                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID)" }, quietPoints: quiet, objectsChecked: checked, cleanupError: cleanupError,
+                                orphanedUploads: orphans.map { "\($0.key) \($0.uploadID), started \($0.initiated.map { "\($0)" } ?? "at an unknown time")" },
+                                lateUploads: late, quietPoints: quiet, objectsChecked: checked, cleanupError: cleanupError,
                                 before: before, idle: idle, after: after)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -322,6 +334,31 @@ struct Soak {
             (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
         } while keyMarker != nil
         return (checked.withLock { $0 }, orphans)
+    }
+
+    /// When each key's upload ended (the last, if a key had more than one), from the log.
+    static func uploadEnds(_ file: URL) -> [String: Double] {
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return [:] }
+        var ends: [String: Double] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            if fields.count == 2, let t = Double(fields[1]) { ends[String(fields[0]), default: 0] = max(ends[String(fields[0])] ?? 0, t) }
+        }
+        return ends
+    }
+
+    /// Uploads left: orphans, and those the store started after the client's upload of the key
+    /// had ended (a second or more after: the store's clock and ours are the same machine's).
+    static func classify(_ left: [S3MultipartUploadSummary], ended: [String: Double]) -> (orphans: [S3MultipartUploadSummary], late: [String]) {
+        var orphans: [S3MultipartUploadSummary] = [], late: [String] = []
+        for upload in left {
+            if let started = upload.initiated?.timeIntervalSince1970, let end = ended[upload.key], started > end + 1 {
+                late.append("\(upload.key) \(upload.uploadID): started \(String(format: "%.1f", started - end)) s after the client's upload of the key ended")
+            } else {
+                orphans.append(upload)
+            }
+        }
+        return (orphans, late)
     }
 
     static func cleanUp(_ client: S3Client, bucket: String, orphans: [S3MultipartUploadSummary]) async throws {

@@ -83,6 +83,17 @@ final class SoakRecorder: Sendable {
         var lateWriteKeys: Set<String> = []
     }
 
+    /// When each task's multipart upload of a key ended (wall clock), one line per upload, on
+    /// disk (kept in memory it would grow for as long as the soak runs): an upload left at the
+    /// end that the store started after that (``SoakResult/lateUploads``) is told apart from
+    /// an orphan the client left.
+    let uploadsEnded = Locked<FileHandle?>(nil)
+
+    func uploadEnded(_ key: String) {
+        let line = Data("\(key)\t\(Date().timeIntervalSince1970)\n".utf8)
+        uploadsEnded.withLock { $0?.write(line) }
+    }
+
     let operationsInFlight = Atomic<Int>(0)
     let transfersInFlight = Atomic<Int>(0)
     let bytesMoved = Atomic<Int>(0)

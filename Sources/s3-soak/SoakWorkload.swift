@@ -197,7 +197,18 @@ struct SoakTask: Sendable {
         var keys = TaskKeys()
         while ContinuousClock.now < deadline {
             await rest.restIfAsked()
-            await step(&keys)
+            // Each operation in a child task of its own, as a server runs each request: a
+            // task's allocator keeps the slabs of its deepest call (Swift's task allocator frees
+            // them when the task ends), so 256 tasks that never end would hold the high-water
+            // mark of every path they ever took, which the soak would then count as growth.
+            keys = await withTaskGroup(of: TaskKeys.self) { group in
+                group.addTask { [keys] in
+                    var k = keys
+                    await step(&k)
+                    return k
+                }
+                return await group.next()!
+            }
         }
         return keys
     }
@@ -355,9 +366,11 @@ struct SoakTask: Sendable {
     func largeRoundTrip(_ keys: inout TaskKeys) async {
         let (file, expected) = payloads.files.randomElement()!
         let key = keys.newKey(prefix, "L")
-        guard case .success(let r) = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
+        let uploaded = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
-        }) else {
+        })
+        recorder.uploadEnded(key)
+        guard case .success(let r) = uploaded else {
             keys.writeFailed(key, expected)
             return await delete(key, &keys)
         }
@@ -413,6 +426,8 @@ struct SoakTask: Sendable {
             _ = try await upload.value
             return true
         }
+        _ = await upload.result
+        recorder.uploadEnded(key)
         if case .success = outcome {
             keys.markWritten(key, expected)
         } else {

@@ -68,3 +68,57 @@ extension ClusterFaultTests {
         await running.shutdown()
     }
 }
+
+extension ClusterFaultTests {
+    /// The same behaviour for CreateMultipartUpload (the soak's one orphaned upload): a create
+    /// sent to a stopped gateway is abandoned by the client, typed as a transport failure, and
+    /// the gateway starts the upload once it runs again. The client never learnt the upload's
+    /// ID, and the sweep it makes after a create fails ran before the upload existed, so the
+    /// upload is left; its Initiated time is after the client gave up. (S3 itself leaves an
+    /// upload whose create answer was lost; a lifecycle rule with AbortIncompleteMultipartUpload
+    /// is the remedy there too.) If a later SeaweedFS drops such a request, the last
+    /// expectation fails: then the soak's "uploads the store started late" row is to be revised.
+    @Test func aStoppedGatewayStartsAnAbandonedUploadLater() async throws {
+        let cluster = try Cluster.current()
+        try await ClusterFault.pauseGateway.heal(cluster)
+        func gateway(_ name: String) throws -> S3Client {
+            let url = try String(contentsOfFile: cluster.directory + "/parts/\(name).ready", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            var configuration = try S3Configuration(endpoint: url, credentials: testCredentials)
+            configuration.http.stallTimeoutSeconds = 2
+            configuration.retry = .none
+            return S3Client(configuration: configuration)
+        }
+        let stopped = try gateway("s3gw1"), running = try gateway("s3gw2")
+        try await S3Bucket.withTemporaryBucket(client: running, namePrefix: "late-mpu") { bucket in
+            try await cluster.act("s3gw1", "stop")
+            let abandoned: Result<String, any Error>
+            do {
+                abandoned = .success(try await stopped.createMultipartUpload(bucket: bucket.name, key: "k"))
+            } catch {
+                abandoned = .failure(error)
+            }
+            let gaveUp = Date()
+            let before = try await running.listMultipartUploads(bucket: bucket.name, prefix: "k").uploads
+            try await cluster.act("s3gw1", "cont")
+            try await cluster.act("s3gw1", "wait")
+            guard case .failure(let error) = abandoned else {
+                Issue.record("a CreateMultipartUpload to a stopped gateway succeeded")
+                return
+            }
+            #expect((error as? S3Error)?.code == .transportFailure, "the abandoned create failed with \(error)")
+            #expect(before.isEmpty, "an upload existed before the gateway ran again: \(before)")
+            var after: [S3MultipartUploadSummary] = []
+            for _ in 0..<20 {
+                after = try await running.listMultipartUploads(bucket: bucket.name, prefix: "k").uploads
+                if !after.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(after.count == 1, "SeaweedFS no longer starts the abandoned upload late: revise the soak's late uploads row")
+            if let started = after.first?.initiated { #expect(started.timeIntervalSince(gaveUp) > -1, "started \(started), gave up \(gaveUp)") }
+            for upload in after { try await running.abortMultipartUpload(bucket: bucket.name, key: upload.key, uploadID: upload.uploadID) }
+        }
+        await stopped.shutdown()
+        await running.shutdown()
+    }
+}
