@@ -113,17 +113,7 @@ struct Stat: AsyncParsableCommand {
                 ("legalHold", p.legalHold.map { $0 ? "ON" : "OFF" }),
                 ("metadata", a.metadata.isEmpty ? nil : a.metadata),
             ]
-            let formatter = ISO8601DateFormatter()
-            let text = fields.compactMap { name, value -> String? in
-                switch value {
-                case nil: return nil
-                case let d as Date: return "\(name): \(formatter.string(from: d))"
-                case let m as [String: String]: return m.sorted { $0.key < $1.key }.map { "metadata.\($0.key): \($0.value)" }.joined(separator: "\n")
-                case let size as Int64 where name == "size": return "size: \(printer.size(size))"
-                case let v?: return "\(name): \(v)"
-                }
-            }.joined(separator: "\n")
-            printer.result(text, Dictionary(uniqueKeysWithValues: fields))
+            printer.result(printer.lines(fields).joined(separator: "\n"), Dictionary(uniqueKeysWithValues: fields))
         }
     }
 }
@@ -258,17 +248,8 @@ struct ObjectAttributes: AsyncParsableCommand {
                 ("key", key), ("size", a.size), ("etag", a.eTag), ("checksum", a.checksum.map { "\($0)" }), ("storageClass", a.storageClass),
                 ("lastModified", a.lastModified), ("versionId", a.versionID), ("partsCount", a.partsCount), ("parts", parts.isEmpty ? nil : parts),
             ]
-            var lines: [String] = []
-            for (name, value) in fields {
-                switch value {
-                case nil: continue
-                case let d as Date: lines.append("\(name): \(ISO8601DateFormatter().string(from: d))")
-                case let size as Int64 where name == "size": lines.append("size: \(printer.size(size))")
-                case is [[String: Any]]:
-                    lines += a.parts.map { "part \($0.partNumber): \(printer.size($0.size))" + ($0.checksum.map { "  \($0)" } ?? "") }
-                case let v?: lines.append("\(name): \(v)")
-                }
-            }
+            let lines = printer.lines(fields.filter { $0.0 != "parts" })
+                + a.parts.map { "part \($0.partNumber): \(printer.size($0.size))" + ($0.checksum.map { "  \($0)" } ?? "") }
             printer.result(lines.joined(separator: "\n"), Dictionary(uniqueKeysWithValues: fields))
         }
     }

@@ -42,6 +42,21 @@ struct Printer: Sendable {
         Self.lock.withLock { _ in FileHandle.standardError.write(Data("s3: \(subject)\(message)\n".utf8)) }
     }
 
+    /// Named fields as `name: value` lines for people: absent ones left out, dates in ISO 8601,
+    /// `size` as ``size(_:)`` writes it, a metadata map as one `metadata.NAME: value` line each.
+    func lines(_ fields: [(String, Any?)]) -> [String] {
+        let formatter = ISO8601DateFormatter()
+        return fields.flatMap { name, value -> [String] in
+            switch value {
+            case nil: return []
+            case let d as Date: return ["\(name): \(formatter.string(from: d))"]
+            case let m as [String: String]: return m.sorted { $0.key < $1.key }.map { "metadata.\($0.key): \($0.value)" }
+            case let bytes as Int64 where name == "size": return ["size: \(size(bytes))"]
+            case let v?: return ["\(name): \(v)"]
+            }
+        }
+    }
+
     /// A size for people: bytes, or with `--human` KiB/MiB/GiB/TiB.
     func size(_ bytes: Int64) -> String { human ? Self.humanSize(bytes) : String(bytes) }
 

@@ -4,6 +4,17 @@ import S3TestSupport
 import Testing
 
 extension ClusterFaultTests {
+    /// A client of one gateway of the cluster (not the balancer), giving up on a stalled request
+    /// after 2 s and retrying nothing.
+    static func gatewayClient(_ cluster: Cluster, _ name: String) throws -> S3Client {
+        let url = try String(contentsOfFile: cluster.directory + "/parts/\(name).ready", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var configuration = try S3Configuration(endpoint: url, credentials: testCredentials)
+        configuration.http.stallTimeoutSeconds = 2
+        configuration.retry = .none
+        return S3Client(configuration: configuration)
+    }
+
     /// What the soak found (issue 27): a SeaweedFS gateway applies a write whose client gave up
     /// on it, after a later write of the same key has succeeded. The abandoned request's bytes
     /// sit in the stopped gateway's socket; once it runs again it reads them and stores the
@@ -20,15 +31,7 @@ extension ClusterFaultTests {
     @Test func aStoppedGatewayAppliesAnAbandonedWriteAfterALaterOne() async throws {
         let cluster = try Cluster.current()
         try await ClusterFault.pauseGateway.heal(cluster)
-        func gateway(_ name: String) throws -> S3Client {
-            let url = try String(contentsOfFile: cluster.directory + "/parts/\(name).ready", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            var configuration = try S3Configuration(endpoint: url, credentials: testCredentials)
-            configuration.http.stallTimeoutSeconds = 2
-            configuration.retry = .none
-            return S3Client(configuration: configuration)
-        }
-        let stopped = try gateway("s3gw1"), running = try gateway("s3gw2")
+        let stopped = try Self.gatewayClient(cluster, "s3gw1"), running = try Self.gatewayClient(cluster, "s3gw2")
         try await S3Bucket.withTemporaryBucket(client: running, namePrefix: "late") { bucket in
             let older = patternBytes(4_096, seed: 1), newer = patternBytes(4_096, seed: 2)
             try await cluster.act("s3gw1", "stop")
@@ -81,15 +84,7 @@ extension ClusterFaultTests {
     @Test func aStoppedGatewayStartsAnAbandonedUploadLater() async throws {
         let cluster = try Cluster.current()
         try await ClusterFault.pauseGateway.heal(cluster)
-        func gateway(_ name: String) throws -> S3Client {
-            let url = try String(contentsOfFile: cluster.directory + "/parts/\(name).ready", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            var configuration = try S3Configuration(endpoint: url, credentials: testCredentials)
-            configuration.http.stallTimeoutSeconds = 2
-            configuration.retry = .none
-            return S3Client(configuration: configuration)
-        }
-        let stopped = try gateway("s3gw1"), running = try gateway("s3gw2")
+        let stopped = try Self.gatewayClient(cluster, "s3gw1"), running = try Self.gatewayClient(cluster, "s3gw2")
         try await S3Bucket.withTemporaryBucket(client: running, namePrefix: "late-mpu") { bucket in
             try await cluster.act("s3gw1", "stop")
             let abandoned: Result<String, any Error>

@@ -355,7 +355,9 @@ public actor S3Bucket {
     /// Lets anyone read objects and list the bucket: removes the bucket's public access block,
     /// then adds to the bucket policy (`Version` 2012-10-17) two statements granting
     /// `s3:GetObject` on `bucket/*` and `s3:ListBucket` on the bucket. The statements of a policy
-    /// the bucket already has are kept (earlier grants of this method, by their `Sid`, replaced).
+    /// the bucket already has are kept (earlier grants of this method, by their `Sid`, replaced);
+    /// reading it needs `s3:GetBucketPolicy`, and a policy that cannot be read is not replaced
+    /// (the error is thrown).
     public func allowPublicAccess() async throws {
         let store = client.configuration.store
         guard store.hasBucketPolicy else {
