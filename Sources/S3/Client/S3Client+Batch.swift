@@ -60,8 +60,7 @@ extension S3Client {
         }
         xml.close("Delete")
         var r = S3Request("POST", bucket: bucket, query: [("delete", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         if bypassGovernanceRetention { r.headers.set("x-amz-bypass-governance-retention", "true") }
         let body = try await sendAndCollect(r).body
         let result = try parse(body, expecting: "DeleteResult", bucket: bucket, key: nil)

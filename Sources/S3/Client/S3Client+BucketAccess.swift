@@ -85,8 +85,7 @@ extension S3Client {
         for rule in rules { xml.node(rule.xml) }
         xml.close("CORSConfiguration")
         var r = S3Request("PUT", bucket: bucket, query: [("cors", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 
@@ -126,8 +125,7 @@ extension S3Client {
         xml.close("Rule")
         xml.close("OwnershipControls")
         var r = S3Request("PUT", bucket: bucket, query: [("ownershipControls", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 }

@@ -27,8 +27,7 @@ extension S3Client {
         for rule in rules { xml.node(rule.xml) }
         xml.close("LifecycleConfiguration")
         var r = S3Request("PUT", bucket: bucket, query: [("lifecycle", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 }
@@ -37,6 +36,13 @@ extension S3Request {
     /// Adds `Content-MD5` (base64 of the MD5 of `bytes`), which S3 requires on some requests.
     mutating func setContentMD5(_ bytes: [UInt8]) {
         headers.set("Content-MD5", Data(Digest.md5(bytes)).base64EncodedString())
+    }
+
+    /// The body of a configuration request (lifecycle, CORS, tagging, Object Lock, ...): the
+    /// document as `application/xml`, with the `Content-MD5` S3 requires on most of them.
+    mutating func setXMLBody(_ xml: XMLWriter) {
+        setBody(xml.data, contentType: "application/xml")
+        setContentMD5(xml.data)
     }
 }
 
@@ -49,8 +55,7 @@ extension S3Client {
         xml.element("Status", enabled ? "Enabled" : "Suspended")
         xml.close("VersioningConfiguration")
         var r = S3Request("PUT", bucket: bucket, query: [("versioning", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.headers.set("Content-MD5", Data(Digest.md5(xml.data)).base64EncodedString())
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 

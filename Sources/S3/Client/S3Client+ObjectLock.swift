@@ -59,8 +59,7 @@ extension S3Client {
         }
         xml.close("ObjectLockConfiguration")
         var r = S3Request("PUT", bucket: bucket, query: [("object-lock", "")])
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 
@@ -99,8 +98,7 @@ extension S3Client {
             xml.element("RetainUntilDate", retention.retainUntilText)
         }
         xml.close("Retention")
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         if bypassGovernanceRetention { r.headers.set("x-amz-bypass-governance-retention", "true") }
         _ = try await sendAndCollect(r)
     }
@@ -130,8 +128,7 @@ extension S3Client {
         xml.open("LegalHold", s3Namespace: true)
         xml.element("Status", on ? "ON" : "OFF")
         xml.close("LegalHold")
-        r.setBody(xml.data, contentType: "application/xml")
-        r.setContentMD5(xml.data)
+        r.setXMLBody(xml)
         _ = try await sendAndCollect(r)
     }
 }

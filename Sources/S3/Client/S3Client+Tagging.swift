@@ -68,8 +68,7 @@ extension S3Client {
         }
         xml.close("TagSet")
         xml.close("Tagging")
-        r.setBody(xml.data, contentType: "application/xml")
-        r.headers.set("Content-MD5", Data(Digest.md5(xml.data)).base64EncodedString())
+        r.setXMLBody(xml)
     }
 
     private static func tags(in xml: XMLNode) -> [String: String] {
