@@ -94,7 +94,8 @@ let package = Package(
         // The soak of a long-running process against the SeaweedFS cluster (scripts/soak).
         .executableTarget(
             name: "s3-soak",
-            dependencies: ["S3", "S3HTTP", "S3Signing", "S3Locking", "S3TestSupport"],
+            dependencies: ["S3", "S3HTTP", "S3Signing", "S3Locking", "S3TestSupport",
+                           .product(name: "Logging", package: "swift-log")],
             path: "Sources/s3-soak"
         ),
         // Helpers both test targets use (a time-out that cannot hang the test run).

@@ -106,6 +106,13 @@ JSON
 "
   done
   mkdir -p "$CLUSTER_DIR/nginx"
+  # CLUSTER_ACCESS_LOG=1 (the soak): every request with the gateway(s) that served it, for
+  # tracing a broken promise; off otherwise.
+  local access_log="  access_log off;"
+  if [ "${CLUSTER_ACCESS_LOG:-0}" = 1 ]; then
+    access_log="  log_format trace '\$msec \$request_method \$request_uri \$status up=\$upstream_addr upstatus=\$upstream_status rt=\$request_time urt=\$upstream_response_time';
+  access_log $CLUSTER_DIR/access.log trace buffer=256k flush=2s;"
+  fi
   cat >"$CLUSTER_DIR/nginx.conf" <<CONF
 user root;
 worker_processes 1;
@@ -114,7 +121,7 @@ pid $CLUSTER_DIR/nginx.pid;
 error_log $CLUSTER_DIR/nginx-error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+$access_log
   client_body_temp_path $CLUSTER_DIR/nginx/body;
   proxy_temp_path $CLUSTER_DIR/nginx/proxy;
   fastcgi_temp_path $CLUSTER_DIR/nginx/fastcgi;

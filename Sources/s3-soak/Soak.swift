@@ -3,6 +3,7 @@
 // process's RSS, descriptors and threads sampled every second. It writes, into OUT:
 //   samples.csv   one line a second (scripts/soak-report turns it into the plot and the slope)
 //   faults.json   each fault: what, which part, struck and healed (s since the start)
+//   requests.log  every attempt of every request and every operation of a task (SoakRequestLog)
 //   result.json   per operation: count, outcomes by error code, latency p50/p99; mismatches,
 //                 broken promises, orphaned uploads, and the descriptors and threads before the
 //                 client existed and after it was shut down
@@ -90,6 +91,10 @@ struct SoakResult: Codable {
     /// when the gateway ran again; shown by the test aStoppedGatewayStartsAnAbandonedUploadLater):
     /// not the client's doing, reported apart with their times.
     var lateUploads: [String]
+    /// For each key of a mismatch or broken promise (and the first few late writes): its lines
+    /// in the request log (each attempt and operation) and in the balancer's access log (which
+    /// gateway served each request, with its status), in time order.
+    var traces: [String: [String]]
     /// The samples taken with the workload at rest (``QuietPoints``), the last one after it
     /// ended (the client still alive).
     var quietPoints: [QuietSample]
@@ -122,11 +127,12 @@ struct Soak {
     /// (3 attempts, standard back-off), with a stall timeout of 5 s (`stall`). The checker
     /// keeps the default 30 s: a DeleteObjects of 1,000 keys on a busy cluster can take longer
     /// than 5 s before its first byte.
-    static func client(_ endpoint: String, stall: Int? = 5) throws -> S3Client {
+    static func client(_ endpoint: String, stall: Int? = 5, log: SoakRequestLog) throws -> S3Client {
         var configuration = try S3Configuration(
             endpoint: endpoint, region: "us-east-1",
             credentials: S3Credentials(accessKeyID: "testing", secretAccessKey: "testing-secret"))
         if let stall { configuration.http.stallTimeoutSeconds = stall }
+        configuration.logger = log.logger()
         return S3Client(configuration: configuration)
     }
 
@@ -144,12 +150,13 @@ struct Soak {
         let before = ProcessStats.named()
         say("before: \(before)")
 
-        let client = try client(a.endpoint)
+        let requestLog = try SoakRequestLog(out.appendingPathComponent("requests.log"))
+        let client = try client(a.endpoint, log: requestLog)
         let bucket = "soak-\(Int(Date().timeIntervalSince1970))"
         try await client.createBucket(bucket)
-        let recorder = SoakRecorder()
+        let recorder = SoakRecorder(requests: requestLog)
         let endsLog = out.appendingPathComponent("uploads-ended.tsv")
-        FileManager.default.createFile(atPath: endsLog.path, contents: nil)
+        guard FileManager.default.createFile(atPath: endsLog.path, contents: nil) else { throw SoakFailure("could not create \(endsLog.path)") }
         let endsHandle = try FileHandle(forWritingTo: endsLog)
         recorder.uploadsEnded.withLock { $0 = endsHandle }
         var options = S3TransferOptions()
@@ -211,7 +218,7 @@ struct Soak {
         await client.shutdown()
 
         // The promises, checked by a client of its own on the healed cluster.
-        let checker = try Self.client(a.endpoint, stall: nil)
+        let checker = try Self.client(a.endpoint, stall: nil, log: requestLog)
         let (checked, left) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
         recorder.uploadsEnded.withLock { try? $0?.close(); $0 = nil }
         let (orphans, late) = classify(left, ended: Self.uploadEnds(out.appendingPathComponent("uploads-ended.tsv")))
@@ -222,12 +229,14 @@ struct Soak {
             say("could not remove bucket \(bucket): \(error)")
         }
         await checker.shutdown()
+        requestLog.close()
         // Idle workers of the cooperative pool (Dispatch's) retire after a few seconds.
         try await Task.sleep(for: .seconds(6))
         let after = ProcessStats.named()
         say("after: \(after)")
 
         let state = recorder.state.withLock { $0 }
+        let traces = Self.traces(of: state.traced, bucket: bucket, out: out, clusterDirectory: URL(fileURLWithPath: a.clusterDirectory))
         let figures = state.tallies.keys.sorted().map { name -> OperationFigures in
             let t = state.tallies[name]!
             return OperationFigures(name: name, count: t.latency.total, ok: t.ok, cancelled: t.cancelled, untyped: t.untyped,
@@ -240,7 +249,7 @@ struct Soak {
                                 mismatches: state.mismatches, violations: state.violations, lateWrites: state.lateWrites,
                                 lateWriteEvents: state.lateWriteEvents, lateWriteKeys: state.lateWriteKeys.count, untypedExamples: state.untypedExamples,
                                 orphanedUploads: orphans.map { "\($0.key) \($0.uploadID), started \($0.initiated.map { "\($0)" } ?? "at an unknown time")" },
-                                lateUploads: late, quietPoints: quiet, objectsChecked: checked, cleanupError: cleanupError,
+                                lateUploads: late, traces: traces, quietPoints: quiet, objectsChecked: checked, cleanupError: cleanupError,
                                 before: before, idle: idle, after: after)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -281,7 +290,7 @@ struct Soak {
                 // Deleted, then a late write: its bytes must be one of those writes, whole.
                 expected[key] = Expectation(allowed: [nil], late: late)
             } else {
-                recorder.violation("final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
+                recorder.violation(key, "final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
             }
         }
         let listedSet = Set(listed)
@@ -298,7 +307,7 @@ struct Soak {
                         if e.late.contains(nil) {
                             return recorder.lateWrite(key, "final check: \(key) is missing: a failed delete of it was applied late" + (told[key] ?? ""))
                         }
-                        return recorder.violation("final check: \(key) is missing" + (told[key] ?? ""))
+                        return recorder.violation(key, "final check: \(key) is missing" + (told[key] ?? ""))
                     }
                     do {
                         let download = try await client.getObject(bucket: bucket, key: key)
@@ -315,13 +324,13 @@ struct Soak {
                             return recorder.lateWrite(key, "final check: \(key) holds the \(count) bytes of a write that failed or was abandoned" + (told[key] ?? ""))
                         }
                         if e.allowed.count == 1, let only = e.allowed[0] {
-                            recorder.mismatch("final check of \(key): \(count) bytes, expected \(only.size), a digest of no write made to it" + (told[key] ?? ""))
+                            recorder.mismatch(key, "final check of \(key): \(count) bytes, expected \(only.size), a digest of no write made to it" + (told[key] ?? ""))
                         } else {
-                            recorder.violation("final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)"
+                            recorder.violation(key, "final check: \(key) holds \(count) bytes matching none of the writes made to it (half-written?)"
                                 + (told[key] ?? ""))
                         }
                     } catch {
-                        recorder.violation("final check: GET \(key) failed on the healed cluster: \(error)")
+                        recorder.violation(key, "final check: GET \(key) failed on the healed cluster: \(error)")
                     }
                 }
             }
@@ -334,6 +343,26 @@ struct Soak {
             (keyMarker, idMarker) = (page.nextKeyMarker, page.nextUploadIDMarker)
         } while keyMarker != nil
         return (checked.withLock { $0 }, orphans)
+    }
+
+    /// The lines of `keys` in requests.log and in the cluster's access log, merged in time order
+    /// (both begin with wall-clock seconds).
+    static func traces(of keys: Set<String>, bucket: String, out: URL, clusterDirectory: URL) -> [String: [String]] {
+        let client = SoakRequestLog.lines(of: keys, in: out.appendingPathComponent("requests.log"),
+                                          keyOf: SoakRequestLog.key(ofRequestLine:))
+        let balancer = SoakRequestLog.lines(of: keys, in: clusterDirectory.appendingPathComponent("access.log")) {
+            SoakRequestLog.key(ofAccessLine: $0, bucket: bucket)
+        }
+        var traces: [String: [String]] = [:]
+        for key in keys {
+            let lines = (client[key] ?? []).map { $0.replacingOccurrences(of: "\t\(key)\t", with: " client ") }
+                + (balancer[key] ?? []).map { $0.replacingOccurrences(of: " ", with: " balancer ", options: [], range: $0.range(of: " ")) }
+            func time(_ line: String) -> Double {
+                Double(line.split(separator: " ").first { Double($0) != nil } ?? "") ?? 0
+            }
+            traces[key] = lines.sorted { time($0) < time($1) }
+        }
+        return traces
     }
 
     /// When each key's upload ended (the last, if a key had more than one), from the log.

@@ -81,6 +81,16 @@ final class SoakRecorder: Sendable {
         /// How many times a late write was found, and on how many keys.
         var lateWriteEvents = 0
         var lateWriteKeys: Set<String> = []
+        /// The keys whose requests the report shows, read back from the request log: every key
+        /// of a mismatch or broken promise, and the first few of late writes (at most 200).
+        var traced: Set<String> = []
+    }
+
+    /// Every request, on disk (``SoakRequestLog``).
+    let requests: SoakRequestLog
+
+    init(requests: SoakRequestLog) {
+        self.requests = requests
     }
 
     /// When each task's multipart upload of a key ended (wall clock), one line per upload, on
@@ -133,13 +143,24 @@ final class SoakRecorder: Sendable {
         return result
     }
 
-    func mismatch(_ what: String) { state.withLock { if $0.mismatches.count < 1000 { $0.mismatches.append(what) } } }
-    func violation(_ what: String) { state.withLock { if $0.violations.count < 1000 { $0.violations.append(what) } } }
+    func mismatch(_ key: String, _ what: String) {
+        state.withLock { s in
+            if s.mismatches.count < 1000 { s.mismatches.append(what) }
+            if s.traced.count < 200 { s.traced.insert(key) }
+        }
+    }
+    func violation(_ key: String, _ what: String) {
+        state.withLock { s in
+            if s.violations.count < 1000 { s.violations.append(what) }
+            if s.traced.count < 200 { s.traced.insert(key) }
+        }
+    }
     func lateWrite(_ key: String, _ what: String) {
         state.withLock { s in
             s.lateWriteEvents += 1
             s.lateWriteKeys.insert(key)
             if s.lateWrites.count < 200 { s.lateWrites.append(what) }
+            if s.lateWriteKeys.count <= 5 { s.traced.insert(key) }
         }
     }
     func moved(_ bytes: Int) { bytesMoved.add(bytes, ordering: .relaxed) }

@@ -184,7 +184,9 @@ struct SoakTask: Sendable {
         case .failure(let e as S3Error): "\(e.code.rawValue) after \(e.attempts) attempts"
         case .failure(let e): "\(type(of: e))"
         }
-        keys.note(key, String(format: "%.1f-%.1f s: %@, %@", t0, seconds(), name, outcome))
+        let event = String(format: "%.1f-%.1f s: %@, %@", t0, seconds(), name, outcome)
+        keys.note(key, event)
+        recorder.requests.write(key: key, "operation " + event)
         return result
     }
 
@@ -273,7 +275,7 @@ struct SoakTask: Sendable {
                         + story(key, keys))
                     keys.markWritten(key, got)
                 } else {
-                    recorder.mismatch("GET \(key): \(count) bytes, expected \(expected.size), a digest of no write made to it" + story(key, keys))
+                    recorder.mismatch(key, "GET \(key): \(count) bytes, expected \(expected.size), a digest of no write made to it" + story(key, keys))
                 }
             }
         }
@@ -303,7 +305,7 @@ struct SoakTask: Sendable {
                 recorder.lateWrite(key, what + ", as a write or delete that failed or was abandoned left it" + story(key, keys))
                 keys.inDoubt(key)
             } else {
-                recorder.violation(what + story(key, keys))
+                recorder.violation(key, what + story(key, keys))
             }
         }
         for key in keys.deleted where found[key] != nil {
@@ -312,7 +314,7 @@ struct SoakTask: Sendable {
                 recorder.lateWrite(key, what + ", with the size of a write that failed or was abandoned" + story(key, keys))
                 keys.inDoubt(key)
             } else {
-                recorder.violation(what + story(key, keys))
+                recorder.violation(key, what + story(key, keys))
             }
         }
     }
@@ -320,6 +322,7 @@ struct SoakTask: Sendable {
     func copy(_ keys: inout TaskKeys) async {
         guard let (source, expected) = keys.known.randomElement(), keys.known.count < 8 else { return await delete(&keys) }
         let key = keys.newKey(prefix, "c")
+        recorder.requests.write(key: key, "copy of \(source)")
         let result = await traced("copy", key, &keys, attempts: { $0.attempts }, {
             try await client.copyObject(sourceBucket: bucket, sourceKey: source, bucket: bucket, key: key)
         })
@@ -356,7 +359,7 @@ struct SoakTask: Sendable {
             }
         }
         if case .success(false) = again {
-            recorder.violation("create-only write of \(key) replaced the object an earlier create-only write had made" + story(key, keys))
+            recorder.violation(key, "create-only write of \(key) replaced the object an earlier create-only write had made" + story(key, keys))
             keys.writeFailed(key, Expected(size: second.count, sha256: Digest.sha256(second)))
         }
     }
@@ -405,7 +408,7 @@ struct SoakTask: Sendable {
         if case .success(let (count, sha)) = result {
             recorder.moved(count)
             if count != expected.size || sha != expected.sha256 {
-                recorder.mismatch("download of \(key): \(count) bytes, expected \(expected.size), digest \(sha == expected.sha256 ? "equal" : "different")")
+                recorder.mismatch(key, "download of \(key): \(count) bytes, expected \(expected.size), digest \(sha == expected.sha256 ? "equal" : "different")")
             }
         }
         await delete(key, &keys)
@@ -437,9 +440,9 @@ struct SoakTask: Sendable {
         let head = await traced("head", key, &keys) { try await client.headObject(bucket: bucket, key: key) }
         switch head {
         case .success(let attributes) where attributes.size != Int64(expected.size):
-            recorder.violation("\(key) holds \(attributes.size) bytes after a cancelled upload of \(expected.size)" + story(key, keys))
+            recorder.violation(key, "\(key) holds \(attributes.size) bytes after a cancelled upload of \(expected.size)" + story(key, keys))
         case .failure(let e as S3Error) where e.httpStatus == 404:
-            if case .success = outcome { recorder.violation("\(key) is missing after its upload succeeded" + story(key, keys)) }
+            if case .success = outcome { recorder.violation(key, "\(key) is missing after its upload succeeded" + story(key, keys)) }
         default: break
         }
         await delete(key, &keys)
