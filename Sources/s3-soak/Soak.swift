@@ -219,7 +219,8 @@ struct Soak {
 
         // The promises, checked by a client of its own on the healed cluster.
         let checker = try Self.client(a.endpoint, stall: nil, log: requestLog)
-        let (checked, left) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder, scratch: scratch)
+        let (checked, left) = try await finalCheck(checker, bucket: bucket, keys: keys, recorder: recorder,
+                                                   requestLog: out.appendingPathComponent("requests.log"))
         recorder.uploadsEnded.withLock { try? $0?.close(); $0 = nil }
         let (orphans, late) = classify(left, ended: Self.uploadEnds(out.appendingPathComponent("uploads-ended.tsv")))
         say("checked \(checked) objects; \(left.count) multipart uploads left: \(orphans.count) orphaned, \(late.count) started by the store late")
@@ -260,8 +261,10 @@ struct Soak {
     /// Every object the tasks know must hold its bytes; every object in doubt must be absent or
     /// whole; nothing else may be in the bucket; no multipart upload may be left. An object
     /// holding (or lacking) what a failed or abandoned request meant to store, when that is not
-    /// what the key's last successful request left, is a late write of the store: counted apart.
-    static func finalCheck(_ client: S3Client, bucket: String, keys: [TaskKeys], recorder: SoakRecorder, scratch: URL) async throws
+    /// what the key's last successful request left, is a late write of the store: counted apart
+    /// (for a key the tasks no longer track, its failed and retried writes are read from the
+    /// request log).
+    static func finalCheck(_ client: S3Client, bucket: String, keys: [TaskKeys], recorder: SoakRecorder, requestLog: URL) async throws
         -> (checked: Int, orphans: [S3MultipartUploadSummary]) {
         /// What the key may hold by the tasks' account, and what late writes could have left.
         struct Expectation: Sendable {
@@ -285,12 +288,25 @@ struct Soak {
             listed += page.objects.map(\.key)
             token = page.isTruncated ? page.nextContinuationToken : nil
         } while token != nil
+        var forgotten: Set<String> = []
         for key in listed where expected[key] == nil {
             if let late = lateOnly[key], late.contains(where: { $0 != nil }) {
                 // Deleted, then a late write: its bytes must be one of those writes, whole.
                 expected[key] = Expectation(allowed: [nil], late: late)
             } else {
-                recorder.violation(key, "final listing: \(key) is in the bucket, but its delete succeeded" + (told[key] ?? ""))
+                forgotten.insert(key)
+            }
+        }
+        // Keys whose late entries the tasks no longer keep (their memory is bounded): the writes
+        // that may land late are read back from the request log, by the same rule.
+        let logged = SoakRequestLog.lines(of: forgotten, in: requestLog, limit: 10_000, keyOf: SoakRequestLog.key(ofRequestLine:))
+        for key in forgotten {
+            let late = SoakRequestLog.lateWrites(in: logged[key] ?? [])
+            if late.isEmpty {
+                recorder.violation(key, "final listing: \(key) is in the bucket, but its delete succeeded, and no write to it failed or was retried"
+                    + (told[key] ?? ""))
+            } else {
+                expected[key] = Expectation(allowed: [nil], late: late)
             }
         }
         let listedSet = Set(listed)

@@ -78,6 +78,23 @@ final class SoakRequestLog: Sendable {
         return found
     }
 
+    /// Follows an operation's outcome when it was a write: the bytes it meant to store.
+    static let wroteMarker = "; wrote "
+
+    /// From the lines of one key: the bytes of each write that may have been stored late, that
+    /// is every write that failed or succeeded only after more than one attempt (the rule of
+    /// ``TaskKeys/mayLand(_:_:)``).
+    static func lateWrites(in lines: [String]) -> [Expected] {
+        lines.compactMap { line -> Expected? in
+            guard let operation = line.range(of: "\toperation "), let marker = line.range(of: wroteMarker) else { return nil }
+            // "operation 1.0-1.2 s: put, ok; wrote ..." : the outcome is after the name's comma.
+            let event = line[operation.upperBound..<marker.lowerBound]
+            guard let comma = event.range(of: ", ", options: .backwards) else { return nil }
+            guard event[comma.upperBound...] != "ok" else { return nil }
+            return Expected(logged: line[marker.upperBound...])
+        }
+    }
+
     /// The key a line of this log is about (its second field).
     static func key(ofRequestLine line: Substring) -> Substring? {
         let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)

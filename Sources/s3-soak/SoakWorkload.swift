@@ -8,6 +8,29 @@ import Synchronization
 struct Expected: Sendable, Equatable {
     var size: Int
     var sha256: [UInt8]
+
+    /// As the request log writes it: `SIZE SHA256-IN-HEX`.
+    var logged: String { "\(size) " + sha256.map { String(format: "%02x", $0) }.joined() }
+
+    init(size: Int, sha256: [UInt8]) {
+        self.size = size
+        self.sha256 = sha256
+    }
+
+    /// From ``logged``.
+    init?(logged: Substring) {
+        let fields = logged.split(separator: " ")
+        guard fields.count == 2, let size = Int(fields[0]), fields[1].count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        var i = fields[1].startIndex
+        while i < fields[1].endIndex {
+            let j = fields[1].index(i, offsetBy: 2)
+            guard let b = UInt8(fields[1][i..<j], radix: 16) else { return nil }
+            bytes.append(b)
+            i = j
+        }
+        self.init(size: size, sha256: bytes)
+    }
 }
 
 /// What one task knows of the keys under its own prefix (no other task writes there).
@@ -175,7 +198,9 @@ struct SoakTask: Sendable {
 
     /// ``SoakRecorder/run(_:large:_:)``, noting in the key's history when it ran and how it
     /// ended (with the attempts it took, when more than one).
-    func traced<T: Sendable>(_ name: String, _ key: String, _ keys: inout TaskKeys, large: Bool = false,
+    /// A write names the bytes it meant to store (`wrote`), in the log: the final check reads
+    /// them back when it finds a key whose late entries the task no longer keeps.
+    func traced<T: Sendable>(_ name: String, _ key: String, _ keys: inout TaskKeys, large: Bool = false, wrote: Expected? = nil,
                              attempts: (T) -> Int = { _ in 1 }, _ body: () async throws -> T) async -> Result<T, any Error> {
         let t0 = seconds()
         let result = await recorder.run(name, large: large, body)
@@ -186,7 +211,7 @@ struct SoakTask: Sendable {
         }
         let event = String(format: "%.1f-%.1f s: %@, %@", t0, seconds(), name, outcome)
         keys.note(key, event)
-        recorder.requests.write(key: key, "operation " + event)
+        recorder.requests.write(key: key, "operation " + event + (wrote.map { SoakRequestLog.wroteMarker + $0.logged } ?? ""))
         return result
     }
 
@@ -245,7 +270,7 @@ struct SoakTask: Sendable {
         let key = keys.known.count >= 8 || (Bool.random() && !keys.known.isEmpty) ? keys.known.keys.randomElement()! : keys.newKey(prefix, "s")
         let body = payloads.smallBody()
         let expected = Expected(size: body.count, sha256: Digest.sha256(body))
-        if case .success(let r) = await traced("put", key, &keys, attempts: { $0.attempts }, { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
+        if case .success(let r) = await traced("put", key, &keys, wrote: expected, attempts: { $0.attempts }, { try await client.putObject(bucket: bucket, key: key, bytes: body) }) {
             keys.markWritten(key, expected)
             if r.attempts > 1 { keys.mayLand(key, expected) }
             recorder.moved(body.count)
@@ -323,7 +348,7 @@ struct SoakTask: Sendable {
         guard let (source, expected) = keys.known.randomElement(), keys.known.count < 8 else { return await delete(&keys) }
         let key = keys.newKey(prefix, "c")
         recorder.requests.write(key: key, "copy of \(source)")
-        let result = await traced("copy", key, &keys, attempts: { $0.attempts }, {
+        let result = await traced("copy", key, &keys, wrote: expected, attempts: { $0.attempts }, {
             try await client.copyObject(sourceBucket: bucket, sourceKey: source, bucket: bucket, key: key)
         })
         keys.inheritLate(key, from: source)
@@ -342,7 +367,7 @@ struct SoakTask: Sendable {
         let key = keys.newKey(prefix, "x")
         let first = payloads.smallBody(), second = payloads.smallBody()
         let expected = Expected(size: first.count, sha256: Digest.sha256(first))
-        guard case .success(let r) = await traced("create-only", key, &keys, attempts: { $0.attempts }, {
+        guard case .success(let r) = await traced("create-only", key, &keys, wrote: expected, attempts: { $0.attempts }, {
             try await client.putObject(bucket: bucket, key: key, bytes: first, conditions: .createOnly)
         }) else {
             // A retry of a create whose first attempt was stored is refused: the object may be there.
@@ -369,7 +394,7 @@ struct SoakTask: Sendable {
     func largeRoundTrip(_ keys: inout TaskKeys) async {
         let (file, expected) = payloads.files.randomElement()!
         let key = keys.newKey(prefix, "L")
-        let uploaded = await traced("upload large", key, &keys, large: true, attempts: { $0.attempts }, {
+        let uploaded = await traced("upload large", key, &keys, large: true, wrote: expected, attempts: { $0.attempts }, {
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
         })
         recorder.uploadEnded(key)
@@ -423,7 +448,7 @@ struct SoakTask: Sendable {
         let upload = Task { [client, bucket, options] in
             try await S3Bucket.unchecked(name: bucket, client: client).uploadObject(key: key, file: file, options: options)
         }
-        let outcome = await traced("multipart upload, cancelled", key, &keys, large: true) { () -> Bool in
+        let outcome = await traced("multipart upload, cancelled", key, &keys, large: true, wrote: expected) { () -> Bool in
             try await Task.sleep(for: .milliseconds(Int.random(in: 50...1_500)))
             upload.cancel()
             _ = try await upload.value
