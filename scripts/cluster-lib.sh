@@ -90,7 +90,7 @@ JSON
     echo "127.0.0.1:$vp" >"$CLUSTER_DIR/parts/volume$i.volume"
     cluster_spawn "volume$i" "http://127.0.0.1:$vp/status" "$WEED" volume -ip=127.0.0.1 -ip.bind=127.0.0.1 \
       -port="$vp" -port.grpc="$vg" -dir="$CLUSTER_DIR/volume$i" -max=0 -master="$master" -dataCenter=dc1 \
-      -rack=rack1 -preStopSeconds=0
+      -rack=rack1 -preStopSeconds=0 ${CLUSTER_VOLUME_FLAGS:-}
   done
   cluster_spawn filer "http://127.0.0.1:$f/" "$WEED" filer -ip=127.0.0.1 -ip.bind=127.0.0.1 -port="$f" \
     -port.grpc="$fg" -master="$master" -defaultStoreDir="$CLUSTER_DIR/filer" -defaultReplicaPlacement=001

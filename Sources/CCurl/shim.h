@@ -129,6 +129,9 @@ static inline char *s3_curl_strdup(const char *s) {
 static inline CURLcode s3_curl_global_init_all(void) {
     return curl_global_init_mem(CURL_GLOBAL_ALL, s3_curl_alloc, s3_curl_release, s3_curl_realloc, s3_curl_strdup, s3_curl_zalloc);
 }
+// libcurl's own allocator (malloc): for measuring what the functions above cost
+// (S3_CURL_ALLOCATOR=malloc in the environment; see CurlLoop.globalInit).
+static inline CURLcode s3_curl_global_init_malloc(void) { return curl_global_init(CURL_GLOBAL_ALL); }
 static inline long s3_curl_mapped_blocks(void) { return __atomic_load_n(&s3_curl_mapped_counters()[0], __ATOMIC_RELAXED); }
 static inline long s3_curl_mapped_bytes_high_water(void) { return __atomic_load_n(&s3_curl_mapped_counters()[2], __ATOMIC_RELAXED); }
 static inline CURLcode s3_curl_easy_pause_cont(CURL *h) { return curl_easy_pause(h, CURLPAUSE_CONT); }

@@ -77,7 +77,16 @@ final class CurlLoop: @unchecked Sendable {
     /// cost its page faults on every range.
     private var fileStages: [UnsafeMutableRawBufferPointer] = []
 
-    private static let globalInit: Bool = s3_curl_global_init_all() == CURLE_OK
+    /// libcurl initialised once per process, with the allocator of shim.h (big blocks mapped
+    /// apart from malloc). `S3_CURL_ALLOCATOR=malloc` in the environment keeps libcurl's own
+    /// (malloc) instead: a switch for measuring what the mapping costs (scripts/bench), not a
+    /// setting.
+    private static let globalInit: Bool = {
+        if let value = getenv("S3_CURL_ALLOCATOR"), String(cString: value) == "malloc" {
+            return s3_curl_global_init_malloc() == CURLE_OK
+        }
+        return s3_curl_global_init_all() == CURLE_OK
+    }()
 
     init(configuration: HTTPEngineConfiguration) {
         precondition(Self.globalInit, "curl_global_init failed")

@@ -70,4 +70,51 @@ import Testing
         #expect(odd.value("Code") == "Slow<Down>")
         #expect(odd.value("Message") == "AB<>'\"")
     }
+
+    /// The configuration decoders (Object Lock, retention, legal hold, CORS, ownership) and
+    /// GetObjectAttributes on their seeds, and on bodies that parse but say nothing S3 would.
+    @Test func configurationSeedsDecodeToWhatTheyMean() throws {
+        // moto's shape: the period not set answered as 0.
+        let lock = try ResponseDecoders.objectLockConfiguration(try seed("object-lock.xml"))
+        #expect(lock.enabled && lock.defaultRetention == S3DefaultRetention(mode: .governance, period: .years(2)))
+        let retention = try ResponseDecoders.objectRetention(try seed("retention.xml"))
+        #expect(retention?.mode == .compliance && retention?.retainUntil == Date(timeIntervalSince1970: 1_893_553_445))
+        #expect(ResponseDecoders.legalHold(try seed("legal-hold.xml")))
+        let cors = try ResponseDecoders.corsRules(try seed("cors.xml"))
+        #expect(cors == [
+            S3CORSRule(id: "web", allowedMethods: [.get, .put], allowedOrigins: ["https://example.com"], allowedHeaders: ["*"],
+                       exposeHeaders: ["ETag"], maxAgeSeconds: 3000),
+            S3CORSRule(allowedMethods: [.head], allowedOrigins: ["*"]),
+        ])
+        #expect(try ResponseDecoders.objectOwnership(try seed("ownership.xml")) == .bucketOwnerEnforced)
+        let attributes = ResponseDecoders.objectAttributes(try seed("attributes.xml"))
+        #expect(attributes.parts.map(\.size) == [5 << 20, 1 << 20] && attributes.size == 6 << 20 && attributes.partsCount == 2)
+
+        // Nothing configured reads as nothing; what S3 would not say is refused, with why.
+        let empty = try XMLParser.parse("<X/>")
+        #expect(try ResponseDecoders.objectLockConfiguration(empty) == S3ObjectLockConfiguration(enabled: false))
+        #expect(try ResponseDecoders.objectRetention(empty) == nil)
+        #expect(!ResponseDecoders.legalHold(empty))
+        #expect(try ResponseDecoders.corsRules(empty).isEmpty)
+        #expect(try ResponseDecoders.objectOwnership(empty) == nil)
+        func refused(_ xml: String, _ decoder: (XMLNode) throws -> Void) throws -> String? {
+            let node = try XMLParser.parse(xml)
+            do {
+                try decoder(node)
+                return nil
+            } catch let e as ResponseDecoders.Malformed {
+                return e.message
+            }
+        }
+        #expect(try refused("<O><Rule><DefaultRetention><Mode>LOOSE</Mode><Days>1</Days></DefaultRetention></Rule></O>") {
+            _ = try ResponseDecoders.objectLockConfiguration($0) } == "the default retention has no valid Mode")
+        #expect(try refused("<O><Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>0</Days></DefaultRetention></Rule></O>") {
+            _ = try ResponseDecoders.objectLockConfiguration($0) } == "the default retention has neither Days nor Years")
+        #expect(try refused("<R><Mode>GOVERNANCE</Mode><RetainUntilDate>soon</RetainUntilDate></R>") {
+            _ = try ResponseDecoders.objectRetention($0) } == "the retention has no valid Mode and RetainUntilDate")
+        #expect(try refused("<C><CORSRule><AllowedMethod>PATCH</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></C>") {
+            _ = try ResponseDecoders.corsRules($0) } == "a CORS rule allows a method S3 does not have")
+        #expect(try refused("<O><Rule><ObjectOwnership>Anyone</ObjectOwnership></Rule></O>") {
+            _ = try ResponseDecoders.objectOwnership($0) } == "unknown ObjectOwnership \"Anyone\"")
+    }
 }

@@ -59,12 +59,7 @@ extension S3Client {
         do {
             let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("cors", "")])).body
             let xml = try parse(body, expecting: "CORSConfiguration", bucket: bucket, key: nil)
-            return try xml.children("CORSRule").map { node in
-                guard let rule = S3CORSRule(xml: node) else {
-                    throw S3Error(code: .invalidResponse, message: "a CORS rule allows a method S3 does not have", bucket: bucket)
-                }
-                return rule
-            }
+            return try decode(bucket: bucket) { () throws(ResponseDecoders.Malformed) in try ResponseDecoders.corsRules(xml) }
         } catch let e as S3Error where e.code.rawValue == "NoSuchCORSConfiguration" {
             return []
         }
@@ -98,11 +93,7 @@ extension S3Client {
         do {
             let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("ownershipControls", "")])).body
             let xml = try parse(body, expecting: "OwnershipControls", bucket: bucket, key: nil)
-            guard let value = xml.child("Rule")?.value("ObjectOwnership") else { return nil }
-            guard let ownership = S3ObjectOwnership(rawValue: value) else {
-                throw S3Error(code: .invalidResponse, message: "unknown ObjectOwnership \(String(reflecting: value))", bucket: bucket)
-            }
-            return ownership
+            return try decode(bucket: bucket) { () throws(ResponseDecoders.Malformed) in try ResponseDecoders.objectOwnership(xml) }
         } catch let e as S3Error where e.code.rawValue == "OwnershipControlsNotFoundError" {
             return nil
         }

@@ -13,21 +13,7 @@ extension S3Client {
         do {
             let body = try await sendAndCollect(S3Request("GET", bucket: bucket, query: [("object-lock", "")])).body
             let xml = try parse(body, expecting: "ObjectLockConfiguration", bucket: bucket, key: nil)
-            var configuration = S3ObjectLockConfiguration(enabled: xml.value("ObjectLockEnabled") == "Enabled")
-            if let rule = xml.child("Rule")?.child("DefaultRetention") {
-                guard let mode = rule.value("Mode").flatMap(S3RetentionMode.init(rawValue:)) else {
-                    throw S3Error(code: .invalidResponse, message: "the default retention has no valid Mode", bucket: bucket)
-                }
-                // moto answers both, the one not set as 0.
-                if let days = rule.value("Days").flatMap({ Int($0) }), days > 0 {
-                    configuration.defaultRetention = S3DefaultRetention(mode: mode, period: .days(days))
-                } else if let years = rule.value("Years").flatMap({ Int($0) }), years > 0 {
-                    configuration.defaultRetention = S3DefaultRetention(mode: mode, period: .years(years))
-                } else {
-                    throw S3Error(code: .invalidResponse, message: "the default retention has neither Days nor Years", bucket: bucket)
-                }
-            }
-            return configuration
+            return try decode(bucket: bucket) { () throws(ResponseDecoders.Malformed) in try ResponseDecoders.objectLockConfiguration(xml) }
         } catch let e as S3Error where e.code.rawValue == "ObjectLockConfigurationNotFoundError" {
             return S3ObjectLockConfiguration(enabled: false)
         }
@@ -71,11 +57,7 @@ extension S3Client {
         try Self.addVersion(versionID, to: &r)
         do {
             let xml = try parse(try await sendAndCollect(r).body, expecting: "Retention", bucket: bucket, key: key)
-            guard let modeText = xml.value("Mode"), !modeText.isEmpty else { return nil }
-            guard let mode = S3RetentionMode(rawValue: modeText), let until = xml.value("RetainUntilDate").flatMap({ S3Dates.parseISO8601($0) }) else {
-                throw S3Error(code: .invalidResponse, message: "the retention has no valid Mode and RetainUntilDate", bucket: bucket, key: key)
-            }
-            return S3ObjectRetention(mode: mode, retainUntil: until)
+            return try decode(bucket: bucket, key: key) { () throws(ResponseDecoders.Malformed) in try ResponseDecoders.objectRetention(xml) }
         } catch let e as S3Error where ["NoSuchObjectLockConfiguration", "ObjectLockConfigurationNotFoundError"].contains(e.code.rawValue) {
             // S3 answers a version without retention with the first, SeaweedFS with the second.
             return nil
@@ -111,7 +93,7 @@ extension S3Client {
         try Self.addVersion(versionID, to: &r)
         do {
             let xml = try parse(try await sendAndCollect(r).body, expecting: "LegalHold", bucket: bucket, key: key)
-            return xml.value("Status") == "ON"
+            return ResponseDecoders.legalHold(xml)
         } catch let e as S3Error where ["NoSuchObjectLockConfiguration", "NoSuchObjectLegalHold"].contains(e.code.rawValue) {
             // SeaweedFS answers a version never held with NoSuchObjectLegalHold.
             return false

@@ -277,6 +277,17 @@ public enum S3ResponseFuzzing {
             _ = ResponseDecoders.uploadID(xml)
             _ = ResponseDecoders.completedETag(xml)
             _ = ResponseDecoders.parts(xml)
+            _ = ResponseDecoders.objectAttributes(xml)
+            _ = try? ResponseDecoders.objectLockConfiguration(xml)
+            _ = try? ResponseDecoders.objectRetention(xml)
+            _ = ResponseDecoders.legalHold(xml)
+            _ = try? ResponseDecoders.objectOwnership(xml)
+            // A CORS rule read from a response writes back as the element it was read from.
+            if let rules = try? ResponseDecoders.corsRules(xml) {
+                for rule in rules where S3CORSRule(xml: rule.xml) != rule {
+                    fatalError("a CORS rule read from XML reads back differently once written")
+                }
+            }
             // What the writer makes of a parsed tree, the parser reads back as the same tree.
             var writer = XMLWriter()
             writer.node(xml)
