@@ -21,7 +21,8 @@
 #     both, bodies streamed (no buffering), the Host header kept (SigV4 signs it)
 #
 # CLUSTER_MASTER_FLAGS adds flags to the master (scripts/soak: vacuum every 30 s, so space freed
-# by deletes comes back while it runs, instead of every 14 minutes).
+# by deletes comes back while it runs, instead of every 14 minutes; smaller volumes), and
+# CLUSTER_VOLUME_FLAGS to each volume server; CLUSTER_ACCESS_LOG=1 writes nginx's access log.
 #
 # The state of every part is in $CLUSTER_DIR/parts: NAME.cmd (its command line), NAME.pgid,
 # NAME.ready (a URL that answers once it is up) and, for volume servers, NAME.volume
