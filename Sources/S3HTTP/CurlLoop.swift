@@ -81,6 +81,9 @@ final class CurlLoop: @unchecked Sendable {
     /// apart from malloc). `S3_CURL_ALLOCATOR=malloc` in the environment keeps libcurl's own
     /// (malloc) instead: a switch for measuring what the mapping costs (scripts/bench), not a
     /// setting.
+    /// When the loop last had a transfer (loop thread only).
+    private var lastBusy = ContinuousClock.now
+
     private static let globalInit: Bool = {
         if let value = getenv("S3_CURL_ALLOCATOR"), String(cString: value) == "malloc" {
             return s3_curl_global_init_malloc() == CURLE_OK
@@ -218,6 +221,13 @@ final class CurlLoop: @unchecked Sendable {
             // A flush may have unpaused a transfer whose callback then buffered more: run
             // another pass at once rather than waiting on the sockets.
             directWaitDescriptors()
+            // curl's big blocks kept for the next transfer go back to the system once the loop
+            // has had no transfer for a second (shim.h, s3_curl_trim_cache).
+            if transfers.isEmpty {
+                if ContinuousClock.now - lastBusy >= .seconds(1) { s3_curl_trim_cache() }
+            } else {
+                lastBusy = .now
+            }
             let timeout = dirty.isEmpty ? pollTimeoutMilliseconds : 0
             if directWait.isEmpty {
                 curl_multi_poll(multi, nil, 0, timeout, nil)

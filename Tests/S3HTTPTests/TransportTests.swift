@@ -99,9 +99,10 @@ import Testing
     }
 
     /// curl's per-transfer receive buffer (CURLOPT_BUFFERSIZE, 1 MiB here) is mapped from the
-    /// kernel and unmapped when the transfer ends, not taken from malloc: left to malloc, those
-    /// blocks fragmented glibc's arenas and a long soak's resident memory at rest crept up
-    /// (issue 27). No block is left once the transfers are over.
+    /// kernel, kept for the next transfer while the loop is busy, and unmapped once it has been
+    /// idle for a second, not taken from malloc: left to malloc, those blocks fragmented glibc's
+    /// arenas and a long soak's resident memory at rest crept up (issue 27). No block is left
+    /// once the transfers are over.
     @Test func curlsReceiveBufferIsMappedAndGivenBack() async throws {
         let base = try fixtureURL()
         var config = HTTPEngineConfiguration()
