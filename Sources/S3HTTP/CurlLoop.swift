@@ -77,13 +77,13 @@ final class CurlLoop: @unchecked Sendable {
     /// cost its page faults on every range.
     private var fileStages: [UnsafeMutableRawBufferPointer] = []
 
-    /// libcurl initialised once per process, with the allocator of shim.h (big blocks mapped
-    /// apart from malloc). `S3_CURL_ALLOCATOR=malloc` in the environment keeps libcurl's own
-    /// (malloc) instead: a switch for measuring what the mapping costs (scripts/bench), not a
-    /// setting.
     /// When the loop last had a transfer (loop thread only).
     private var lastBusy = ContinuousClock.now
 
+    /// libcurl initialised once per process, with the allocator of shim.h (big blocks mapped
+    /// apart from malloc). `S3_CURL_ALLOCATOR=malloc` in the environment keeps libcurl's own
+    /// (malloc) instead: a switch for measuring what the mapping costs
+    /// (scripts/bench-curl-allocator), not a setting.
     private static let globalInit: Bool = {
         if let value = getenv("S3_CURL_ALLOCATOR"), String(cString: value) == "malloc" {
             return s3_curl_global_init_malloc() == CURLE_OK
