@@ -83,11 +83,23 @@ s3_tls *s3_tls_new(s3_tls_context *context, int fd, const char *host, s3_tls_ses
     s3_tls *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->ssl = SSL_new(context->ctx);
-    if (!t->ssl || SSL_set_fd(t->ssl, fd) != 1) {
+    // Reads straight from the socket (read-ahead fills OpenSSL's own buffer). Writes go through
+    // a buffer of S3_TLS_WRITE_GATHER bytes: each record (at most 16 KiB) is added to it, and the
+    // socket gets one `send` per full buffer, or at s3_tls_flush. Without it every record was
+    // its own system call, and on the server's side its own wake-up.
+    BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *gather = BIO_new(BIO_f_buffer());
+    if (!t->ssl || !sock || !gather || BIO_set_write_buffer_size(gather, S3_TLS_WRITE_GATHER) != 1 ||
+        BIO_up_ref(sock) != 1) {
+        BIO_free(gather);
+        BIO_free(sock);
         if (t->ssl) SSL_free(t->ssl);
         free(t);
         return NULL;
     }
+    BIO_push(gather, sock);
+    // The socket BIO is held twice (read side, and under the gathering one): one reference each.
+    SSL_set_bio(t->ssl, sock, gather);
     unsigned char address[16];
     int is_ip = inet_pton(AF_INET, host, address) == 1 || inet_pton(AF_INET6, host, address) == 1;
     if (is_ip) {
@@ -106,7 +118,10 @@ void s3_tls_free(s3_tls *tls) {
     if (!tls) return;
     ERR_clear_error();
     // close_notify, best effort: the socket is non-blocking and the answer is not awaited.
-    if (SSL_is_init_finished(tls->ssl)) SSL_shutdown(tls->ssl);
+    if (SSL_is_init_finished(tls->ssl)) {
+        SSL_shutdown(tls->ssl);
+        (void)BIO_flush(SSL_get_wbio(tls->ssl));
+    }
     SSL_free(tls->ssl);
     free(tls);
 }
@@ -170,6 +185,16 @@ long s3_tls_write(s3_tls *tls, const void *buffer, size_t len) {
     if (r == 1) return (long)put;
     int o = outcome(tls, 0, "write");
     return o == S3_TLS_CLOSED ? S3_TLS_FAILED : o;
+}
+
+int s3_tls_flush(s3_tls *tls) {
+    ERR_clear_error();
+    BIO *wbio = SSL_get_wbio(tls->ssl);
+    errno = 0;
+    if (BIO_flush(wbio) > 0) return 1;
+    if (BIO_should_retry(wbio)) return S3_TLS_WANT_WRITE;
+    snprintf(tls->error, sizeof tls->error, "write: %s", errno ? strerror(errno) : "the connection closed");
+    return S3_TLS_FAILED;
 }
 
 int s3_tls_resumed(const s3_tls *tls) { return SSL_session_reused(tls->ssl); }

@@ -45,7 +45,10 @@ final class DirectConnection {
     var adopted = false
     /// The transfer it serves (nil while idle, or connecting for a transfer that ended).
     var transfer: Transfer?
+    /// The request's head, then its body (a part buffer's bytes in use, or none), and how many
+    /// bytes of the two have been written (``CurlLoop/directSendRequest(_:_:)``).
     var output: [UInt8] = []
+    var body: PartBuffer?
     var sent = 0
     var headBytes: [UInt8] = []
     /// Body bytes still to come.
@@ -187,6 +190,7 @@ extension CurlLoop {
         connection.transfer = t
         t.loopDirectConnection = connection
         connection.output = t.loopDirectRequest
+        connection.body = DirectHTTP.body(of: t.request)
         connection.sent = 0
         connection.headBytes.removeAll(keepingCapacity: true)
         connection.receivedAny = false
@@ -220,6 +224,7 @@ extension CurlLoop {
         connection.fd = -1
         connection.machine.apply(.close)
         connection.transfer = nil
+        connection.body = nil
         connection.pending = []
     }
 
@@ -231,6 +236,7 @@ extension CurlLoop {
         t.loopDirectConnection = nil
         guard connection.transfer === t else { return }
         connection.transfer = nil
+        connection.body = nil
         switch connection.state {
         case .connecting:
             break
@@ -263,19 +269,7 @@ extension CurlLoop {
                                                       message: "\(DirectHTTP.endpoint(ofKey: connection.key).authority): " + directTLSError(tls))))
                 return
             case .sending:
-                let n = connection.output.withUnsafeBytes { out in
-                    directSend(connection, out.baseAddress! + connection.sent, out.count - connection.sent)
-                }
-                if n > 0 {
-                    connection.sent += n
-                    t.loopLastActivity = monotonicNanoseconds()
-                    if connection.sent == connection.output.count { connection.machine.apply(.requestSent) }
-                    continue
-                }
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
-                directBroken(connection, t, "sending the request failed: " + directIOError(connection, errno))
-                return
+                guard directSendRequest(connection, t) else { return }
             case .head:
                 guard directReadHead(connection, t) else { return }
             case .body:
@@ -545,14 +539,17 @@ extension CurlLoop {
         return directTLSOutcome(connection, n)
     }
 
-    /// `send` on the connection, or a TLS write: as ``directRecv(_:_:_:)``.
-    func directSend(_ connection: DirectConnection, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-        guard let tls = connection.tls else { return send(connection.fd, bytes, count, Int32(MSG_NOSIGNAL)) }
+    /// `send` on the connection (`more`: the next bytes follow at once, `MSG_MORE`), or a TLS
+    /// write (gathered: see ``CurlLoop/directSendRequest(_:_:)``): as ``directRecv(_:_:_:)``.
+    func directSend(_ connection: DirectConnection, _ bytes: UnsafeRawPointer, _ count: Int, more: Bool = false) -> Int {
+        guard let tls = connection.tls else {
+            return send(connection.fd, bytes, count, Int32(MSG_NOSIGNAL) | (more ? Int32(MSG_MORE) : 0))
+        }
         let n = s3_tls_write(tls, bytes, count)
         return directTLSOutcome(connection, n)
     }
 
-    private func directTLSOutcome(_ connection: DirectConnection, _ n: Int) -> Int {
+    func directTLSOutcome(_ connection: DirectConnection, _ n: Int) -> Int {
         if n > 0 {
             connection.machine.tlsWait = .none
             return n
@@ -616,7 +613,7 @@ extension CurlLoop {
     /// The connection broke. An idle connection the server closed before answering (nothing
     /// received) is replaced once with a new one; otherwise the transfer fails as
     /// `.connectionBroken` (retryable).
-    private func directBroken(_ connection: DirectConnection, _ t: Transfer, _ why: String) {
+    func directBroken(_ connection: DirectConnection, _ t: Transfer, _ why: String) {
         if connection.reused && !connection.receivedAny {
             t.loopDirectConnection = nil
             directClose(connection)

@@ -5,14 +5,26 @@ package enum DirectHTTP {
     /// The largest response head accepted (S3's heads are well under 4 KiB).
     package static let maxHeadLength = 64 << 10
 
-    /// Whether `request` may take the direct path: a GET without a body over `http` or `https`
-    /// whose 2xx body goes into a response buffer or file (the ranged downloads), with no
-    /// whole-exchange time limit.
+    /// Whether `request` may take the direct path, with no whole-exchange time limit over `http`
+    /// or `https`: a GET without a body whose 2xx body goes into a response buffer or file (the
+    /// ranged downloads), or a PUT of a part buffer whose answer streams (the multipart parts:
+    /// sent from the buffer itself, over TLS in gathered writes).
     static func isEligible(_ request: HTTPRequest) -> Bool {
-        guard request.responseBuffer != nil || request.responseFile != nil, request.method == "GET",
-              request.timeoutMilliseconds == nil else { return false }
-        guard case .none = request.body.storage else { return false }
-        return target(of: request.url) != nil
+        guard request.timeoutMilliseconds == nil, target(of: request.url) != nil else { return false }
+        switch request.body.storage {
+        case .none:
+            return request.method == "GET" && (request.responseBuffer != nil || request.responseFile != nil)
+        case .buffer:
+            return request.method == "PUT" && request.responseBuffer == nil && request.responseFile == nil
+        case .bytes, .file, .stream:
+            return false
+        }
+    }
+
+    /// The body a direct request sends after its head: a part buffer, or nothing.
+    static func body(of request: HTTPRequest) -> PartBuffer? {
+        if case .buffer(let buffer) = request.body.storage { return buffer }
+        return nil
     }
 
     /// The authority (`host[:port]`) and the request target (`/path?query`) of an `http://` or
@@ -62,10 +74,10 @@ package enum DirectHTTP {
         return authority
     }
 
-    /// The request as HTTP/1.1 bytes: request line, `Host` (the header if set, else the URL's
-    /// authority), then the other headers as given. Nil when the URL is not eligible. `Expect`
-    /// and `Content-Length` are left out (a GET without a body sends neither); a header with an
-    /// empty value is sent empty.
+    /// The request's head as HTTP/1.1 bytes: request line, `Host` (the header if set, else the
+    /// URL's authority), then the other headers as given, then `Content-Length` of its body when
+    /// it has one (a part buffer), or is a PUT or POST. Nil when the URL is not eligible. `Expect`
+    /// and a given `Content-Length` are left out; a header with an empty value is sent empty.
     static func requestBytes(_ request: HTTPRequest) -> [UInt8]? {
         guard let (authority, target, _) = target(of: request.url) else { return nil }
         var out: [UInt8] = []
@@ -84,6 +96,10 @@ package enum DirectHTTP {
             out.append(contentsOf: ": ".utf8)
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: "\r\n".utf8)
+        }
+        let length = body(of: request)?.count ?? 0
+        if length > 0 || request.method == "PUT" || request.method == "POST" {
+            out.append(contentsOf: "Content-Length: \(length)\r\n".utf8)
         }
         out.append(contentsOf: "\r\n".utf8)
         return out

@@ -11,7 +11,7 @@ Routes (GET unless noted):
   /chunked/N      N pattern bytes with Transfer-Encoding: chunked
   /cut/N/M        headers promising N bytes, M of them, then the connection closes
   /close-conn     the client's port, with Connection: close (and closes)
-  /arm-drop/N     N pattern bytes; the next request on the same connection is dropped unanswered
+  /arm-drop/N     N pattern bytes; the next request on the same connection is dropped unanswered (a PUT's body unread)
   /headers        the request headers as JSON
   PUT|POST /echo  JSON {length, sha256, chunked, method, content_type} of the received body
 
@@ -166,6 +166,10 @@ class Handler(BaseHTTPRequestHandler):
         return length, h.hexdigest(), chunked
 
     def do_PUT(self):
+        if getattr(self, "drop_next", False):
+            # Armed by /arm-drop: closed unanswered, the body unread.
+            self.close_connection = True
+            return
         length, digest, chunked = self.read_body()
         self.send_text(200, json.dumps({
             "length": length, "sha256": digest, "chunked": chunked, "method": self.command,

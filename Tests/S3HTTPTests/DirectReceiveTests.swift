@@ -1,5 +1,6 @@
 import Foundation
 @testable import S3HTTP
+import S3Signing
 import Testing
 
 /// Direct receive: plain-HTTP GETs with a response buffer read from a socket curl opened
@@ -86,6 +87,55 @@ import Testing
         await engine.shutdown()
     }
 
+    /// PUTs `bytes` from a part buffer to the fixture's echo; its answer.
+    func putBuffer(_ engine: HTTPEngine, _ bytes: [UInt8]) async throws -> EchoReply {
+        let buffer = PartBuffer(capacity: bytes.count)
+        bytes.withUnsafeBytes { buffer.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        buffer.count = bytes.count
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "application/octet-stream")
+        headers.add("Expect", "")
+        let response = try await engine.execute(HTTPRequest(method: "PUT", url: try fixtureURL() + "/echo", headers: headers,
+                                                            body: .buffer(buffer)))
+        #expect(response.status == 200)
+        return try await decodeEcho(response)
+    }
+
+    /// A part buffer's PUT is written by the loop itself (head, then the body from the buffer),
+    /// on a kept connection; its answer streams as any other. The same bytes arrive as through
+    /// curl.
+    @Test func partBuffersArePutDirectly() async throws {
+        let bytes = (0..<(3 << 20) + 7).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        let expected = Digest.hex(Digest.sha256(bytes))
+        for direct in [true, false] {
+            let engine = engine(direct: direct)
+            for _ in 0..<2 {
+                let echo = try await putBuffer(engine, bytes)
+                #expect(echo.length == bytes.count)
+                #expect(echo.sha256 == expected)
+                #expect(!echo.chunked && echo.method == "PUT")
+                #expect(echo.content_type == "application/octet-stream")
+                #expect(echo.expect == nil)
+            }
+            #expect(engine.directConnectionsOpened == (direct ? 1 : 0), "two PUTs on one kept connection (direct: \(direct))")
+            await engine.shutdown()
+        }
+    }
+
+    /// A kept connection the server closes instead of reading the PUT's body: the PUT is sent
+    /// again, whole, on a new connection.
+    @Test func aPutOnADroppedConnectionIsSentAgainOnce() async throws {
+        let engine = engine()
+        let (_, armed) = try await get(engine, "/arm-drop/10")
+        #expect(armed.count == 10)
+        let bytes = [UInt8](repeating: 0x5A, count: 2 << 20)
+        let echo = try await putBuffer(engine, bytes)
+        #expect(echo.length == bytes.count)
+        #expect(echo.sha256 == Digest.hex(Digest.sha256(bytes)))
+        #expect(engine.directConnectionsOpened == 2)
+        await engine.shutdown()
+    }
+
     @Test func connectionCloseIsHonoured() async throws {
         let engine = engine()
         let (_, closing) = try await get(engine, "/close-conn")
@@ -167,6 +217,14 @@ import Testing
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "HEAD", url: "http://h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://u:p@h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k", responseBuffer: buffer, timeoutMilliseconds: 5)))
+        // PUTs of a part buffer (the multipart parts) go direct; other bodies, and a PUT whose
+        // answer would go into a buffer, through curl.
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "https://h/b/k?partNumber=1", body: .buffer(buffer))))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .bytes([1]))))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "POST", url: "http://h/b/k", body: .buffer(buffer))))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .buffer(buffer), responseBuffer: buffer)))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .buffer(buffer), timeoutMilliseconds: 5)))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k", body: .buffer(buffer), responseBuffer: buffer)))
         #expect(DirectHTTP.connectionKey(url: "http://h/b") == "h:80")
         #expect(DirectHTTP.connectionKey(url: "http://h:9000/b") == "h:9000")
         #expect(DirectHTTP.connectionKey(url: "http://[::1]/b") == "[::1]:80")
@@ -195,6 +253,15 @@ import Testing
         #expect(DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "https://h/k")).map { String(decoding: $0, as: UTF8.self) }
             == "GET /k HTTP/1.1\r\nHost: h\r\n\r\n")
         #expect(DirectHTTP.requestBytes(HTTPRequest(method: "GET", url: "ftp://h/k")) == nil)
+        // A body's length is the buffer's bytes in use; a given Content-Length is not repeated.
+        let buffer = PartBuffer(capacity: 100)
+        buffer.count = 42
+        var putHeaders = HTTPHeaders()
+        putHeaders.add("Content-Length", "7")
+        putHeaders.add("Content-Type", "application/octet-stream")
+        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "PUT", url: "http://h/k?partNumber=2", headers: putHeaders, body: .buffer(buffer)))
+            .map { String(decoding: $0, as: UTF8.self) }
+            == "PUT /k?partNumber=2 HTTP/1.1\r\nHost: h\r\nContent-Type: application/octet-stream\r\nContent-Length: 42\r\n\r\n")
     }
 
     @Test func heads() throws {

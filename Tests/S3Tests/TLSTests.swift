@@ -175,6 +175,33 @@ import Testing
         await systemTrust.shutdown()
     }
 
+    /// The parts of a multipart upload over HTTPS are written by the loop's own TLS (records
+    /// gathered into large writes, the body read from its part buffer): on kept connections, the
+    /// object whole (SeaweedFS checks every part's signature and checksum on the way in), and
+    /// the same through curl (`receivesDirectly = false`, which opens no direct connection).
+    @Test(arguments: TestServer.all) func multipartPartsOverTLSAreSentDirectly(server: TestServer) async throws {
+        for direct in [true, false] {
+            var http = HTTPEngineConfiguration()
+            http.tls = .init(caBundlePath: try testCAPath())
+            http.receivesDirectly = direct
+            let engine = HTTPEngine(configuration: http)
+            let client = S3Client(configuration: try S3Configuration(endpoint: try server.tlsEndpoint(), credentials: testCredentials, http: http),
+                                  engine: engine)
+            try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tls-parts") { b in
+                let big = patternBytes(16 << 20 + 4_321, seed: 12)
+                try await b.uploadObject(key: "big", bytes: big, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
+                let opened = engine.directConnectionsOpened
+                if direct {
+                    #expect((1...2).contains(opened), "4 parts, 2 at a time, on at most 2 direct connections: \(opened)")
+                } else {
+                    #expect(opened == 0)
+                }
+                #expect(try await b.getObject(key: "big").body() == big)
+            }
+            await engine.shutdown()
+        }
+    }
+
     @Test(arguments: TestServer.all) func aConfiguredCABundleIsTrusted(server: TestServer) async throws {
         try await roundTrip(client(server, .init(caBundlePath: try testCAPath())))
     }

@@ -19,6 +19,9 @@ enum {
     S3_TLS_CLOSED = 0        ///< the peer closed the connection (read)
 };
 
+/// Bytes of records gathered for one `send` (four full records, as rustls writes them).
+#define S3_TLS_WRITE_GATHER (64 * 1024 + 4 * 256)
+
 /// Settings shared by connections: trust, verification, buffers. Thread-safe once made.
 typedef struct s3_tls_context s3_tls_context;
 /// Trusts `ca_file` and/or `ca_path` (PEM bundle, hashed directory; either may be NULL, both
@@ -44,8 +47,12 @@ int s3_tls_handshake(s3_tls *tls);
 /// Bytes read (> 0), S3_TLS_CLOSED, or S3_TLS_WANT_READ / _WANT_WRITE / _FAILED. With read-ahead,
 /// bytes may wait inside after a read that filled `len`: call again until it wants to read.
 long s3_tls_read(s3_tls *tls, void *buffer, size_t len);
-/// Bytes written (> 0), or S3_TLS_WANT_READ / _WANT_WRITE / _FAILED.
+/// Bytes taken (> 0), or S3_TLS_WANT_READ / _WANT_WRITE / _FAILED. The records are gathered
+/// (up to S3_TLS_WRITE_GATHER bytes a `send`): after the last write of a message, call
+/// s3_tls_flush until it returns 1.
 long s3_tls_write(s3_tls *tls, const void *buffer, size_t len);
+/// Sends what the writes gathered: 1 when all is sent, else S3_TLS_WANT_WRITE / _FAILED.
+int s3_tls_flush(s3_tls *tls);
 /// 1 when this connection resumed a session.
 int s3_tls_resumed(const s3_tls *tls);
 /// The connection's session when it can resume another (caller frees), else NULL.
