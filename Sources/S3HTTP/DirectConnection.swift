@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// An HTTP or HTTPS connection that curl opened and handed over, for ranged GETs whose body goes
-/// into a part buffer or a file ("direct receive").
+/// into a part buffer or a file ("direct receive"), and for PUTs whose body is a part buffer
+/// (the parts of a multipart upload, written from the buffer: ``CurlLoop/directSendRequest(_:_:)``).
 ///
 /// Why: curl reads every body into its own receive buffer and hands it to the write callback,
 /// which must copy it out before returning: two copies of every byte on the loop thread (the
@@ -19,7 +20,7 @@ import Glibc
 /// socket (`CURLINFO_ACTIVESOCKET`) and removes the handle, whose close-socket callback then
 /// leaves the socket open. The loop writes the request (``DirectHTTP/requestBytes(_:)``),
 /// reads the head (``DirectHTTP/parseHead(_:)``), then `Content-Length` bytes, and keeps the
-/// connection for the next range of the same host. Its socket is polled by the same
+/// connection for the next request to the same host. Its socket is polled by the same
 /// `curl_multi_poll` as curl's own (as an extra descriptor). A connection that was idle and
 /// breaks before any byte of the answer is replaced once, as curl does with a stale reused
 /// one. A head curl would frame otherwise (`Transfer-Encoding`, no `Content-Length`) sends the
