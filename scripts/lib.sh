@@ -249,11 +249,13 @@ make_test_ca() {
 # the certificate of make_test_ca, requests and answers streamed, not buffered) in front of each
 # UPSTREAM on a port of its own; sets TLS_FRONT[NAME] (https://127.0.0.1:PORT). Also one port
 # whose certificate names another host (other.invalid), signed by the same CA: TLS_WRONG_HOST_URL.
+# And one that speaks TLS 1.2 only, in front of the first UPSTREAM: TLS12_URL (the others speak
+# 1.2 and 1.3). Every request is logged to TLS_FRONT_LOG: "protocol cipher session-reused method uri".
 declare -A TLS_FRONT
 start_tls_fronts() {
   make_test_ca
   local conf="$RUN_DIR/nginx-tls-fronts.conf" pair name upstream ports i=0 servers=""
-  mapfile -t ports < <(free_ports $(($# + 1)))
+  mapfile -t ports < <(free_ports $(($# + 2)))
   for pair in "$@"; do
     name=${pair%%=*} upstream=${pair#*=}
     servers+="
@@ -265,6 +267,8 @@ start_tls_fronts() {
     i=$((i + 1))
   done
   TLS_WRONG_HOST_URL="https://127.0.0.1:${ports[$i]}"
+  TLS12_URL="https://127.0.0.1:${ports[$((i + 1))]}"
+  TLS_FRONT_LOG="$RUN_DIR/nginx-fronts/access.log"
   mkdir -p "$RUN_DIR/nginx-fronts"
   cat >"$conf" <<CONF
 worker_processes 2;
@@ -273,7 +277,8 @@ pid $RUN_DIR/nginx-fronts/nginx.pid;
 error_log $RUN_DIR/nginx-fronts/error.log;
 events { worker_connections 1024; }
 http {
-  access_log off;
+  log_format tls '\$ssl_protocol \$ssl_cipher \$ssl_session_reused \$request_method \$request_uri';
+  access_log $TLS_FRONT_LOG tls;
   client_max_body_size 0;
   client_body_temp_path $RUN_DIR/nginx-fronts/body;
   proxy_temp_path $RUN_DIR/nginx-fronts/proxy;
@@ -283,6 +288,8 @@ http {
   ssl_certificate $TLS_DIR/server.pem;
   ssl_certificate_key $TLS_DIR/server.key;
   ssl_session_cache shared:TLS:8m;
+  # nginx 1.22 (Debian 12) offers TLS 1.3 only when told.
+  ssl_protocols TLSv1.2 TLSv1.3;
   proxy_http_version 1.1;
   proxy_set_header Connection "";
   proxy_set_header Host \$http_host;
@@ -295,6 +302,11 @@ http {
     ssl_certificate $TLS_DIR/other.pem;
     ssl_certificate_key $TLS_DIR/other.key;
     return 200;
+  }
+  server {
+    listen 127.0.0.1:${ports[$((i + 1))]} ssl;
+    ssl_protocols TLSv1.2;
+    location / { proxy_pass ${1#*=}; }
   }
 }
 CONF

@@ -1,4 +1,5 @@
 import CCurl
+import CTLS
 import Foundation
 import Synchronization
 import S3Locking
@@ -350,6 +351,8 @@ final class CurlLoop: @unchecked Sendable {
         // would turn curl's cached certificate store off (TLS.trustLocations).
         _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAINFO, trust.file)
         _ = s3_curl_easy_setopt_string(easy, CURLOPT_CAPATH, trust.directory)
+        // The same TLS 1.3 suites, in the same order, as the direct connections (DirectTLSContext).
+        _ = s3_curl_easy_setopt_string(easy, CURLOPT_TLS13_CIPHERS, S3_TLS13_CIPHERS)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(to: 0)
         t.loopErrorBuffer = errorBuffer

@@ -15,7 +15,9 @@ import Testing
     /// A round trip over TLS at the library's defaults: a PUT, a multipart upload, a ranged
     /// download to memory and one to a file (every range through curl's write callback into the
     /// file, gathered into 256 KiB writes), each checked against the object's checksum.
-    func roundTrip(_ client: S3Client) async throws {
+    /// Returns the name of the bucket it used (gone afterwards).
+    @discardableResult
+    func roundTrip(_ client: S3Client) async throws -> String {
         try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tls") { b in
             try await b.putObject(key: "small", body: "over tls")
             #expect(String(decoding: try await b.getObject(key: "small").body(), as: UTF8.self) == "over tls")
@@ -30,6 +32,7 @@ import Testing
             defer { try? FileManager.default.removeItem(at: target) }
             try await b.downloadObject(key: "big", to: target, options: options)
             #expect([UInt8](try Data(contentsOf: target)) == big)
+            return b.name
         }
     }
 
@@ -200,6 +203,50 @@ import Testing
             }
             await engine.shutdown()
         }
+    }
+
+    /// Both paths offer the TLS 1.3 suites in one order, AES-128-GCM first: curl's (the PUT) and
+    /// the direct one (the ranged GETs). nginx in front logs the cipher of every request.
+    @Test func bothPathsNegotiateAES128GCM() async throws {
+        guard let log = ProcessInfo.processInfo.environment["S3_TEST_TLS_LOG"], !log.isEmpty else {
+            throw MissingServer(variable: "S3_TEST_TLS_LOG")
+        }
+        var http = HTTPEngineConfiguration()
+        http.tls = .init(caBundlePath: try testCAPath())
+        let engine = HTTPEngine(configuration: http)
+        let client = S3Client(configuration: try S3Configuration(endpoint: try TestServer.moto.tlsEndpoint(), credentials: testCredentials, http: http),
+                              engine: engine)
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "cipher") { b in
+            let body = patternBytes(3 << 20, seed: 3)
+            try await b.putObject(key: "k", body: body)
+            var back: [UInt8] = []
+            for try await chunk in b.downloadStream(key: "k", options: S3TransferOptions(partSize: 1 << 20, concurrency: 2)) { back += chunk }
+            #expect(back == body)
+            #expect(engine.directConnectionsOpened >= 1, "the ranges took the direct path")
+            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("/\(b.name)/k") }
+            #expect(lines.contains { $0.contains(" PUT ") } && lines.filter { $0.contains(" GET ") }.count >= 3, "\(lines)")
+            #expect(lines.allSatisfy { $0.hasPrefix("TLSv1.3 TLS_AES_128_GCM_SHA256 ") }, "\(lines)")
+        }
+        await engine.shutdown()
+    }
+
+    /// A server that speaks TLS 1.2 only (the other fronts speak 1.3 too, and every client here
+    /// picks it): the round trip works on curl's path and the direct one, over 1.2.
+    @Test func aTLS12OnlyServerWorksOnBothPaths() async throws {
+        guard let endpoint = ProcessInfo.processInfo.environment["S3_TEST_TLS12_ENDPOINT"], !endpoint.isEmpty,
+              let log = ProcessInfo.processInfo.environment["S3_TEST_TLS_LOG"], !log.isEmpty else {
+            throw MissingServer(variable: "S3_TEST_TLS12_ENDPOINT")
+        }
+        var http = HTTPEngineConfiguration()
+        http.tls = .init(caBundlePath: try testCAPath())
+        let engine = HTTPEngine(configuration: http)
+        let client = S3Client(configuration: try S3Configuration(endpoint: endpoint, credentials: testCredentials, http: http), engine: engine)
+        let bucket = try await roundTrip(client)
+        #expect(engine.directConnectionsOpened >= 2, "the parts and the ranges took the direct path")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains(" /\(bucket)") }
+        #expect(lines.count >= 10, "\(lines)")
+        #expect(lines.allSatisfy { $0.hasPrefix("TLSv1.2 ") }, "the round trip spoke TLS 1.2: \(lines)")
+        await engine.shutdown()
     }
 
     @Test(arguments: TestServer.all) func aConfiguredCABundleIsTrusted(server: TestServer) async throws {

@@ -22,6 +22,9 @@ enum {
 /// Bytes of records gathered for one `send` (four full records, as rustls writes them).
 #define S3_TLS_WRITE_GATHER (64 * 1024 + 4 * 256)
 
+/// The TLS 1.3 cipher suites offered, in order (curl's path is given the same list).
+#define S3_TLS13_CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 /// Settings shared by connections: trust, verification, buffers. Thread-safe once made.
 typedef struct s3_tls_context s3_tls_context;
 /// Trusts `ca_file` and/or `ca_path` (PEM bundle, hashed directory; either may be NULL, both
