@@ -55,6 +55,11 @@ final class DirectConnection {
     /// Body bytes still to come.
     var remaining: Int64 = 0
     var keepAlive = true
+    /// The server answered before the whole request was written (``CurlLoop/directAnsweredEarly(_:)``):
+    /// the rest was not sent, so the connection is closed after the answer.
+    var cutShort = false
+    /// `headBytes` holds bytes not yet parsed (read while the request was being written).
+    var unparsedHead = false
     /// It carried an earlier exchange (then a failure before any byte of the answer is the
     /// server having closed an idle connection).
     var reused = false
@@ -195,6 +200,8 @@ extension CurlLoop {
         connection.sent = 0
         connection.headBytes.removeAll(keepingCapacity: true)
         connection.receivedAny = false
+        connection.cutShort = false
+        connection.unparsedHead = false
         connection.paused = false
         connection.pending = []
         connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && connection.state == .connecting))
@@ -289,16 +296,22 @@ extension CurlLoop {
         let n = connection.headBytes.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress! + old, chunk) }
         let savedErrno = errno
         connection.headBytes.removeLast(chunk - max(n, 0))
-        if n == 0 {
+        if n == 0 && !connection.unparsedHead {
             directBroken(connection, t, "the connection closed before the response head")
             return false
         }
         if n < 0 {
             if savedErrno == EINTR { return true }
-            if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK { return false }
-            directBroken(connection, t, "receiving failed: " + directIOError(connection, savedErrno))
-            return false
+            if savedErrno == EAGAIN || savedErrno == EWOULDBLOCK {
+                // Bytes read while the request was being written are parsed now, or they would
+                // wait for more that may never come.
+                guard connection.unparsedHead else { return false }
+            } else {
+                directBroken(connection, t, "receiving failed: " + directIOError(connection, savedErrno))
+                return false
+            }
         }
+        connection.unparsedHead = false
         connection.receivedAny = true
         t.loopLastActivity = monotonicNanoseconds()
         while true {
@@ -327,7 +340,13 @@ extension CurlLoop {
                     directRestartThroughCurl(connection, t)
                     return false
                 }
-                connection.keepAlive = head.keepAlive
+                if connection.cutShort && (200..<300).contains(head.status) {
+                    // A success for a request whose body was not all sent: not to be believed.
+                    finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
+                                                          message: "invalid response: \(head.status) before the request body was sent")))
+                    return false
+                }
+                connection.keepAlive = head.keepAlive && !connection.cutShort
                 connection.remaining = noBody ? 0 : head.contentLength!
                 let rest = Array(connection.headBytes[head.length...])
                 connection.headBytes.removeAll(keepingCapacity: true)
@@ -646,6 +665,7 @@ extension CurlLoop {
             case .none: return
             case .read: events = pollIn
             case .write: events = pollOut
+            case .readWrite: events = pollIn | pollOut
             }
             directPolled.append(connection)
             directWait.append(curl_waitfd(fd: connection.fd, events: events, revents: 0))

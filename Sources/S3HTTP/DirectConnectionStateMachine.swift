@@ -14,7 +14,8 @@
 /// ```
 ///
 /// A TLS step may wait for the other direction than its phase's (a handshake that must write, a
-/// read that must answer a key update): ``tlsWait`` says so, and wins over the phase.
+/// read that must answer a key update): ``tlsWait`` says so, and wins over the phase. While the
+/// request is written the socket is watched for reading too: an early answer is read then.
 struct DirectConnectionStateMachine: Equatable {
     enum State: Equatable {
         /// curl is opening the TCP connection (curl polls it).
@@ -54,6 +55,9 @@ struct DirectConnectionStateMachine: Equatable {
     /// What the socket is polled for.
     enum Interest: Equatable {
         case none, read, write
+        /// Writing the request, and watching for an answer that comes before it is all written
+        /// (a server refusing a body it will not read).
+        case readWrite
     }
 
     private(set) var state: State = .connecting
@@ -89,14 +93,14 @@ struct DirectConnectionStateMachine: Equatable {
         switch state {
         case .connecting, .closed: return .none
         case .idle: return .read
-        case .sending: phase = .write
+        case .sending: phase = .readWrite
         case .handshaking, .head, .body: phase = .read
         }
         if paused && (state == .head || state == .body) { return .none }
         switch tlsWait {
         case .none: return phase
         case .read: return .read
-        case .write: return .write
+        case .write: return state == .sending ? .readWrite : .write
         }
     }
 }

@@ -15,8 +15,9 @@ import Glibc
 /// 2.64 s for obstore's on 1 GiB. Here the records are gathered (`S3_TLS_WRITE_GATHER`, four
 /// records) and the body is read from the buffer itself.
 extension CurlLoop {
-    /// Writes what is left of the request on `connection`; true when it is all written (the
-    /// phase moved on to reading the head), false to wait for the socket or when it failed.
+    /// Writes what is left of the request on `connection`; true when it is all written, or the
+    /// server answered before it was (the phase moved on to reading the head), false to wait
+    /// for the socket or when it failed.
     func directSendRequest(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         let headCount = connection.output.count
         let total = headCount + (connection.body?.count ?? 0)
@@ -37,7 +38,7 @@ extension CurlLoop {
                 continue
             }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return false }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return directAnsweredEarly(connection) }
             directBroken(connection, t, "sending the request failed: " + directIOError(connection, errno))
             return false
         }
@@ -45,11 +46,44 @@ extension CurlLoop {
             // The last records may still be gathered: the server sees them only once flushed.
             let r = directTLSOutcome(connection, Int(s3_tls_flush(tls)))
             if r < 0 {
-                if errno == EAGAIN { return false }
+                if errno == EAGAIN { return directAnsweredEarly(connection) }
                 directBroken(connection, t, "sending the request failed: " + directIOError(connection, errno))
                 return false
             }
         }
+        connection.machine.apply(.requestSent)
+        return true
+    }
+
+    /// The socket takes no more of the request for now: has the server answered already? A
+    /// server may refuse a request (403, 413, ...) without reading its body, and then wait, or
+    /// close only later; writing on would wait for nothing. If it has, the rest of the request is
+    /// not sent, the answer is read, and the connection is closed after it (`cutShort`), as curl
+    /// stops sending on an error answer. True when it moved on to reading the head.
+    ///
+    /// Over TLS, readable bytes may be no answer at all (TLS 1.3 sends session tickets after the
+    /// handshake): a read tells, and the bytes of an answer it returns wait in `headBytes`.
+    func directAnsweredEarly(_ connection: DirectConnection) -> Bool {
+        var p = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, 0) == 1, p.revents != 0 else { return false }
+        if connection.tls != nil {
+            let chunk = 16 << 10
+            let old = connection.headBytes.count
+            connection.headBytes.append(contentsOf: repeatElement(0, count: chunk))
+            let n = connection.headBytes.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress! + old, chunk) }
+            let savedErrno = errno
+            connection.headBytes.removeLast(chunk - max(n, 0))
+            if n < 0 && (savedErrno == EAGAIN || savedErrno == EINTR) {
+                connection.machine.tlsWait = .write  // still writing: a ticket was all there was
+                return false
+            }
+            if n > 0 {
+                connection.receivedAny = true
+                connection.unparsedHead = true
+            }
+            // n <= 0 otherwise (closed, failed): the head reader meets it again and says so.
+        }
+        connection.cutShort = true
         connection.machine.apply(.requestSent)
         return true
     }

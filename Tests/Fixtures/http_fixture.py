@@ -14,6 +14,7 @@ Routes (GET unless noted):
   /arm-drop/N     N pattern bytes; the next request on the same connection is dropped unanswered (a PUT's body unread)
   /headers        the request headers as JSON
   PUT|POST /echo  JSON {length, sha256, chunked, method, content_type} of the received body
+  PUT /refuse     403 at once, the body unread; the connection closed 3 s later
 
 Usage: http_fixture.py PORTFILE   (binds port 0, writes the port to PORTFILE)
 """
@@ -168,6 +169,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         if getattr(self, "drop_next", False):
             # Armed by /arm-drop: closed unanswered, the body unread.
+            self.close_connection = True
+            return
+        if self.path.startswith("/refuse"):
+            # Answers 403 at once, reads none of the body, and closes only 3 s later: a client
+            # still writing the body must notice the answer, not wait for the close.
+            self.send_text(403, "refused before the body")
+            self.wfile.flush()
+            time.sleep(3)
             self.close_connection = True
             return
         length, digest, chunked = self.read_body()

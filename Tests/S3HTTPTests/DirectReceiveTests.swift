@@ -136,6 +136,33 @@ import Testing
         await engine.shutdown()
     }
 
+    /// A server that refuses a PUT at once, reads none of its 16 MiB body, and closes only 3 s
+    /// later: the answer is read while the body is still being written, as curl does, not when
+    /// the server gives up; the connection, its request cut short, is not kept.
+    @Test func anAnswerBeforeTheBodyIsSentIsRead() async throws {
+        for direct in [true, false] {
+            let engine = engine(direct: direct)
+            let buffer = PartBuffer(capacity: 16 << 20)
+            buffer.count = 16 << 20
+            var headers = HTTPHeaders()
+            headers.add("Content-Type", "application/octet-stream")
+            headers.add("Expect", "")
+            let clock = ContinuousClock()
+            let started = clock.now
+            let response = try await engine.execute(HTTPRequest(method: "PUT", url: try fixtureURL() + "/refuse", headers: headers,
+                                                                body: .buffer(buffer)))
+            let text = String(decoding: try await response.body.collect(), as: UTF8.self)
+            let elapsed = clock.now - started
+            #expect(response.status == 403)
+            #expect(text == "refused before the body")
+            #expect(elapsed < .seconds(2), "the answer took \(elapsed) (direct: \(direct))")
+            let echo = try await putBuffer(engine, [1, 2, 3])
+            #expect(echo.length == 3)
+            #expect(engine.directConnectionsOpened == (direct ? 2 : 0), "a new connection after the cut-short one")
+            await engine.shutdown()
+        }
+    }
+
     @Test func connectionCloseIsHonoured() async throws {
         let engine = engine()
         let (_, closing) = try await get(engine, "/close-conn")
