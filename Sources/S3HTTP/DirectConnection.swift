@@ -288,14 +288,21 @@ extension CurlLoop {
         }
     }
 
-    /// Reads and parses the head; true to go on (the state moved on), false to wait or stop.
-    private func directReadHead(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+    /// Reads what the connection holds (at most 16 KiB) onto the end of `headBytes`: what
+    /// ``directRecv(_:_:_:)`` returned, and `errno` after it.
+    func directReadMoreHead(_ connection: DirectConnection) -> (Int, Int32) {
         let chunk = 16 << 10
         let old = connection.headBytes.count
         connection.headBytes.append(contentsOf: repeatElement(0, count: chunk))
         let n = connection.headBytes.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress! + old, chunk) }
         let savedErrno = errno
         connection.headBytes.removeLast(chunk - max(n, 0))
+        return (n, savedErrno)
+    }
+
+    /// Reads and parses the head; true to go on (the state moved on), false to wait or stop.
+    private func directReadHead(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        let (n, savedErrno) = directReadMoreHead(connection)
         if n == 0 && !connection.unparsedHead {
             directBroken(connection, t, "the connection closed before the response head")
             return false

@@ -67,12 +67,7 @@ extension CurlLoop {
         var p = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
         guard poll(&p, 1, 0) == 1, p.revents != 0 else { return false }
         if connection.tls != nil {
-            let chunk = 16 << 10
-            let old = connection.headBytes.count
-            connection.headBytes.append(contentsOf: repeatElement(0, count: chunk))
-            let n = connection.headBytes.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress! + old, chunk) }
-            let savedErrno = errno
-            connection.headBytes.removeLast(chunk - max(n, 0))
+            let (n, savedErrno) = directReadMoreHead(connection)
             if n < 0 && (savedErrno == EAGAIN || savedErrno == EINTR) {
                 connection.machine.tlsWait = .write  // still writing: a ticket was all there was
                 return false

@@ -12,6 +12,24 @@ import Testing
         return S3Client(configuration: try S3Configuration(endpoint: try server.tlsEndpoint(), credentials: testCredentials, http: http))
     }
 
+    /// A client of `endpoint` trusting the test CA, on an engine of its own (whose counters tell
+    /// which path the requests took).
+    func clientAndEngine(_ endpoint: String, direct: Bool = true) throws -> (S3Client, HTTPEngine) {
+        var http = HTTPEngineConfiguration()
+        http.tls = .init(caBundlePath: try testCAPath())
+        http.receivesDirectly = direct
+        let engine = HTTPEngine(configuration: http)
+        return (S3Client(configuration: try S3Configuration(endpoint: endpoint, credentials: testCredentials, http: http), engine: engine), engine)
+    }
+
+    /// The TLS fronts' log: "protocol cipher session-reused method uri" a request.
+    func frontsLog() throws -> [Substring] {
+        guard let path = ProcessInfo.processInfo.environment["S3_TEST_TLS_LOG"], !path.isEmpty else {
+            throw MissingServer(variable: "S3_TEST_TLS_LOG")
+        }
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+    }
+
     /// A round trip over TLS at the library's defaults: a PUT, a multipart upload, a ranged
     /// download to memory and one to a file (every range through curl's write callback into the
     /// file, gathered into 256 KiB writes), each checked against the object's checksum.
@@ -184,12 +202,7 @@ import Testing
     /// the same through curl (`receivesDirectly = false`, which opens no direct connection).
     @Test(arguments: TestServer.all) func multipartPartsOverTLSAreSentDirectly(server: TestServer) async throws {
         for direct in [true, false] {
-            var http = HTTPEngineConfiguration()
-            http.tls = .init(caBundlePath: try testCAPath())
-            http.receivesDirectly = direct
-            let engine = HTTPEngine(configuration: http)
-            let client = S3Client(configuration: try S3Configuration(endpoint: try server.tlsEndpoint(), credentials: testCredentials, http: http),
-                                  engine: engine)
+            let (client, engine) = try clientAndEngine(try server.tlsEndpoint(), direct: direct)
             try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tls-parts") { b in
                 let big = patternBytes(16 << 20 + 4_321, seed: 12)
                 try await b.uploadObject(key: "big", bytes: big, options: S3TransferOptions(partSize: 5 << 20, concurrency: 2))
@@ -208,14 +221,7 @@ import Testing
     /// Both paths offer the TLS 1.3 suites in one order, AES-128-GCM first: curl's (the PUT) and
     /// the direct one (the ranged GETs). nginx in front logs the cipher of every request.
     @Test func bothPathsNegotiateAES128GCM() async throws {
-        guard let log = ProcessInfo.processInfo.environment["S3_TEST_TLS_LOG"], !log.isEmpty else {
-            throw MissingServer(variable: "S3_TEST_TLS_LOG")
-        }
-        var http = HTTPEngineConfiguration()
-        http.tls = .init(caBundlePath: try testCAPath())
-        let engine = HTTPEngine(configuration: http)
-        let client = S3Client(configuration: try S3Configuration(endpoint: try TestServer.moto.tlsEndpoint(), credentials: testCredentials, http: http),
-                              engine: engine)
+        let (client, engine) = try clientAndEngine(try TestServer.moto.tlsEndpoint())
         try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "cipher") { b in
             let body = patternBytes(3 << 20, seed: 3)
             try await b.putObject(key: "k", body: body)
@@ -223,7 +229,7 @@ import Testing
             for try await chunk in b.downloadStream(key: "k", options: S3TransferOptions(partSize: 1 << 20, concurrency: 2)) { back += chunk }
             #expect(back == body)
             #expect(engine.directConnectionsOpened >= 1, "the ranges took the direct path")
-            let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("/\(b.name)/k") }
+            let lines = try frontsLog().filter { $0.contains("/\(b.name)/k") }
             #expect(lines.contains { $0.contains(" PUT ") } && lines.filter { $0.contains(" GET ") }.count >= 3, "\(lines)")
             #expect(lines.allSatisfy { $0.hasPrefix("TLSv1.3 TLS_AES_128_GCM_SHA256 ") }, "\(lines)")
         }
@@ -233,17 +239,13 @@ import Testing
     /// A server that speaks TLS 1.2 only (the other fronts speak 1.3 too, and every client here
     /// picks it): the round trip works on curl's path and the direct one, over 1.2.
     @Test func aTLS12OnlyServerWorksOnBothPaths() async throws {
-        guard let endpoint = ProcessInfo.processInfo.environment["S3_TEST_TLS12_ENDPOINT"], !endpoint.isEmpty,
-              let log = ProcessInfo.processInfo.environment["S3_TEST_TLS_LOG"], !log.isEmpty else {
+        guard let endpoint = ProcessInfo.processInfo.environment["S3_TEST_TLS12_ENDPOINT"], !endpoint.isEmpty else {
             throw MissingServer(variable: "S3_TEST_TLS12_ENDPOINT")
         }
-        var http = HTTPEngineConfiguration()
-        http.tls = .init(caBundlePath: try testCAPath())
-        let engine = HTTPEngine(configuration: http)
-        let client = S3Client(configuration: try S3Configuration(endpoint: endpoint, credentials: testCredentials, http: http), engine: engine)
+        let (client, engine) = try clientAndEngine(endpoint)
         let bucket = try await roundTrip(client)
         #expect(engine.directConnectionsOpened >= 2, "the parts and the ranges took the direct path")
-        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains(" /\(bucket)") }
+        let lines = try frontsLog().filter { $0.contains(" /\(bucket)") }
         #expect(lines.count >= 10, "\(lines)")
         #expect(lines.allSatisfy { $0.hasPrefix("TLSv1.2 ") }, "the round trip spoke TLS 1.2: \(lines)")
         await engine.shutdown()
