@@ -46,10 +46,9 @@ final class DirectConnection {
     var adopted = false
     /// The transfer it serves (nil while idle, or connecting for a transfer that ended).
     var transfer: Transfer?
-    /// The request's head, then its body (a part buffer's bytes in use, or none), and how many
-    /// bytes of the two have been written (``CurlLoop/directSendRequest(_:_:)``).
+    /// The request's head; it is followed by the transfer's body (``DirectHTTP/body(of:)``), and
+    /// `sent` counts the bytes of the two written (``CurlLoop/directSendRequest(_:_:)``).
     var output: [UInt8] = []
-    var body: PartBuffer?
     var sent = 0
     var headBytes: [UInt8] = []
     /// Body bytes still to come.
@@ -196,7 +195,6 @@ extension CurlLoop {
         connection.transfer = t
         t.loopDirectConnection = connection
         connection.output = t.loopDirectRequest
-        connection.body = DirectHTTP.body(of: t.request)
         connection.sent = 0
         connection.headBytes.removeAll(keepingCapacity: true)
         connection.receivedAny = false
@@ -232,7 +230,6 @@ extension CurlLoop {
         connection.fd = -1
         connection.machine.apply(.close)
         connection.transfer = nil
-        connection.body = nil
         connection.pending = []
     }
 
@@ -244,7 +241,6 @@ extension CurlLoop {
         t.loopDirectConnection = nil
         guard connection.transfer === t else { return }
         connection.transfer = nil
-        connection.body = nil
         switch connection.state {
         case .connecting:
             break

@@ -20,7 +20,8 @@ extension CurlLoop {
     /// for the socket or when it failed.
     func directSendRequest(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         let headCount = connection.output.count
-        let total = headCount + (connection.body?.count ?? 0)
+        let body = DirectHTTP.body(of: t.request)
+        let total = headCount + (body?.count ?? 0)
         while connection.sent < total {
             let n: Int
             if connection.sent < headCount {
@@ -28,7 +29,7 @@ extension CurlLoop {
                     directSend(connection, out.baseAddress! + connection.sent, headCount - connection.sent, more: total > headCount)
                 }
             } else {
-                let body = connection.body!
+                let body = body!
                 let offset = connection.sent - headCount
                 n = directSend(connection, body.base + offset, body.count - offset)
             }
