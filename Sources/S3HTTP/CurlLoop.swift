@@ -61,6 +61,11 @@ final class CurlLoop: @unchecked Sendable {
     /// The TLS context of direct HTTPS connections, made on first use (``directTLS()``).
     var directTLSContext: Result<DirectTLSContext, HTTPTransportError>?
     var directIdle: [String: [DirectConnection]] = [:]
+    /// Per host: direct connections opening or serving a transfer, the transfers waiting for
+    /// one (the host at its limit), and the hosts that got one free this pass.
+    var directInUse: [String: Int] = [:]
+    var directWaiting: [String: [Transfer]] = [:]
+    var directFreed: Set<String> = []
     var directBusy: [ObjectIdentifier: DirectConnection] = [:]
     /// Connections curl is still opening, by their handle's address.
     var directConnecting: [UInt: DirectConnection] = [:]
@@ -219,6 +224,7 @@ final class CurlLoop: @unchecked Sendable {
                 for t in list { t.loopFlush() }
             }
             checkStalls()
+            directStartWaiting()
             // A flush may have unpaused a transfer whose callback then buffered more: run
             // another pass at once rather than waiting on the sockets.
             directWaitDescriptors()

@@ -4,28 +4,32 @@ import CTLS
 import Glibc
 #endif
 
-/// An HTTP or HTTPS connection that curl opened and handed over, for ranged GETs whose body goes
-/// into a part buffer or a file ("direct receive"), and for PUTs whose body is a part buffer
-/// (the parts of a multipart upload, written from the buffer: ``CurlLoop/directSendRequest(_:_:)``).
+/// An HTTP or HTTPS connection that curl opened and handed over: every request whose body is
+/// in memory (``DirectHTTP/isEligible(_:)``) takes one, so small requests and the ranges and
+/// parts of large transfers share one pool, one TLS context and its sessions. Bodies read from
+/// a file or a stream as they go, requests with a time limit, and everything behind a proxy
+/// stay with curl.
 ///
 /// Why: curl reads every body into its own receive buffer and hands it to the write callback,
 /// which must copy it out before returning: two copies of every byte on the loop thread (the
 /// kernel's into curl's buffer, ours into the part buffer), each about 28% of a 1 GiB
 /// download's CPU. Here the loop `recv`s straight into the part buffer: the kernel's copy is
 /// the only one. A body bound for a file is `splice`d from the socket through a pipe into the
-/// file: the kernel copies it once, into the page cache, and this process not at all.
+/// file: the kernel copies it once, into the page cache, and this process not at all. Small
+/// requests took the same path once a cold start of 64 of them over TLS was found paying for
+/// two pools (curl's and this one) and a TLS context per connection under curl.
 ///
 /// How: curl still opens the connection (`CURLOPT_CONNECT_ONLY`: name resolution, happy
 /// eyeballs, the connect timeout, keep-alive probes); once it is connected the loop takes the
 /// socket (`CURLINFO_ACTIVESOCKET`) and removes the handle, whose close-socket callback then
-/// leaves the socket open. The loop writes the request (``DirectHTTP/requestBytes(_:)``),
-/// reads the head (``DirectHTTP/parseHead(_:)``), then `Content-Length` bytes, and keeps the
-/// connection for the next request to the same host. Its socket is polled by the same
-/// `curl_multi_poll` as curl's own (as an extra descriptor). A connection that was idle and
-/// breaks before any byte of the answer is replaced once, as curl does with a stale reused
-/// one. A head curl would frame otherwise (`Transfer-Encoding`, no `Content-Length`) sends the
-/// request through curl instead; no byte of it reached the caller. Proxies and every other
-/// request stay with curl.
+/// leaves the socket open. The loop writes the request (``DirectHTTP/requestBytes(_:)``, then
+/// the body from where it is), reads the head (``DirectHTTP/parseHead(_:)``), then the body in
+/// its framing (`Content-Length` bytes, chunks through ``ChunkedDecoder``, or up to the close),
+/// and keeps the connection for the next request to the same host. At most
+/// ``HTTPEngineConfiguration/maxConnectionsPerHost`` are open or busy per host; further
+/// requests wait for one. Its socket is polled by the same `curl_multi_poll` as curl's own (as
+/// an extra descriptor). A connection that was idle and breaks before any byte of the answer is
+/// replaced once, as curl does with a stale reused one.
 ///
 /// Over HTTPS curl opens the TCP connection only; the handshake and every byte after it go
 /// through ``DirectTLSContext`` (libssl, read-ahead): each read decrypts several records
@@ -51,8 +55,17 @@ final class DirectConnection {
     var output: [UInt8] = []
     var sent = 0
     var headBytes: [UInt8] = []
-    /// Body bytes still to come.
+    /// Body bytes still to come (`Content-Length` framing; `Int64.max` for the others).
     var remaining: Int64 = 0
+    /// The body is chunked: its decoder (``ChunkedDecoder``), and the bytes it decoded from the
+    /// last read, to be handed on.
+    var chunked: ChunkedDecoder?
+    var decoded: [UInt8] = []
+    /// The body has neither length nor chunks: it ends when the server closes the connection.
+    var untilClose = false
+    /// It counts against the per-host limit (``HTTPEngineConfiguration/maxConnectionsPerHost``):
+    /// opening, or serving a transfer (not idle, not closed).
+    var inUse = false
     var keepAlive = true
     /// The server answered before the whole request was written (``CurlLoop/directAnsweredEarly(_:)``):
     /// the rest was not sent, so the connection is closed after the answer.
@@ -83,6 +96,9 @@ func directCloseSocketCallback(_ clientp: UnsafeMutableRawPointer?, _ fd: curl_s
 }
 
 extension CurlLoop {
+    /// The most bytes of a streamed body handed to its reader's buffer at once.
+    static let directPieceSize = 16 << 10
+
     /// Idle direct connections kept per host, and how long one is kept.
     static let directIdlePerHost = 64
     static let directIdleNanoseconds: UInt64 = 30_000_000_000
@@ -95,15 +111,55 @@ extension CurlLoop {
         t.loopDirectRequest = bytes
         transfers[t.id] = t
         liveCount.store(transfers.count, ordering: .relaxed)
+        directConnect(t, key: key)
+        return true
+    }
+
+    /// Serves `t` on an idle connection to `key`, else on a new one, else (the host has
+    /// ``HTTPEngineConfiguration/maxConnectionsPerHost`` in use) queues it until one is free, as
+    /// curl does with its own.
+    private func directConnect(_ t: Transfer, key: String) {
         while var list = directIdle[key], let connection = list.popLast() {
             directIdle[key] = list.isEmpty ? nil : list
             guard connection.state == .idle else { continue }
             connection.reused = true
             directAttach(connection, t)
-            return true
+            return
+        }
+        let limit = configuration.maxConnectionsPerHost
+        if limit > 0 && directInUse[key, default: 0] >= limit {
+            directWaiting[key, default: []].append(t)
+            return
         }
         directOpen(key: key, for: t)
-        return true
+    }
+
+    /// Counts `connection` in or out of its host's connections in use; a host that falls below
+    /// its limit gets its first waiting transfer started at the end of the pass.
+    func directCount(_ connection: DirectConnection, inUse: Bool) {
+        guard connection.inUse != inUse else { return }
+        connection.inUse = inUse
+        directInUse[connection.key, default: 0] += inUse ? 1 : -1
+        if !inUse && directWaiting[connection.key] != nil { directFreed.insert(connection.key) }
+    }
+
+    /// Starts the transfers that waited for a connection to a host that now has one free (once
+    /// a pass, not from inside `finish`).
+    func directStartWaiting() {
+        guard !directFreed.isEmpty else { return }
+        let keys = directFreed
+        directFreed.removeAll()
+        for key in keys {
+            let limit = configuration.maxConnectionsPerHost
+            while var queue = directWaiting[key], !queue.isEmpty,
+                  limit <= 0 || directInUse[key, default: 0] < limit || directIdle[key] != nil {
+                let t = queue.removeFirst()
+                directWaiting[key] = queue.isEmpty ? nil : queue
+                // One cancelled or failed while it waited is gone from the table.
+                guard transfers[t.id] === t else { continue }
+                directConnect(t, key: key)
+            }
+        }
     }
 
     /// Opens a connection to `key` for `t` through curl (`CURLOPT_CONNECT_ONLY`).
@@ -111,6 +167,7 @@ extension CurlLoop {
         let connection = DirectConnection(key: key)
         connection.transfer = t
         t.loopDirectConnection = connection
+        directCount(connection, inUse: true)
         guard let easy = curl_easy_init() else {
             t.loopDirectConnection = nil
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "curl_easy_init failed")))
@@ -133,6 +190,7 @@ extension CurlLoop {
             directConnecting[UInt(bitPattern: easy)] = nil
             curl_easy_cleanup(easy)
             connection.machine.apply(.close)
+            directCount(connection, inUse: false)
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "could not start the connection")))
         }
     }
@@ -148,6 +206,7 @@ extension CurlLoop {
         curl_easy_cleanup(easy)
         guard connection.adopted else {
             connection.machine.apply(.close)
+            directCount(connection, inUse: false)
             if let t = connection.transfer, transfers[t.id] === t {
                 let raw = Int32(bitPattern: code.rawValue)
                 var kind = code == CURLE_OK ? HTTPTransportError.Kind.other : HTTPTransportError.kind(curlCode: raw)
@@ -202,6 +261,10 @@ extension CurlLoop {
         connection.unparsedHead = false
         connection.paused = false
         connection.pending = []
+        connection.chunked = nil
+        connection.decoded.removeAll(keepingCapacity: true)
+        connection.untilClose = false
+        directCount(connection, inUse: true)
         connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && connection.state == .connecting))
         directBusy[ObjectIdentifier(connection)] = connection
         t.loopConnectionReady()
@@ -217,6 +280,7 @@ extension CurlLoop {
         }
         if let tls = connection.tls, case .success(let context) = directTLS() { context.keepSession(of: tls, key: connection.key) }
         connection.machine.apply(connection.state == .connecting ? .connectedWithoutTransfer : .released)
+        directCount(connection, inUse: false)
         connection.idleSince = monotonicNanoseconds()
         list.append(connection)
         directIdle[connection.key] = list
@@ -231,6 +295,7 @@ extension CurlLoop {
         connection.machine.apply(.close)
         connection.transfer = nil
         connection.pending = []
+        directCount(connection, inUse: false)
     }
 
     /// `finish` for a transfer on a direct connection: the connection goes back to the pool when
@@ -336,13 +401,6 @@ extension CurlLoop {
                     }
                     continue
                 }
-                let noBody = head.status == 204 || head.status == 304
-                if !noBody && (head.hasTransferEncoding || head.contentLength == nil) {
-                    // A framing curl reads (chunked, or to the end of the connection): send the
-                    // request again through curl; nothing of this answer reached the caller.
-                    directRestartThroughCurl(connection, t)
-                    return false
-                }
                 if connection.cutShort && (200..<300).contains(head.status) {
                     // A success for a request whose body was not all sent: not to be believed.
                     finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
@@ -350,7 +408,26 @@ extension CurlLoop {
                     return false
                 }
                 connection.keepAlive = head.keepAlive && !connection.cutShort
-                connection.remaining = noBody ? 0 : head.contentLength!
+                // The body's framing (RFC 9112 §6.3): none after HEAD, 204 and 304; chunked;
+                // else Content-Length; else (no length, or a coding other than chunked) until
+                // the server closes, after which the connection is not kept.
+                let lengthKnown: Bool
+                if t.request.method == "HEAD" || head.status == 204 || head.status == 304 {
+                    connection.remaining = 0
+                    lengthKnown = true
+                } else if head.isChunked {
+                    connection.chunked = ChunkedDecoder()
+                    connection.remaining = .max
+                    lengthKnown = false
+                } else if let length = head.contentLength, !head.hasTransferEncoding {
+                    connection.remaining = length
+                    lengthKnown = true
+                } else {
+                    connection.untilClose = true
+                    connection.keepAlive = false
+                    connection.remaining = .max
+                    lengthKnown = false
+                }
                 let rest = Array(connection.headBytes[head.length...])
                 connection.headBytes.removeAll(keepingCapacity: true)
                 connection.machine.apply(.headRead)
@@ -358,7 +435,9 @@ extension CurlLoop {
                 t.loopStatus = head.status
                 t.deliverHead(status: head.status)
                 guard connection.transfer === t else { return false }  // the caller went away meanwhile
-                if let buffer = t.loopDirect, Int64(buffer.capacity - buffer.count) < connection.remaining {
+                if !lengthKnown {
+                    // Checked piece by piece as the body comes (directDeliver).
+                } else if let buffer = t.loopDirect, Int64(buffer.capacity - buffer.count) < connection.remaining {
                     t.loopOverflow = true
                 } else if let target = t.loopFile, target.length - t.loopBodyBytes < connection.remaining {
                     t.loopOverflow = true
@@ -367,13 +446,8 @@ extension CurlLoop {
                     finish(t, .failure(error))
                     return false
                 }
-                if rest.count > connection.remaining {
-                    finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
-                                                          message: "invalid response: more bytes than its Content-Length")))
-                    return false
-                }
                 if !rest.isEmpty {
-                    return rest.withUnsafeBytes { directDeliver($0, connection, t) }
+                    return rest.withUnsafeBytes { directTakeBody($0, connection, t) }
                 }
                 if connection.remaining == 0 { finish(t, .success(())); return false }
                 return true
@@ -386,6 +460,7 @@ extension CurlLoop {
     private func directReadBody(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         if connection.paused { return false }
         if connection.remaining == 0 { finish(t, .success(())); return false }
+        if connection.chunked != nil || connection.untilClose { return directReadFramedBody(connection, t) }
         if let target = t.loopFile {
             if t.loopIsCancelled { return false }  // the loop's cancel message ends it
             // Over TLS the bytes are decrypted here: received and written (gathered), never spliced.
@@ -411,6 +486,63 @@ extension CurlLoop {
             return directScratch.withUnsafeBytes { directDeliver(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection, t) }
         }
         return directReceiveFailed(connection, t, n)
+    }
+
+    /// Reads a body that has no `Content-Length`: chunked, or until the server closes.
+    private func directReadFramedBody(_ connection: DirectConnection, _ t: Transfer) -> Bool {
+        if let decoder = connection.chunked, decoder.isFinished {
+            // Its last bytes were handed on after a pause.
+            connection.remaining = 0
+            finish(t, .success(()))
+            return false
+        }
+        if t.loopIsCancelled { return false }  // the loop's cancel message ends it
+        let n = directScratch.withUnsafeMutableBytes { directRecv(connection, $0.baseAddress!, $0.count) }
+        if n == 0 && connection.untilClose {
+            finish(t, .success(()))
+            return false
+        }
+        guard n > 0 else {
+            if n == 0 {
+                directBroken(connection, t, "the connection closed before the end of the chunked body")
+                return false
+            }
+            return directReceiveFailed(connection, t, n)
+        }
+        return directScratch.withUnsafeBytes { directTakeBody(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection, t) }
+    }
+
+    /// Takes body bytes as they came off the connection, in its framing: decoded first when
+    /// chunked, then handed on (``directDeliver(_:_:_:)``). False when it must wait or stop.
+    private func directTakeBody(_ raw: UnsafeRawBufferPointer, _ connection: DirectConnection, _ t: Transfer) -> Bool {
+        guard connection.chunked != nil else {
+            if !connection.untilClose && raw.count > connection.remaining {
+                finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0,
+                                                      message: "invalid response: more bytes than its Content-Length")))
+                return false
+            }
+            return directDeliver(raw, connection, t)
+        }
+        connection.decoded.removeAll(keepingCapacity: true)
+        let outcome = connection.chunked!.decode(raw, into: &connection.decoded)
+        if case .invalid(let why) = outcome {
+            finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0, message: "invalid response: " + why)))
+            return false
+        }
+        if case .finished(let consumed) = outcome, consumed < raw.count {
+            // Bytes after the body that nobody asked for: the connection is not kept.
+            connection.keepAlive = false
+        }
+        if !connection.decoded.isEmpty {
+            let bytes = connection.decoded
+            guard bytes.withUnsafeBytes({ directDeliver($0, connection, t) }) else { return false }
+        }
+        if connection.chunked!.isFinished {
+            connection.remaining = 0  // nothing more to come: the connection may be kept
+            finish(t, .success(()))
+            return false
+        }
+        return true
     }
 
     /// Moves body bytes from the socket into the transfer's file without copying them through
@@ -598,6 +730,12 @@ extension CurlLoop {
     /// Hands body bytes that do not go into a response buffer (in order) to the transfer.
     private func directDeliver(_ bytes: UnsafeRawBufferPointer, _ connection: DirectConnection, _ t: Transfer) -> Bool {
         if let buffer = t.loopDirect {
+            guard buffer.count + bytes.count <= buffer.capacity else {
+                // Only a body without Content-Length gets here too long (the head checks the others).
+                t.loopOverflow = true
+                if let error = t.loopSinkError() { finish(t, .failure(error)) }
+                return false
+            }
             buffer.append(bytes)
             t.loopBodyBytes += Int64(bytes.count)
             connection.remaining -= Int64(bytes.count)
@@ -608,14 +746,21 @@ extension CurlLoop {
             }
             connection.remaining -= Int64(bytes.count)
         } else {
-            let taken = t.loopReceive(bytes)
-            if taken == Int(s3_curl_writefunc_pause()) {
-                connection.paused = true
-                connection.pending = Array(bytes)
-                return false
+            // Handed over at most 16 KiB at a time, as curl does: the reader's buffer takes a
+            // piece while it is under its limit, so it holds at most the limit and one piece.
+            var at = 0
+            while at < bytes.count {
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[at..<min(bytes.count, at + Self.directPieceSize)])
+                let taken = t.loopReceive(piece)
+                if taken == Int(s3_curl_writefunc_pause()) {
+                    connection.paused = true
+                    connection.pending = Array(bytes[at...])
+                    return false
+                }
+                if taken != piece.count { return false }  // cancelled: the loop's cancel message ends it
+                connection.remaining -= Int64(piece.count)
+                at += piece.count
             }
-            if taken != bytes.count { return false }  // cancelled: the loop's cancel message ends it
-            connection.remaining -= Int64(bytes.count)
         }
         if connection.remaining == 0 { finish(t, .success(())); return false }
         return true
@@ -644,16 +789,6 @@ extension CurlLoop {
             return
         }
         finish(t, .failure(HTTPTransportError(kind: .connectionBroken, host: t.host, curlCode: 0, message: why)))
-    }
-
-    /// Sends `t` through curl after all (see `directReadHead`).
-    private func directRestartThroughCurl(_ connection: DirectConnection, _ t: Transfer) {
-        t.loopDirectConnection = nil
-        directClose(connection)
-        transfers[t.id] = nil
-        t.loopHeaderFields.removeAll()
-        t.loopConnected = false
-        addThroughCurl(t)
     }
 
     /// The descriptors of direct connections for `curl_multi_poll`, and the connections in the
@@ -723,6 +858,9 @@ extension CurlLoop {
         for connection in Array(directBusy.values) { directClose(connection) }
         for list in directIdle.values { for connection in list { directClose(connection) } }
         directIdle.removeAll()
+        directWaiting.removeAll()
+        directInUse.removeAll()
+        directFreed.removeAll()
     }
 
     /// The loop's TLS context for direct connections, made on first use.

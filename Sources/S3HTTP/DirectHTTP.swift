@@ -1,30 +1,42 @@
-/// The pure parts of direct receive (see ``DirectConnection``): which requests take it, the
-/// request as bytes on the wire, and the response head read back. No I/O here, so the parser
+/// The pure parts of the direct path (see ``DirectConnection``): which requests take it, the
+/// request as bytes on the wire, and the response head read back (the body's framing:
+/// ``ChunkedDecoder``). No I/O here, so the parser
 /// is unit-tested and fuzzed on its own.
 package enum DirectHTTP {
     /// The largest response head accepted (S3's heads are well under 4 KiB).
     package static let maxHeadLength = 64 << 10
 
-    /// Whether `request` may take the direct path, with no whole-exchange time limit over `http`
-    /// or `https`: a GET without a body whose 2xx body goes into a response buffer or file (the
-    /// ranged downloads), or a PUT of a part buffer whose answer streams (the multipart parts:
-    /// sent from the buffer itself, over TLS in gathered writes).
+    /// Whether `request` may take the direct path: any request over `http` or `https` whose body
+    /// is in memory (none, bytes, or a part buffer: sent from where it is, over TLS in gathered
+    /// writes), with no whole-exchange time limit. A body read from a file or a stream as it
+    /// goes, and a request with a time limit (the credential providers'), go through curl.
     static func isEligible(_ request: HTTPRequest) -> Bool {
         guard request.timeoutMilliseconds == nil, target(of: request.url) != nil else { return false }
         switch request.body.storage {
-        case .none:
-            return request.method == "GET" && (request.responseBuffer != nil || request.responseFile != nil)
-        case .buffer:
-            return request.method == "PUT" && request.responseBuffer == nil && request.responseFile == nil
-        case .bytes, .file, .stream:
+        case .none, .bytes, .buffer:
+            return true
+        case .file, .stream:
             return false
         }
     }
 
-    /// The body a direct request sends after its head: a part buffer, or nothing.
-    static func body(of request: HTTPRequest) -> PartBuffer? {
-        if case .buffer(let buffer) = request.body.storage { return buffer }
-        return nil
+    /// The number of body bytes a direct request sends after its head.
+    static func bodyCount(of request: HTTPRequest) -> Int {
+        switch request.body.storage {
+        case .bytes(let bytes): return bytes.count
+        case .buffer(let buffer): return buffer.count
+        case .none, .file, .stream: return 0
+        }
+    }
+
+    /// Calls `body` with the bytes a direct request sends after its head, where they are (the
+    /// request's own array or part buffer: no copy); empty for a request without a body.
+    static func withBody<R>(of request: HTTPRequest, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch request.body.storage {
+        case .bytes(let bytes): return bytes.withUnsafeBytes(body)
+        case .buffer(let buffer): return body(buffer.bytes)
+        case .none, .file, .stream: return body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
     }
 
     /// The authority (`host[:port]`) and the request target (`/path?query`) of an `http://` or
@@ -76,7 +88,7 @@ package enum DirectHTTP {
 
     /// The request's head as HTTP/1.1 bytes: request line, `Host` (the header if set, else the
     /// URL's authority), then the other headers as given, then `Content-Length` of its body when
-    /// it has one (a part buffer), or is a PUT or POST. Nil when the URL is not eligible. `Expect`
+    /// it has one, or is a PUT or POST. Nil when the URL is not eligible. `Expect`
     /// and a given `Content-Length` are left out; a header with an empty value is sent empty.
     static func requestBytes(_ request: HTTPRequest) -> [UInt8]? {
         guard let (authority, target, _) = target(of: request.url) else { return nil }
@@ -97,7 +109,7 @@ package enum DirectHTTP {
             out.append(contentsOf: value.utf8)
             out.append(contentsOf: "\r\n".utf8)
         }
-        let length = body(of: request)?.count ?? 0
+        let length = bodyCount(of: request)
         if length > 0 || request.method == "PUT" || request.method == "POST" {
             out.append(contentsOf: "Content-Length: \(length)\r\n".utf8)
         }
@@ -115,8 +127,11 @@ package enum DirectHTTP {
         package var length: Int
         /// `Content-Length`, when sent.
         package var contentLength: Int64?
-        /// `Transfer-Encoding` was sent (a framing this reader leaves to curl).
+        /// `Transfer-Encoding` was sent: the body is chunked (``isChunked``), or else ends when
+        /// the connection closes; `Content-Length` does not count then.
         package var hasTransferEncoding: Bool
+        /// The last transfer coding is `chunked` (``ChunkedDecoder``).
+        package var isChunked: Bool
         /// The connection may carry another request afterwards.
         package var keepAlive: Bool
     }
@@ -141,6 +156,7 @@ package enum DirectHTTP {
         var fields: [(String, String)] = []
         var contentLength: Int64?
         var transferEncoding = false
+        var chunked = false
         var connectionClose = false
         var connectionKeepAlive = false
         while true {
@@ -184,6 +200,9 @@ package enum DirectHTTP {
                 contentLength = length
             case "transfer-encoding":
                 transferEncoding = true
+                // The codings apply in order: the body is chunked when chunked comes last.
+                let last = value.lowercased().split(separator: ",").last.map { $0.trimmingCharacters(in: " \t") }
+                chunked = last == "chunked"
             case "connection":
                 for token in value.lowercased().split(separator: ",") {
                     let t = token.trimmingCharacters(in: " \t")
@@ -197,7 +216,7 @@ package enum DirectHTTP {
         }
         let keepAlive = !connectionClose && (minor == 1 || connectionKeepAlive)
         return .head(Head(status: status, fields: fields, length: lineStart, contentLength: contentLength,
-                          hasTransferEncoding: transferEncoding, keepAlive: keepAlive))
+                          hasTransferEncoding: transferEncoding, isChunked: chunked, keepAlive: keepAlive))
     }
 }
 

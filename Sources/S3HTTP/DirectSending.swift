@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// Writing a request on a direct connection (``DirectConnection``): its head, then its body
-/// straight from the part buffer that holds it, then, over TLS, whatever records are still
-/// gathered.
+/// straight from the array or part buffer that holds it, then, over TLS, whatever records are
+/// still gathered.
 ///
-/// Why here and not through curl, for the parts of a multipart upload: curl copies each body
+/// Why here and not through curl, for the parts of a multipart upload (measured first): curl copies each body
 /// into its upload buffer before sending it, and over TLS OpenSSL under curl gives the socket
 /// one record (16 KiB) per `send`. On loopback each `send` is a segment and a wake-up of the
 /// server: `strace` of a 256 MiB upload counted 16,385 writes of 16,405 bytes through curl,
@@ -20,8 +20,7 @@ extension CurlLoop {
     /// for the socket or when it failed.
     func directSendRequest(_ connection: DirectConnection, _ t: Transfer) -> Bool {
         let headCount = connection.output.count
-        let body = DirectHTTP.body(of: t.request)
-        let total = headCount + (body?.count ?? 0)
+        let total = headCount + DirectHTTP.bodyCount(of: t.request)
         while connection.sent < total {
             let n: Int
             if connection.sent < headCount {
@@ -29,9 +28,8 @@ extension CurlLoop {
                     directSend(connection, out.baseAddress! + connection.sent, headCount - connection.sent, more: total > headCount)
                 }
             } else {
-                let body = body!
                 let offset = connection.sent - headCount
-                n = directSend(connection, body.base + offset, body.count - offset)
+                n = DirectHTTP.withBody(of: t.request) { body in directSend(connection, body.baseAddress! + offset, body.count - offset) }
             }
             if n > 0 {
                 connection.sent += n

@@ -9,11 +9,15 @@ Routes (GET unless noted):
   /status/N       status N with a short text body
   /conn           the client's port (tells whether a connection was reused)
   /chunked/N      N pattern bytes with Transfer-Encoding: chunked
+  /chunked-odd/N  the same in chunks of 1 to 4,099 bytes, with extensions and a trailer
+  /chunked-cut/N  one chunk of N bytes, then the connection closes (no last chunk)
+  /until-close/N  N pattern bytes, neither Content-Length nor chunks, Connection: close
   /cut/N/M        headers promising N bytes, M of them, then the connection closes
   /close-conn     the client's port, with Connection: close (and closes)
   /arm-drop/N     N pattern bytes; the next request on the same connection is dropped unanswered (a PUT's body unread)
   /headers        the request headers as JSON
   PUT|POST /echo  JSON {length, sha256, chunked, method, content_type} of the received body
+  DELETE any      204, no body
   PUT /refuse     403 at once, the body unread; the connection closed 3 s later
 
 Usage: http_fixture.py PORTFILE   (binds port 0, writes the port to PORTFILE)
@@ -115,6 +119,41 @@ class Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b"%x\r\n" % len(block) + block + b"\r\n")
                     sent += len(block)
                 self.wfile.write(b"0\r\n\r\n")
+            elif route == "chunked-odd":
+                # Chunks of 1 to 4,099 bytes, upper-case hex, an extension on each, and a trailer.
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                sent, size = 0, 1
+                while sent < n:
+                    block = PATTERN[sent % 251: sent % 251 + min(size, n - sent)]
+                    self.wfile.write(b"%X;piece=%d\r\n" % (len(block), sent) + block + b"\r\n")
+                    sent += len(block)
+                    size = size * 7 % 4099 + 1
+                self.wfile.write(b"0\r\nX-Trailer: done\r\n\r\n")
+            elif route == "chunked-cut":
+                # One chunk of N bytes, then the connection closes before the last chunk.
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"%x\r\n" % n + PATTERN[:n] + b"\r\n")
+                self.wfile.flush()
+                self.close_connection = True
+            elif route == "until-close":
+                # N pattern bytes with neither Content-Length nor chunks: the body ends at the close.
+                n = int(parts[1])
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                sent = 0
+                while sent < n:
+                    block = PATTERN[: min(len(PATTERN), n - sent)]
+                    self.wfile.write(block)
+                    sent += len(block)
+                self.wfile.flush()
+                self.close_connection = True
             elif route == "cut":
                 n, m = int(parts[1]), int(parts[2])
                 self.send_response(200)
@@ -186,6 +225,10 @@ class Handler(BaseHTTPRequestHandler):
         }), "application/json")
 
     do_POST = do_PUT
+
+    def do_DELETE(self):
+        self.send_response(204)
+        self.end_headers()
 
 
 class Server(ThreadingHTTPServer):

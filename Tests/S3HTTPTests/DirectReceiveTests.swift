@@ -54,12 +54,97 @@ import Testing
         await engine.shutdown()
     }
 
-    @Test func aChunkedAnswerGoesThroughCurl() async throws {
+    /// GETs `path` with its body streamed (no response buffer); the status and the body.
+    func stream(_ engine: HTTPEngine, _ path: String) async throws -> (Int, [UInt8]) {
+        let response = try await engine.execute(HTTPRequest(method: "GET", url: try fixtureURL() + path))
+        return (response.status, try await response.body.collect())
+    }
+
+    /// Chunked answers are decoded on the direct connection (into a buffer, or streamed), and
+    /// the connection is kept after them; nothing goes through curl.
+    @Test func aChunkedAnswerIsDecodedDirectly() async throws {
         let engine = engine()
         let (status, body) = try await get(engine, "/chunked/300001")
         #expect(status == 200)
         #expect(body.count == 300_001 && patternMatches(body, at: 0))
-        #expect(engine.directConnectionsOpened == 1, "asked directly first")
+        let (oddStatus, odd) = try await stream(engine, "/chunked-odd/200003")
+        #expect(oddStatus == 200)
+        #expect(odd.count == 200_003 && patternMatches(odd, at: 0))
+        let (_, first) = try await get(engine, "/conn")
+        let (_, second) = try await stream(engine, "/conn")
+        #expect(!first.isEmpty && first == second)
+        #expect(engine.directConnectionsOpened == 1, "one kept connection for all four")
+        await engine.shutdown()
+    }
+
+    /// A chunked answer longer than its buffer fails as too large (the head gave no length to
+    /// check first); one that breaks off before its last chunk is a broken connection.
+    @Test func aChunkedAnswerTooLongOrCutShortFails() async throws {
+        let engine = engine()
+        let tooLong = await #expect(throws: HTTPTransportError.self) { _ = try await get(engine, "/chunked/70000", capacity: 65536) }
+        #expect(tooLong?.kind == .bodyTooLarge)
+        let cut = await #expect(throws: HTTPTransportError.self) { _ = try await stream(engine, "/chunked-cut/5000") }
+        #expect(cut?.kind == .connectionBroken)
+        let (status, body) = try await get(engine, "/chunked/10")
+        #expect(status == 200 && body.count == 10)
+        await engine.shutdown()
+    }
+
+    /// An answer with neither length nor chunks ends when the server closes; the next request
+    /// gets a new connection.
+    @Test func anAnswerUntilTheCloseIsReadToTheEnd() async throws {
+        let engine = engine()
+        let (status, body) = try await get(engine, "/until-close/400009")
+        #expect(status == 200)
+        #expect(body.count == 400_009 && patternMatches(body, at: 0))
+        let (_, streamed) = try await stream(engine, "/until-close/1234")
+        #expect(streamed.count == 1234 && patternMatches(streamed, at: 0))
+        #expect(engine.directConnectionsOpened == 2)
+        await engine.shutdown()
+    }
+
+    /// HEAD answers carry a Content-Length but no body; a small PUT of bytes and a DELETE go
+    /// direct too, on the same kept connection.
+    @Test func smallRequestsOfEveryMethodShareOneConnection() async throws {
+        let engine = engine()
+        let head = try await engine.execute(HTTPRequest(method: "HEAD", url: try fixtureURL() + "/bytes/5000"))
+        #expect(head.status == 200 && head.headers["content-length"] == "5000")
+        #expect(try await head.body.collect().isEmpty)
+        var headers = HTTPHeaders()
+        headers.add("Content-Type", "text/plain")
+        let bytes = Array("small object".utf8)
+        let put = try await engine.execute(HTTPRequest(method: "PUT", url: try fixtureURL() + "/echo", headers: headers, body: .bytes(bytes)))
+        let echo = try await decodeEcho(put)
+        #expect(echo.length == bytes.count && echo.sha256 == Digest.hex(Digest.sha256(bytes)) && echo.method == "PUT")
+        let post = try await engine.execute(HTTPRequest(method: "POST", url: try fixtureURL() + "/echo", headers: headers))
+        #expect(try await decodeEcho(post).length == 0)
+        let deleted = try await engine.execute(HTTPRequest(method: "DELETE", url: try fixtureURL() + "/k"))
+        #expect(deleted.status == 204)
+        #expect(try await deleted.body.collect().isEmpty)
+        let (_, after) = try await stream(engine, "/bytes/100")
+        #expect(after.count == 100)
+        #expect(engine.directConnectionsOpened == 1)
+        await engine.shutdown()
+    }
+
+    /// At most `maxConnectionsPerHost` direct connections to a host: the rest of the requests
+    /// wait for one and all complete.
+    @Test func directConnectionsKeepToThePerHostLimit() async throws {
+        var configuration = HTTPEngineConfiguration()
+        configuration.maxConnectionsPerHost = 3
+        let engine = HTTPEngine(configuration: configuration)
+        let url = try fixtureURL()
+        let sizes = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    let response = try await engine.execute(HTTPRequest(method: "GET", url: url + "/slow/100/\(1000 + i)"))
+                    return try await response.body.collect().count
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(sizes.sorted() == (0..<24).map { 1000 + $0 })
+        #expect(engine.directConnectionsOpened == 3)
         await engine.shutdown()
     }
 
@@ -240,18 +325,22 @@ import Testing
         #expect(DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h:1/b/k", responseBuffer: buffer)))
         #expect(DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "https://h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "ftp://h/b/k", responseBuffer: buffer)))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k")))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "HEAD", url: "http://h/b/k", responseBuffer: buffer)))
+        // Every request whose body is in memory goes direct, whatever its method and wherever
+        // its answer goes; a body read from a file or a stream as it goes, a time limit, or user
+        // information in the URL send it through curl.
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k")))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "HEAD", url: "http://h/b/k")))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "DELETE", url: "https://h/b/k")))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .bytes([1]))))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "POST", url: "http://h/b?delete", body: .bytes([1]))))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "https://h/b/k?partNumber=1", body: .buffer(buffer))))
+        #expect(DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .buffer(buffer), responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://u:p@h/b/k", responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k", responseBuffer: buffer, timeoutMilliseconds: 5)))
-        // PUTs of a part buffer (the multipart parts) go direct; other bodies, and a PUT whose
-        // answer would go into a buffer, through curl.
-        #expect(DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "https://h/b/k?partNumber=1", body: .buffer(buffer))))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .bytes([1]))))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "POST", url: "http://h/b/k", body: .buffer(buffer))))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .buffer(buffer), responseBuffer: buffer)))
         #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .buffer(buffer), timeoutMilliseconds: 5)))
-        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "GET", url: "http://h/b/k", body: .buffer(buffer), responseBuffer: buffer)))
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .file(descriptor: 0, offset: 0, length: 1))))
+        let stream = HTTPBodyStream(length: 1) { _ in }
+        #expect(!DirectHTTP.isEligible(HTTPRequest(method: "PUT", url: "http://h/b/k", body: .stream(stream))))
         #expect(DirectHTTP.connectionKey(url: "http://h/b") == "h:80")
         #expect(DirectHTTP.connectionKey(url: "http://h:9000/b") == "h:9000")
         #expect(DirectHTTP.connectionKey(url: "http://[::1]/b") == "[::1]:80")
@@ -308,7 +397,11 @@ import Testing
         guard case .head(let closing) = parse("HTTP/1.1 200 OK\r\nConnection: Keep-Alive, close\r\nContent-Length: 1\r\n\r\n") else { return }
         #expect(!closing.keepAlive)
         guard case .head(let chunked) = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") else { return }
-        #expect(chunked.hasTransferEncoding && chunked.contentLength == nil)
+        #expect(chunked.hasTransferEncoding && chunked.isChunked && chunked.contentLength == nil)
+        guard case .head(let gzipped) = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n") else { return }
+        #expect(gzipped.hasTransferEncoding && !gzipped.isChunked, "chunked not last: the body ends at the close")
+        guard case .head(let both) = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip , Chunked \r\nContent-Length: 3\r\n\r\n") else { return }
+        #expect(both.isChunked)
         guard case .head(let same) = parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n") else { return }
         #expect(same.contentLength == 5)
     }

@@ -323,6 +323,41 @@ public enum S3ResponseFuzzing {
         _ = S3KeyOrder.pathComponents.precedes(pattern, path)
         _ = S3KeyOrder.of(page: [pattern, path, text])
         exerciseResponseHead(bytes)
+        exerciseChunkedBody(bytes)
+    }
+
+    /// The chunked body reader of the direct path: the same bytes give the same body and the
+    /// same outcome whether they come at once, a byte at a time, or split where the input says;
+    /// a body it read, sent again as one chunk, reads back the same.
+    static func exerciseChunkedBody(_ bytes: [UInt8]) {
+        func run(_ pieces: [ArraySlice<UInt8>]) -> ([UInt8], ChunkedDecoder.Outcome) {
+            var decoder = ChunkedDecoder()
+            var out: [UInt8] = []
+            var offset = 0
+            for piece in pieces {
+                let outcome = piece.withUnsafeBytes { decoder.decode($0, into: &out) }
+                switch outcome {
+                case .finished(let consumed): return (out, .finished(consumed: offset + consumed))
+                case .invalid: return (out, .invalid(""))
+                case .more: offset += piece.count
+                }
+            }
+            return (out, .more)
+        }
+        let whole = run([bytes[...]])
+        let single = run(bytes.indices.map { bytes[$0...$0] })
+        let cut = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+        let split = run([bytes[..<cut], bytes[cut...]])
+        guard whole.0 == single.0, whole.1 == single.1, whole.0 == split.0, whole.1 == split.1 else {
+            fatalError("the chunked decoder's result depends on how its input was split")
+        }
+        if case .finished = whole.1 {
+            let again = Array(String(whole.0.count, radix: 16).utf8) + [13, 10] + whole.0 + Array("\r\n0\r\n\r\n".utf8)
+            let reread = run([again[...]])
+            guard reread.0 == whole.0, reread.1 == .finished(consumed: again.count) else {
+                fatalError("a chunked body read back differently once written as one chunk")
+            }
+        }
     }
 
     /// The HTTP/1.1 response head parser of direct receive: a head ends at its first blank
