@@ -509,6 +509,7 @@ extension CurlLoop {
             }
             return directReceiveFailed(connection, t, n)
         }
+        t.loopLastActivity = monotonicNanoseconds()
         return directScratch.withUnsafeBytes { directTakeBody(UnsafeRawBufferPointer(rebasing: $0[0..<n]), connection, t) }
     }
 

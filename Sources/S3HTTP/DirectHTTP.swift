@@ -88,7 +88,8 @@ package enum DirectHTTP {
 
     /// The request's head as HTTP/1.1 bytes: request line, `Host` (the header if set, else the
     /// URL's authority), then the other headers as given, then `Content-Length` of its body when
-    /// it has one, or is a PUT or POST. Nil when the URL is not eligible. `Expect`
+    /// it has one, or is a PUT or POST (and then `Content-Type: application/octet-stream` unless
+    /// one is given, as curl's path sends). Nil when the URL is not eligible. `Expect`
     /// and a given `Content-Length` are left out; a header with an empty value is sent empty.
     static func requestBytes(_ request: HTTPRequest) -> [UInt8]? {
         guard let (authority, target, _) = target(of: request.url) else { return nil }
@@ -111,6 +112,10 @@ package enum DirectHTTP {
         }
         let length = bodyCount(of: request)
         if length > 0 || request.method == "PUT" || request.method == "POST" {
+            // As on curl's path: a body always says what it is (moto swallows a body without).
+            if !request.headers.contains("Content-Type") {
+                out.append(contentsOf: "Content-Type: application/octet-stream\r\n".utf8)
+            }
             out.append(contentsOf: "Content-Length: \(length)\r\n".utf8)
         }
         out.append(contentsOf: "\r\n".utf8)

@@ -378,6 +378,12 @@ import Testing
         #expect(DirectHTTP.requestBytes(HTTPRequest(method: "PUT", url: "http://h/k?partNumber=2", headers: putHeaders, body: .buffer(buffer)))
             .map { String(decoding: $0, as: UTF8.self) }
             == "PUT /k?partNumber=2 HTTP/1.1\r\nHost: h\r\nContent-Type: application/octet-stream\r\nContent-Length: 42\r\n\r\n")
+        // Bytes, and a body without a type: it gets the one curl's path sends; a DELETE has no body.
+        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "POST", url: "http://h/b?delete", body: .bytes([1, 2, 3])))
+            .map { String(decoding: $0, as: UTF8.self) }
+            == "POST /b?delete HTTP/1.1\r\nHost: h\r\nContent-Type: application/octet-stream\r\nContent-Length: 3\r\n\r\n")
+        #expect(DirectHTTP.requestBytes(HTTPRequest(method: "DELETE", url: "http://h/b/k")).map { String(decoding: $0, as: UTF8.self) }
+            == "DELETE /b/k HTTP/1.1\r\nHost: h\r\n\r\n")
     }
 
     @Test func heads() throws {
