@@ -44,6 +44,8 @@ final class CurlLoop: @unchecked Sendable {
     let liveCount = Atomic<Int>(0)
     /// Direct connections opened (loop thread writes, tests read).
     let directOpened = Atomic<Int>(0)
+    /// The most direct connections ever opening to one host at once (loop thread writes, tests read).
+    let directOpeningPeak = Atomic<Int>(0)
     /// Direct TLS connections whose handshake resumed a session (loop thread writes, tests read).
     let directResumed = Atomic<Int>(0)
 
@@ -64,6 +66,8 @@ final class CurlLoop: @unchecked Sendable {
     /// Per host: direct connections opening or serving a transfer, the transfers waiting for
     /// one (the host at its limit), and the hosts that got one free this pass.
     var directInUse: [String: Int] = [:]
+    /// Per host: direct connections connecting or handshaking (``directOpeningPerHost``).
+    var directOpening: [String: Int] = [:]
     var directWaiting: [String: [Transfer]] = [:]
     var directFreed: Set<String> = []
     var directBusy: [ObjectIdentifier: DirectConnection] = [:]

@@ -66,6 +66,8 @@ final class DirectConnection {
     /// It counts against the per-host limit (``HTTPEngineConfiguration/maxConnectionsPerHost``):
     /// opening, or serving a transfer (not idle, not closed).
     var inUse = false
+    /// Connecting, or over TLS not yet past its handshake (``CurlLoop/directOpeningPerHost``).
+    var opening = false
     var keepAlive = true
     /// The server answered before the whole request was written (``CurlLoop/directAnsweredEarly(_:)``):
     /// the rest was not sent, so the connection is closed after the answer.
@@ -96,6 +98,16 @@ func directCloseSocketCallback(_ clientp: UnsafeMutableRawPointer?, _ fd: curl_s
 }
 
 extension CurlLoop {
+    /// The most connections opening to one host at once (connecting, and over TLS handshaking);
+    /// a request that finds none idle and this many opening waits for the first to be free.
+    ///
+    /// Why: a cold start of 64 requests at once over TLS opened 64 connections, and each waited
+    /// for its own handshake while the server signed 64 of them (RSA) and the loop did 64 in turn:
+    /// the first batch of PUTs took 29-58 ms (p99 of 5,000 at 64 in flight) against the CRT's
+    /// 23-27 ms, which opens 25. With at most 16 opening, the first requests finish on the
+    /// first connections while later ones open.
+    static let directOpeningPerHost = 16
+
     /// The most bytes of a streamed body handed to its reader's buffer at once.
     static let directPieceSize = 16 << 10
 
@@ -115,49 +127,61 @@ extension CurlLoop {
         return true
     }
 
-    /// Serves `t` on an idle connection to `key`, else on a new one, else (the host has
-    /// ``HTTPEngineConfiguration/maxConnectionsPerHost`` in use) queues it until one is free, as
-    /// curl does with its own.
-    private func directConnect(_ t: Transfer, key: String) {
+    /// Serves `t` on an idle connection to `key`, else on a new one; false when it must wait:
+    /// the host has ``HTTPEngineConfiguration/maxConnectionsPerHost`` in use (as curl queues its
+    /// own), or ``directOpeningPerHost`` still opening.
+    @discardableResult
+    private func directConnect(_ t: Transfer, key: String, queue: Bool = true) -> Bool {
         while var list = directIdle[key], let connection = list.popLast() {
             directIdle[key] = list.isEmpty ? nil : list
             guard connection.state == .idle else { continue }
             connection.reused = true
             directAttach(connection, t)
-            return
+            return true
         }
         let limit = configuration.maxConnectionsPerHost
-        if limit > 0 && directInUse[key, default: 0] >= limit {
-            directWaiting[key, default: []].append(t)
-            return
+        if (limit > 0 && directInUse[key, default: 0] >= limit) || directOpening[key, default: 0] >= Self.directOpeningPerHost {
+            if queue { directWaiting[key, default: []].append(t) }
+            return false
         }
         directOpen(key: key, for: t)
+        return true
     }
 
     /// Counts `connection` in or out of its host's connections in use; a host that falls below
     /// its limit gets its first waiting transfer started at the end of the pass.
     func directCount(_ connection: DirectConnection, inUse: Bool) {
+        if !inUse { directEndOpening(connection) }
         guard connection.inUse != inUse else { return }
         connection.inUse = inUse
         directInUse[connection.key, default: 0] += inUse ? 1 : -1
         if !inUse && directWaiting[connection.key] != nil { directFreed.insert(connection.key) }
     }
 
-    /// Starts the transfers that waited for a connection to a host that now has one free (once
-    /// a pass, not from inside `finish`).
+    /// The connection is open (connected, and over TLS past its handshake) or gone: one more
+    /// may start opening to its host.
+    func directEndOpening(_ connection: DirectConnection) {
+        guard connection.opening else { return }
+        connection.opening = false
+        directOpening[connection.key, default: 0] -= 1
+        if directWaiting[connection.key] != nil { directFreed.insert(connection.key) }
+    }
+
+    /// Starts the transfers that waited for a connection to a host that now has one free or
+    /// may open one (once a pass, not from inside `finish`), in the order they came.
     func directStartWaiting() {
         guard !directFreed.isEmpty else { return }
         let keys = directFreed
         directFreed.removeAll()
         for key in keys {
-            let limit = configuration.maxConnectionsPerHost
-            while var queue = directWaiting[key], !queue.isEmpty,
-                  limit <= 0 || directInUse[key, default: 0] < limit || directIdle[key] != nil {
-                let t = queue.removeFirst()
-                directWaiting[key] = queue.isEmpty ? nil : queue
+            while var queue = directWaiting[key], !queue.isEmpty {
+                let t = queue[0]
                 // One cancelled or failed while it waited is gone from the table.
-                guard transfers[t.id] === t else { continue }
-                directConnect(t, key: key)
+                if transfers[t.id] === t {
+                    guard directConnect(t, key: key, queue: false) else { break }
+                }
+                queue.removeFirst()
+                directWaiting[key] = queue.isEmpty ? nil : queue
             }
         }
     }
@@ -168,6 +192,9 @@ extension CurlLoop {
         connection.transfer = t
         t.loopDirectConnection = connection
         directCount(connection, inUse: true)
+        connection.opening = true
+        directOpening[key, default: 0] += 1
+        if directOpening[key]! > directOpeningPeak.load(ordering: .relaxed) { directOpeningPeak.store(directOpening[key]!, ordering: .relaxed) }
         guard let easy = curl_easy_init() else {
             t.loopDirectConnection = nil
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "curl_easy_init failed")))
@@ -218,6 +245,7 @@ extension CurlLoop {
             return true
         }
         connection.fd = socket
+        if !DirectHTTP.endpoint(ofKey: connection.key).tls { directEndOpening(connection) }
         let live = connection.transfer.flatMap { transfers[$0.id] === $0 ? $0 : nil }
         if DirectHTTP.endpoint(ofKey: connection.key).tls {
             var failure: String?
@@ -326,6 +354,7 @@ extension CurlLoop {
                 if r == 1 {
                     if s3_tls_resumed(tls) == 1 { directResumed.wrappingAdd(1, ordering: .relaxed) }
                     connection.machine.apply(.handshakeDone)
+                    directEndOpening(connection)
                     t.loopLastActivity = monotonicNanoseconds()
                     continue
                 }
@@ -861,6 +890,7 @@ extension CurlLoop {
         directIdle.removeAll()
         directWaiting.removeAll()
         directInUse.removeAll()
+        directOpening.removeAll()
         directFreed.removeAll()
     }
 

@@ -59,6 +59,8 @@ public final class HTTPEngine: Sendable {
 
     /// Direct connections opened so far (see `DirectConnection`; for tests).
     package var directConnectionsOpened: Int { loop.directOpened.load(ordering: .relaxed) }
+    /// The most direct connections that were opening to one host at once (for tests).
+    package var directConnectionsOpeningPeak: Int { loop.directOpeningPeak.load(ordering: .relaxed) }
     /// Direct TLS connections opened so far whose handshake resumed an earlier session.
     package var directTLSSessionsResumed: Int { loop.directResumed.load(ordering: .relaxed) }
 

@@ -218,6 +218,36 @@ import Testing
         }
     }
 
+    /// Small requests take the direct path as well: one pool, so GETs after a burst of PUTs
+    /// (as many at a time as there are connections) find the PUTs' connections and open none, and a cold burst opens at most 16 at a time
+    /// (a request that finds none idle takes the first that frees, rather than each waiting for
+    /// a handshake of its own).
+    @Test(arguments: TestServer.all) func aBurstOfSmallRequestsSharesOnePool(server: TestServer) async throws {
+        let (client, engine) = try clientAndEngine(try server.tlsEndpoint())
+        try await S3Bucket.withTemporaryBucket(client: client, namePrefix: "tls-pool") { b in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<48 { group.addTask { try await b.putObject(key: "k\(i)", body: "value \(i)") } }
+                try await group.waitForAll()
+            }
+            let opened = engine.directConnectionsOpened
+            #expect((1...48).contains(opened), "\(opened) connections")
+            #expect((1...16).contains(engine.directConnectionsOpeningPeak), "\(engine.directConnectionsOpeningPeak) opening at once")
+            // As many GETs at a time as the PUTs left connections idle: each finds one.
+            var values: [Int: String] = [:]
+            for batch in stride(from: 0, to: 48, by: opened) {
+                try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                    for i in batch..<min(48, batch + opened) {
+                        group.addTask { (i, String(decoding: try await b.getObject(key: "k\(i)").body(), as: UTF8.self)) }
+                    }
+                    for try await (i, value) in group { values[i] = value }
+                }
+            }
+            #expect(values.count == 48 && values.allSatisfy { $0.value == "value \($0.key)" })
+            #expect(engine.directConnectionsOpened == opened, "the GETs found the PUTs' connections")
+        }
+        await engine.shutdown()
+    }
+
     /// Both paths offer the TLS 1.3 suites in one order, AES-128-GCM first: curl's (the PUT) and
     /// the direct one (the ranged GETs). nginx in front logs the cipher of every request.
     @Test func bothPathsNegotiateAES128GCM() async throws {
