@@ -45,7 +45,9 @@ final class ObjectStore: Sendable {
 
         func keysInOrder() -> [String] {
             if let sortedKeys { return sortedKeys }
-            let keys = objects.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            // Compared as UTF-8 (S3's order) in place: copying both keys into arrays for every
+            // comparison made the first listing after 2,000 PUTs take a second (40,000 keys).
+            let keys = objects.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             sortedKeys = keys
             return keys
         }
