@@ -46,6 +46,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def write_pattern(self, n):
+        """Writes the first n bytes of the pattern (byte i = i % 251)."""
+        sent = 0
+        while sent < n:
+            block = PATTERN[: min(len(PATTERN), n - sent)]
+            self.wfile.write(block)
+            sent += len(block)
+
     def do_HEAD(self):
         self.do_GET(head=True)
 
@@ -66,11 +74,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 if head:
                     return
-                sent = 0
-                while sent < n:
-                    block = PATTERN[: min(len(PATTERN), n - sent)]
-                    self.wfile.write(block)
-                    sent += len(block)
+                self.write_pattern(n)
             elif route == "stall":
                 n = int(parts[1])
                 self.send_response(200)
@@ -147,11 +151,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_response(200)
                 self.send_header("Connection", "close")
                 self.end_headers()
-                sent = 0
-                while sent < n:
-                    block = PATTERN[: min(len(PATTERN), n - sent)]
-                    self.wfile.write(block)
-                    sent += len(block)
+                self.write_pattern(n)
                 self.wfile.flush()
                 self.close_connection = True
             elif route == "cut":
