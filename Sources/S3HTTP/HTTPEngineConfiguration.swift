@@ -17,17 +17,21 @@ public struct HTTPEngineConfiguration: Sendable {
     /// A transfer moving no byte for this many seconds fails as `.stalled`.
     public var stallTimeoutSeconds: Int = 30
     /// At most this many connections to one host at a time; more requests wait their turn.
+    /// Counted apart for the engine's own connections (``receivesDirectly``) and curl's; 0 for
+    /// no limit.
     public var maxConnectionsPerHost: Int = 64
     /// Idle connections kept open for reuse.
     public var connectionCacheSize: Int = 64
     /// TLS settings.
     public var tls: TLS = TLS()
-    /// Ranged downloads read each range straight from the socket into its part buffer or file
-    /// (curl opens the connection; the engine writes the GET and reads the answer). Over plain
-    /// HTTP this skips curl's receive buffer, one copy of every byte; over HTTPS the engine does
-    /// the TLS itself (same trust and checks as curl, ``tls``) and decrypts several records per
-    /// read instead of curl's one record per pass. Other requests and proxied connections always
-    /// go through curl. `false` sends everything through curl.
+    /// Every request whose body is in memory (none, bytes, a part buffer) is written and read by
+    /// the engine itself on a connection curl opened, and ranged downloads read each range
+    /// straight from the socket into its part buffer or file. Over plain HTTP this skips curl's
+    /// receive buffer, one copy of every byte; over HTTPS the engine does the TLS itself (same
+    /// trust and checks as curl, ``tls``), decrypts several records per read instead of curl's
+    /// one record per pass, and shares one TLS context and session cache among all its
+    /// connections. Bodies sent from a file or a stream, requests with a time limit, and
+    /// proxied connections always go through curl. `false` sends everything through curl.
     public var receivesDirectly: Bool = true
 
     /// TLS settings. Verification is on unless explicitly turned off.
