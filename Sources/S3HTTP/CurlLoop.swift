@@ -53,7 +53,7 @@ final class CurlLoop: @unchecked Sendable {
     var transfers: [UInt64: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
     private var dirty: [Transfer] = []
-    // Direct receive (DirectConnection.swift), loop thread only.
+    // The direct path (DirectConnection.swift, DirectPool.swift, DirectExchange.swift), loop thread only.
     /// Ranged GETs over plain HTTP read straight into their part buffers (off with
     /// `HTTPEngineConfiguration.receivesDirectly`, or when curl would use a proxy).
     let directEnabled: Bool
