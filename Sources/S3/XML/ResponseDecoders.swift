@@ -352,7 +352,9 @@ public enum S3ResponseFuzzing {
             fatalError("the chunked decoder's result depends on how its input was split")
         }
         if case .finished = whole.1 {
-            let again = Array(String(whole.0.count, radix: 16).utf8) + [13, 10] + whole.0 + Array("\r\n0\r\n\r\n".utf8)
+            // An empty body is the last chunk alone (a chunk of size 0 would end the body).
+            let again = whole.0.isEmpty ? Array("0\r\n\r\n".utf8)
+                : Array(String(whole.0.count, radix: 16).utf8) + [13, 10] + whole.0 + Array("\r\n0\r\n\r\n".utf8)
             let reread = run([again[...]])
             guard reread.0 == whole.0, reread.1 == .finished(consumed: again.count) else {
                 fatalError("a chunked body read back differently once written as one chunk")
