@@ -108,6 +108,8 @@ extension CurlLoop {
         if directOpening[key]! > directOpeningPeak.load(ordering: .relaxed) { directOpeningPeak.store(directOpening[key]!, ordering: .relaxed) }
         guard let easy = curl_easy_init() else {
             t.loopDirectConnection = nil
+            connection.machine.apply(.close)
+            directCount(connection, inUse: false)
             finish(t, .failure(HTTPTransportError(kind: .other, host: t.host, curlCode: 0, message: "curl_easy_init failed")))
             return
         }
