@@ -76,6 +76,9 @@ final class CurlLoop: @unchecked Sendable {
     var directPolled: [DirectConnection] = []
     var directWait: [curl_waitfd] = []
     var directScratch = [UInt8](repeating: 0, count: 64 << 10)
+    /// What the chunked decoder made of the last read (at most a read's worth), before it is
+    /// handed on: one for the loop, not one per connection kept idle afterwards.
+    var directDecoded: [UInt8] = []
     /// The pipe that bodies going into a file pass through (`splice`: socket → pipe → file),
     /// made on first use; empty between calls.
     var directPipe: (read: Int32, write: Int32, size: Int)?

@@ -57,10 +57,8 @@ final class DirectConnection {
     var headBytes: [UInt8] = []
     /// Body bytes still to come (`Content-Length` framing; `Int64.max` for the others).
     var remaining: Int64 = 0
-    /// The body is chunked: its decoder (``ChunkedDecoder``), and the bytes it decoded from the
-    /// last read, to be handed on.
+    /// The body is chunked: its decoder (``ChunkedDecoder``).
     var chunked: ChunkedDecoder?
-    var decoded: [UInt8] = []
     /// The body has neither length nor chunks: it ends when the server closes the connection.
     var untilClose = false
     /// It counts against the per-host limit (``HTTPEngineConfiguration/maxConnectionsPerHost``):

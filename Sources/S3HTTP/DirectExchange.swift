@@ -223,8 +223,8 @@ extension CurlLoop {
             }
             return directDeliver(raw, connection, t)
         }
-        connection.decoded.removeAll(keepingCapacity: true)
-        let outcome = connection.chunked!.decode(raw, into: &connection.decoded)
+        directDecoded.removeAll(keepingCapacity: true)
+        let outcome = connection.chunked!.decode(raw, into: &directDecoded)
         if case .invalid(let why) = outcome {
             finish(t, .failure(HTTPTransportError(kind: .protocolError, host: t.host, curlCode: 0, message: "invalid response: " + why)))
             return false
@@ -233,8 +233,8 @@ extension CurlLoop {
             // Bytes after the body that nobody asked for: the connection is not kept.
             connection.keepAlive = false
         }
-        if !connection.decoded.isEmpty {
-            let bytes = connection.decoded
+        if !directDecoded.isEmpty {
+            let bytes = directDecoded
             guard bytes.withUnsafeBytes({ directDeliver($0, connection, t) }) else { return false }
         }
         if connection.chunked!.isFinished {

@@ -203,7 +203,6 @@ extension CurlLoop {
         connection.paused = false
         connection.pending = []
         connection.chunked = nil
-        connection.decoded.removeAll(keepingCapacity: true)
         connection.untilClose = false
         directCount(connection, inUse: true)
         connection.machine.apply(.attach(handshakeNeeded: connection.tls != nil && connection.state == .connecting))
